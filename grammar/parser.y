@@ -1,0 +1,7 @@
+%{
+#include <stdio.h>
+%}
+%define api.pure full
+%%
+program: %empty ;
+%%

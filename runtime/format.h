@@ -1,0 +1,42 @@
+/*
+ * format.h - printf format strings: parsed and checked at compile time (sema), rendered in
+ * user space from decoded arguments (runtime/events.c).  bpftrace's conversions:
+ * %s %c %d %i %u %x %X %o %p, flags "-+ #0", width, precision, length modifiers
+ * h hh l ll j z t (accepted, values are 64-bit), %% and %r / %rx / %rh for buf().
+ */
+#ifndef SONDE_FORMAT_H
+#define SONDE_FORMAT_H
+
+#include <stddef.h>
+
+#include "src/util.h"
+#include "value.h"
+
+enum fmt_arg {
+	FMT_ARG_INT,	/* d i u x X o c p */
+	FMT_ARG_STR,	/* s */
+	FMT_ARG_BUF,	/* r rx rh */
+};
+
+struct fmt_spec {
+	size_t start, end;	/* byte range of the conversion in the format string */
+	char conv;		/* 'd', 's', 'r', ... */
+	char buf_mode;		/* for %r: 0, 'x' or 'h' */
+	enum fmt_arg arg;
+};
+
+/*
+ * Parse fmt into its conversions (%% is not one).  On a malformed conversion return
+ * -EINVAL and set *err to a message such as "Invalid format string: %y" (caller frees).
+ */
+int fmt_parse(const char *fmt, struct fmt_spec **specs, size_t *nspecs, char **err);
+
+/*
+ * Render fmt with args (already decoded: VAL_INT/VAL_UINT for integer conversions, VAL_STR for
+ * %s and %r) into out, as C printf would with 64-bit integers.
+ */
+void fmt_render(struct strbuf *out, const char *fmt, const struct val *args, size_t nargs);
+
+/* Turn C escapes in a script string literal into bytes (done by the lexer). */
+
+#endif

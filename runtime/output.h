@@ -1,0 +1,84 @@
+/*
+ * output.h - everything sonde prints on its output stream, in text (bpftrace's layout,
+ * byte for byte) or JSON (one object per line, bpftrace's shapes).  One interface, two
+ * backends: runtime/output_text.c and runtime/output_json.c.
+ */
+#ifndef SONDE_OUTPUT_H
+#define SONDE_OUTPUT_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "value.h"
+
+enum output_format {
+	OUTPUT_TEXT,
+	OUTPUT_JSON,
+};
+
+/* How a map's values are aggregated; decides sorting and layout. */
+enum mapv_kind {
+	MAPV_PLAIN,	/* assigned values: ints, strings, tuples, ... */
+	MAPV_COUNT,
+	MAPV_SUM,
+	MAPV_MIN,
+	MAPV_MAX,
+	MAPV_AVG,
+	MAPV_STATS,
+	MAPV_HIST,
+	MAPV_LHIST,
+};
+
+struct map_entry {
+	/* The key expressions as a VAL_TUPLE: n == 0 for a map without keys ("@x"), n == 1 for
+	 * "@x[k]", n > 1 for "@x[k1, k2]" (printed "@x[k1, k2]"). */
+	struct val key;
+	/* PLAIN/COUNT/SUM/MIN/MAX: the value (per-CPU values already reduced). AVG: the average
+	 * (total / count, truncated toward zero as bpftrace does). */
+	struct val value;
+	uint64_t count;		/* AVG, STATS */
+	int64_t total;		/* AVG, STATS */
+	/*
+	 * HIST: buckets[0] counts values < 0, [1] the value 0, [2] the value 1 and [i] for i >= 2
+	 * the values in [2^(i-2), 2^(i-1)).
+	 * LHIST: buckets[0] counts values < min, [i] for 1 <= i <= (max-min)/step the values in
+	 * [min + (i-1)*step, min + i*step), the last one values >= max.
+	 */
+	uint64_t *buckets;
+	size_t nbuckets;
+};
+
+struct map_snapshot {
+	const char *name;	/* "@m", or "@" for the anonymous map */
+	enum mapv_kind kind;
+	int64_t lhist_min, lhist_max, lhist_step;
+	struct map_entry *entries;
+	size_t n;
+};
+
+struct output;
+
+struct output *output_new(FILE *f, enum output_format fmt);
+void output_free(struct output *o);
+enum output_format output_format(const struct output *o);
+FILE *output_file(const struct output *o);
+
+/* "Attaching N probes..." (text; "Attaching 1 probe...") / {"type": "attached_probes", ...}. */
+void output_attached(struct output *o, unsigned nprobes);
+/* Rendered printf text (may lack a trailing newline). JSON: {"type": "printf", "data": "..."}. */
+void output_printf(struct output *o, const char *text);
+/* time(), cat(), system() output and other plain text: same as printf in text mode. */
+void output_text(struct output *o, const char *text);
+/*
+ * Print one map: entries sorted as bpftrace sorts them, top > 0 keeps only the last `top`
+ * entries after sorting, div > 1 divides values (not hist/lhist buckets... as bpftrace).
+ * Nothing is printed for a map with no entries.  The caller frees the snapshot.
+ */
+void output_map(struct output *o, const struct map_snapshot *m, uint64_t top, uint64_t div);
+/* "Lost N events" (text, on stderr? see bpftrace) / {"type": "lost_events", ...}. */
+void output_lost(struct output *o, uint64_t nevents);
+/* The blank lines bpftrace prints between the end of tracing and the map dump at exit. */
+void output_exit_maps_begin(struct output *o);
+void output_flush(struct output *o);
+
+#endif

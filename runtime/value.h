@@ -1,0 +1,43 @@
+/*
+ * value.h - a value in user space, decoded from what a BPF program reported and ready to
+ * print.  Special kinds (stacks, usym, inet, username, ...) are turned into VAL_STR by the
+ * decoder (runtime/decode.c) before they reach printf rendering or map output, so the
+ * renderers only know integers, strings and tuples.
+ */
+#ifndef SONDE_VALUE_H
+#define SONDE_VALUE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum val_kind {
+	VAL_NONE = 0,
+	VAL_INT,	/* signed 64-bit */
+	VAL_UINT,	/* unsigned 64-bit */
+	VAL_STR,	/* NUL-terminated, owned */
+	VAL_TUPLE,	/* elems[n], owned */
+};
+
+struct val {
+	enum val_kind kind;
+	/* VAL_STR only: how the text is quoted in JSON and laid out in map keys. */
+	bool is_stack;		/* multi-line stack text: one frame per line, no indent */
+	union {
+		int64_t i;
+		uint64_t u;
+		char *s;
+		struct {
+			struct val *elems;
+			size_t n;
+		} tuple;
+	};
+};
+
+void val_free(struct val *v);		/* frees contents, not v itself */
+struct val val_int(int64_t i);
+struct val val_uint(uint64_t u);
+struct val val_str(const char *s);	/* copies s */
+struct val val_str_own(char *s);	/* takes s */
+
+#endif

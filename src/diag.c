@@ -1,0 +1,139 @@
+/* diag.c - located diagnostics in bpftrace's format. */
+#include "diag.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "util.h"
+
+static const char *src_name = "stdin";
+static const char *src_text;
+static unsigned nerrors;
+static int verbose;
+
+void diag_set_source(const char *name, const char *text)
+{
+	src_name = name;
+	src_text = text;
+}
+
+const char *diag_source_name(void)
+{
+	return src_name;
+}
+
+/* Print source line n (1-based) and the ~~~ marker under [col, end). */
+static void show_line(struct strbuf *sb, const struct loc *loc)
+{
+	const char *p = src_text, *eol;
+	int line = 1, col, end, i;
+
+	if (!p)
+		return;
+	while (line < loc->first_line && (p = strchr(p, '\n'))) {
+		p++;
+		line++;
+	}
+	if (!p)
+		return;
+	eol = strchr(p, '\n');
+	if (!eol)
+		eol = p + strlen(p);
+	sb_putn(sb, p, (size_t)(eol - p));
+	sb_putc(sb, '\n');
+	col = loc->first_column;
+	end = loc->last_line == loc->first_line ? loc->last_column : (int)(eol - p) + 1;
+	if (end <= col)
+		end = col + 1;
+	for (i = 1; i < col; i++)
+		sb_putc(sb, p[i - 1] == '\t' ? '\t' : ' ');
+	for (; i < end; i++)
+		sb_putc(sb, '~');
+	sb_putc(sb, '\n');
+}
+
+static void report(const char *kind, const struct loc *loc, const char *fmt, va_list ap)
+{
+	struct strbuf sb;
+
+	sb_init(&sb);
+	if (loc && loc->first_line > 0) {
+		sb_printf(&sb, "%s:%d:%d-%d: %s: ", src_name, loc->first_line, loc->first_column,
+			  loc->last_line == loc->first_line ? loc->last_column : loc->first_column + 1,
+			  kind);
+	} else {
+		sb_printf(&sb, "%s: ", kind);
+	}
+	sb_vprintf(&sb, fmt, ap);
+	sb_putc(&sb, '\n');
+	if (loc && loc->first_line > 0)
+		show_line(&sb, loc);
+	fflush(stdout);
+	fputs(sb.buf, stderr);
+	sb_free(&sb);
+}
+
+void diag_verror(const struct loc *loc, const char *fmt, va_list ap)
+{
+	nerrors++;
+	report("ERROR", loc, fmt, ap);
+}
+
+void diag_error(const struct loc *loc, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	diag_verror(loc, fmt, ap);
+	va_end(ap);
+}
+
+void diag_warn(const struct loc *loc, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	report("WARNING", loc, fmt, ap);
+	va_end(ap);
+}
+
+void diag_note(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void diag_set_verbose(int level)
+{
+	verbose = level;
+}
+
+int diag_verbose_level(void)
+{
+	return verbose;
+}
+
+void diag_verbose(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!verbose)
+		return;
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+}
+
+unsigned diag_error_count(void)
+{
+	return nerrors;
+}
+
+void diag_reset(void)
+{
+	nerrors = 0;
+}

@@ -1,0 +1,340 @@
+/* types.c - construction, comparison and naming of sonde types. */
+#include "types.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Every type, record and name is one block in this list, freed together at exit. */
+struct arena_block {
+	struct arena_block *next;
+	max_align_t data[];
+};
+
+static struct arena_block *arena;
+
+void *types_alloc(size_t n)
+{
+	struct arena_block *b = xcalloc(1, sizeof(*b) + n);
+
+	b->next = arena;
+	arena = b;
+	return b->data;
+}
+
+char *types_strdup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *p = types_alloc(n);
+
+	memcpy(p, s, n);
+	return p;
+}
+
+void types_free_all(void)
+{
+	while (arena) {
+		struct arena_block *b = arena;
+
+		arena = b->next;
+		free(b);
+	}
+}
+
+struct type *type_new(enum type_kind kind)
+{
+	struct type *t = types_alloc(sizeof(*t));
+
+	t->kind = kind;
+	return t;
+}
+
+struct type *type_void(void)
+{
+	return type_new(TYPE_VOID);
+}
+
+struct type *type_int(uint32_t size, bool is_signed)
+{
+	struct type *t = type_new(TYPE_INT);
+
+	t->size = size;
+	t->is_signed = is_signed;
+	return t;
+}
+
+struct type *type_string(uint32_t size)
+{
+	struct type *t = type_new(TYPE_STRING);
+
+	t->size = size;
+	return t;
+}
+
+struct type *type_buffer(uint32_t size)
+{
+	struct type *t = type_new(TYPE_BUFFER);
+
+	t->size = size;
+	return t;
+}
+
+struct type *type_pointer(struct type *elem, enum addrspace as)
+{
+	struct type *t = type_new(TYPE_POINTER);
+
+	t->size = 8;
+	t->elem = elem;
+	t->as = as;
+	return t;
+}
+
+struct type *type_array(struct type *elem, uint32_t nelems)
+{
+	struct type *t = type_new(TYPE_ARRAY);
+
+	t->elem = elem;
+	t->nelems = nelems;
+	t->size = elem->size * nelems;
+	return t;
+}
+
+struct type *type_record(struct record *rec)
+{
+	struct type *t = type_new(TYPE_RECORD);
+
+	t->rec = rec;
+	t->size = rec->size;
+	return t;
+}
+
+struct type *type_tuple(struct type **fields, uint32_t n)
+{
+	struct type *t = type_new(TYPE_TUPLE);
+	uint32_t off = 0, i;
+
+	t->nfields = n;
+	t->fields = types_alloc(n * sizeof(*t->fields));
+	t->offsets = types_alloc(n * sizeof(*t->offsets));
+	for (i = 0; i < n; i++) {
+		uint32_t align = fields[i]->kind == TYPE_INT ? fields[i]->size : 1;
+
+		if (fields[i]->kind == TYPE_INT && fields[i]->size < 8)
+			align = 8;	/* ints in tuples are widened to 64 bits */
+		off = ALIGN_UP(off, align ? align : 1);
+		t->fields[i] = fields[i];
+		t->offsets[i] = off;
+		off += fields[i]->kind == TYPE_INT ? 8 : fields[i]->size;
+	}
+	t->size = ALIGN_UP(off, 8);
+	return t;
+}
+
+struct type *type_simple(enum type_kind kind)
+{
+	struct type *t = type_new(kind);
+
+	switch (kind) {
+	case TYPE_USTACK:
+	case TYPE_USYM:
+	case TYPE_TIMESTAMP:
+	case TYPE_AVG:
+	case TYPE_STATS:
+	case TYPE_MIN:
+	case TYPE_MAX:
+		t->size = 16;
+		break;
+	case TYPE_INET:
+		t->size = 24;
+		break;
+	case TYPE_VOID:
+	case TYPE_NONE:
+		t->size = 0;
+		break;
+	default:
+		t->size = 8;
+		break;
+	}
+	return t;
+}
+
+struct record *record_new(const char *name, bool is_union)
+{
+	struct record *r = types_alloc(sizeof(*r));
+
+	r->name = types_strdup(name ? name : "");
+	r->is_union = is_union;
+	return r;
+}
+
+struct field *record_add_field(struct record *rec, const char *name, uint32_t offset,
+			       struct type *type)
+{
+	struct field *nf = types_alloc((rec->nfields + 1) * sizeof(*nf));
+
+	if (rec->nfields)
+		memcpy(nf, rec->fields, rec->nfields * sizeof(*nf));
+	rec->fields = nf;
+	nf = &rec->fields[rec->nfields++];
+	nf->name = name ? types_strdup(name) : NULL;
+	nf->offset = offset;
+	nf->type = type;
+	return nf;
+}
+
+const struct field *record_find_field(const struct record *rec, const char *name,
+				      uint32_t *offset)
+{
+	uint32_t i;
+
+	for (i = 0; i < rec->nfields; i++) {
+		const struct field *f = &rec->fields[i];
+
+		if (f->name && strcmp(f->name, name) == 0) {
+			*offset = f->offset;
+			return f;
+		}
+	}
+	/* C11 anonymous members: search inside, adding their offset. */
+	for (i = 0; i < rec->nfields; i++) {
+		const struct field *f = &rec->fields[i], *inner;
+		uint32_t off;
+
+		if (f->name || f->type->kind != TYPE_RECORD)
+			continue;
+		inner = record_find_field(f->type->rec, name, &off);
+		if (inner) {
+			*offset = f->offset + off;
+			return inner;
+		}
+	}
+	return NULL;
+}
+
+bool type_is_int(const struct type *t)
+{
+	return t && t->kind == TYPE_INT;
+}
+
+bool type_is_aggregation(const struct type *t)
+{
+	return t && t->kind >= TYPE_COUNT && t->kind <= TYPE_LHIST;
+}
+
+bool type_is_aggregate(const struct type *t)
+{
+	switch (t->kind) {
+	case TYPE_INT:
+	case TYPE_POINTER:
+	case TYPE_KSTACK:
+	case TYPE_KSYM:
+	case TYPE_USERNAME:
+	case TYPE_PROBE:
+	case TYPE_CGROUP_PATH:
+	case TYPE_VOID:
+	case TYPE_NONE:
+		return false;
+	default:
+		return true;
+	}
+}
+
+bool type_equal(const struct type *a, const struct type *b)
+{
+	uint32_t i;
+
+	if (a == b)
+		return true;
+	if (!a || !b || a->kind != b->kind)
+		return false;
+	switch (a->kind) {
+	case TYPE_INT:
+		return a->size == b->size && a->is_signed == b->is_signed;
+	case TYPE_STRING:
+	case TYPE_BUFFER:
+		return a->size == b->size;
+	case TYPE_POINTER:
+		return type_equal(a->elem, b->elem);
+	case TYPE_ARRAY:
+		return a->nelems == b->nelems && type_equal(a->elem, b->elem);
+	case TYPE_RECORD:
+		return a->rec == b->rec ||
+		       (a->rec->is_union == b->rec->is_union && strcmp(a->rec->name, b->rec->name) == 0);
+	case TYPE_TUPLE:
+		if (a->nfields != b->nfields)
+			return false;
+		for (i = 0; i < a->nfields; i++)
+			if (!type_equal(a->fields[i], b->fields[i]))
+				return false;
+		return true;
+	default:
+		return true;
+	}
+}
+
+void type_format(const struct type *t, struct strbuf *sb)
+{
+	static const char *const simple[] = {
+		[TYPE_NONE] = "none",		[TYPE_VOID] = "void",
+		[TYPE_USTACK] = "ustack",	[TYPE_KSTACK] = "kstack",
+		[TYPE_USYM] = "usym",		[TYPE_KSYM] = "ksym",
+		[TYPE_INET] = "inet",		[TYPE_USERNAME] = "username",
+		[TYPE_PROBE] = "probe",		[TYPE_TIMESTAMP] = "timestamp",
+		[TYPE_MACADDR] = "mac_address", [TYPE_CGROUP_PATH] = "cgroup_path",
+		[TYPE_COUNT] = "count",		[TYPE_SUM] = "sum",
+		[TYPE_MIN] = "min",		[TYPE_MAX] = "max",
+		[TYPE_AVG] = "avg",		[TYPE_STATS] = "stats",
+		[TYPE_HIST] = "hist",		[TYPE_LHIST] = "lhist",
+	};
+	uint32_t i;
+
+	if (!t) {
+		sb_puts(sb, "none");
+		return;
+	}
+	switch (t->kind) {
+	case TYPE_INT:
+		sb_printf(sb, "%sint%u", t->is_signed ? "" : "u", t->size * 8);
+		break;
+	case TYPE_STRING:
+		sb_printf(sb, "string[%u]", t->size);
+		break;
+	case TYPE_BUFFER:
+		sb_printf(sb, "buffer[%u]", t->size ? t->size - 1 : 0);
+		break;
+	case TYPE_POINTER:
+		type_format(t->elem, sb);
+		sb_puts(sb, t->elem && t->elem->kind == TYPE_POINTER ? "*" : " *");
+		break;
+	case TYPE_ARRAY:
+		type_format(t->elem, sb);
+		sb_printf(sb, "[%u]", t->nelems);
+		break;
+	case TYPE_RECORD:
+		sb_printf(sb, "%s %s", t->rec->is_union ? "union" : "struct", t->rec->name);
+		break;
+	case TYPE_TUPLE:
+		sb_putc(sb, '(');
+		for (i = 0; i < t->nfields; i++) {
+			if (i)
+				sb_puts(sb, ", ");
+			type_format(t->fields[i], sb);
+		}
+		sb_putc(sb, ')');
+		break;
+	default:
+		sb_puts(sb, t->kind < ARRAY_SIZE(simple) && simple[t->kind] ? simple[t->kind] : "?");
+		break;
+	}
+}
+
+const char *type_name(const struct type *t)
+{
+	static char *last;
+	struct strbuf sb;
+
+	free(last);
+	sb_init(&sb);
+	type_format(t, &sb);
+	last = sb_steal(&sb);
+	return last;
+}

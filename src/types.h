@@ -1,0 +1,127 @@
+/*
+ * types.h - sonde's value types, shared by the compiler (sema, codegen) and the runtime
+ * (decoding what BPF programs report, BTF and tracepoint formats, C definitions in scripts).
+ *
+ * Every type and record lives in one arena that is freed once at exit (types_free_all), so
+ * passes can share type pointers freely.  Types are compared structurally with type_equal.
+ */
+#ifndef SONDE_TYPES_H
+#define SONDE_TYPES_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "util.h"
+
+enum type_kind {
+	TYPE_NONE = 0,		/* not inferred yet */
+	TYPE_VOID,		/* statements and calls without a value */
+	TYPE_INT,		/* size 1, 2, 4 or 8, is_signed */
+	TYPE_STRING,		/* NUL-padded char[size] */
+	TYPE_BUFFER,		/* buf(): u8 len; u8 data[size - 1] */
+	TYPE_TUPLE,		/* fields[], offsets[] */
+	TYPE_POINTER,		/* elem, as */
+	TYPE_RECORD,		/* struct or union: rec */
+	TYPE_ARRAY,		/* elem[nelems] */
+	TYPE_USTACK,		/* u64 stack id, u64 pid (16 bytes) */
+	TYPE_KSTACK,		/* u64 stack id (8 bytes) */
+	TYPE_USYM,		/* u64 address, u64 pid */
+	TYPE_KSYM,		/* u64 address */
+	TYPE_INET,		/* ntop(): u64 family, u8 addr[16] */
+	TYPE_USERNAME,		/* u64 uid */
+	TYPE_PROBE,		/* u64 index into the program's probe names */
+	TYPE_TIMESTAMP,		/* strftime(): u64 format id, u64 nsecs */
+	TYPE_MACADDR,		/* u8[6] padded to 8 */
+	TYPE_CGROUP_PATH,	/* u64 cgroup id */
+	/* Aggregations: only ever map values. */
+	TYPE_COUNT,
+	TYPE_SUM,
+	TYPE_MIN,
+	TYPE_MAX,
+	TYPE_AVG,
+	TYPE_STATS,
+	TYPE_HIST,
+	TYPE_LHIST,
+};
+
+/* Where a pointer points: decides bpf_probe_read_user vs _kernel. */
+enum addrspace {
+	AS_NONE = 0,
+	AS_KERNEL,
+	AS_USER,
+};
+
+struct record;
+
+struct type {
+	enum type_kind kind;
+	uint32_t size;		/* bytes the value occupies in BPF memory */
+	bool is_signed;		/* TYPE_INT, and SUM/MIN/MAX/AVG/STATS of signed values */
+	enum addrspace as;	/* TYPE_POINTER */
+	struct type *elem;	/* TYPE_POINTER target, TYPE_ARRAY element */
+	uint32_t nelems;	/* TYPE_ARRAY */
+	struct record *rec;	/* TYPE_RECORD */
+	struct type **fields;	/* TYPE_TUPLE */
+	uint32_t *offsets;	/* TYPE_TUPLE: byte offset of each field */
+	uint32_t nfields;	/* TYPE_TUPLE */
+};
+
+struct field {
+	char *name;		/* NULL for an anonymous struct/union member */
+	uint32_t offset;	/* bytes from the start of the record */
+	uint32_t bit_offset;	/* bitfields: bits past offset */
+	uint32_t bit_width;	/* bitfields: width in bits; 0 for ordinary members */
+	bool data_loc;		/* tracepoint __data_loc: u32 (len << 16 | offset) to a string */
+	struct type *type;
+};
+
+struct record {
+	char *name;		/* tag without "struct "; "" for anonymous */
+	bool is_union;
+	bool complete;		/* size and fields are known */
+	uint32_t size;
+	struct field *fields;
+	uint32_t nfields;
+};
+
+/* Constructors: results live in the type arena. */
+struct type *type_new(enum type_kind kind);
+struct type *type_void(void);
+struct type *type_int(uint32_t size, bool is_signed);
+struct type *type_string(uint32_t size);
+struct type *type_buffer(uint32_t size);
+struct type *type_pointer(struct type *elem, enum addrspace as);
+struct type *type_array(struct type *elem, uint32_t nelems);
+struct type *type_record(struct record *rec);
+/* A tuple of n fields laid out with natural alignment (ints 8-aligned). */
+struct type *type_tuple(struct type **fields, uint32_t n);
+/* Kinds whose size is fixed (stacks, usym, inet, aggregations, ...). */
+struct type *type_simple(enum type_kind kind);
+
+struct record *record_new(const char *name, bool is_union);
+/* Append a member; fields array grows in the arena. */
+struct field *record_add_field(struct record *rec, const char *name, uint32_t offset,
+			       struct type *type);
+/*
+ * Find member name in rec, descending into anonymous struct/union members.  *offset gets
+ * the byte offset from the start of rec.  NULL if there is no such member.
+ */
+const struct field *record_find_field(const struct record *rec, const char *name,
+				      uint32_t *offset);
+
+/* Arena allocation for modules that build records (BTF, tracefs, C definitions). */
+void *types_alloc(size_t n);
+char *types_strdup(const char *s);
+void types_free_all(void);
+
+bool type_equal(const struct type *a, const struct type *b);
+bool type_is_int(const struct type *t);
+bool type_is_aggregation(const struct type *t);
+/* Values that live in memory rather than in a register: strings, tuples, records, ... */
+bool type_is_aggregate(const struct type *t);
+/* bpftrace's spelling for diagnostics: int64, uint8, string[64], struct sockaddr *, ... */
+void type_format(const struct type *t, struct strbuf *sb);
+/* Same, into a static buffer that is valid until the next call (for diagnostics). */
+const char *type_name(const struct type *t);
+
+#endif
