@@ -1,0 +1,309 @@
+/*
+ * usyms.c - user stack symbolization.
+ *
+ * A stack holds runtime addresses; symbols hold link-time virtual addresses.  The bridge is the
+ * process's mapping and the binary's program headers (DESIGN.md, "Uprobe offsets", inverse):
+ *
+ *	file_off = addr - map.start + map.pgoff
+ *	seg      = the PT_LOAD with p_offset <= file_off < p_offset + p_filesz
+ *	vaddr    = file_off - seg.p_offset + seg.p_vaddr	-> symbol containing vaddr
+ *
+ * which is right for PIE, non-PIE, shared libraries and lld's shifted layouts alike (a single
+ * "load bias" is not: lld binaries have several).  Stacks are printed after the fact, often when
+ * a short-lived process is gone, so usyms_prepare snapshots the maps and OPENS the files at
+ * attach time; an open file descriptor outlives the process.  Files are shared between pids by
+ * their (device, inode) as the maps report them.
+ */
+#include "runtime/usyms.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "runtime/demangle.h"
+#include "runtime/elf.h"
+#include "src/util.h"
+
+/* a miss re-reads the maps of a live process (dlopen) at most this often */
+#define REFRESH_NS 1000000000LL
+
+struct usyms_obj {
+	char *path;		/* as the maps name it */
+	unsigned long long dev;
+	unsigned long ino;
+	struct elf_file *ef;	/* NULL when it could not be opened */
+	int refs;
+};
+
+struct usyms_map {
+	uint64_t start, end, pgoff;
+	struct usyms_obj *obj;
+};
+
+struct usyms_proc {
+	int pid;
+	struct usyms_map *maps;
+	size_t nmaps;
+	long long refreshed_ns;
+};
+
+struct usyms {
+	struct usyms_proc *procs;
+	size_t nprocs, cap_procs;
+	struct usyms_obj **objs;
+	size_t nobjs, cap_objs;
+};
+
+static long long now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+struct usyms *usyms_new(void)
+{
+	return xcalloc(1, sizeof(struct usyms));
+}
+
+static void obj_put(struct usyms *us, struct usyms_obj *o)
+{
+	if (--o->refs > 0)
+		return;
+	for (size_t i = 0; i < us->nobjs; i++) {
+		if (us->objs[i] == o) {
+			us->objs[i] = us->objs[--us->nobjs];
+			break;
+		}
+	}
+	elf_close(o->ef);
+	free(o->path);
+	free(o);
+}
+
+static void proc_clear(struct usyms *us, struct usyms_proc *p)
+{
+	for (size_t i = 0; i < p->nmaps; i++)
+		obj_put(us, p->maps[i].obj);
+	free(p->maps);
+	p->maps = NULL;
+	p->nmaps = 0;
+}
+
+void usyms_free(struct usyms *us)
+{
+	if (!us)
+		return;
+	for (size_t i = 0; i < us->nprocs; i++)
+		proc_clear(us, &us->procs[i]);
+	free(us->procs);
+	free(us->objs);
+	free(us);
+}
+
+static struct usyms_proc *proc_find(struct usyms *us, int pid)
+{
+	for (size_t i = 0; i < us->nprocs; i++) {
+		if (us->procs[i].pid == pid)
+			return &us->procs[i];
+	}
+	return NULL;
+}
+
+void usyms_evict(struct usyms *us, int pid)
+{
+	struct usyms_proc *p = proc_find(us, pid);
+
+	if (!p)
+		return;
+	proc_clear(us, p);
+	*p = us->procs[--us->nprocs];
+}
+
+/* Is path, as seen from here, the file the process mapped? */
+static bool same_file(const char *path, unsigned long ino)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_ino == ino;
+}
+
+static struct elf_file *open_mapped(int pid, const char *path, unsigned long ino, uint64_t start,
+				    uint64_t end)
+{
+	struct elf_file *ef = NULL;
+	char *alt;
+
+	if (same_file(path, ino) && elf_open(path, &ef) == 0)
+		return ef;
+	alt = xasprintf("/proc/%d/root%s", pid, path);
+	if (same_file(alt, ino) && elf_open(alt, &ef) == 0) {
+		free(alt);
+		return ef;
+	}
+	free(alt);
+	/* deleted or replaced on disk, or in a namespace we cannot walk: the mapping itself */
+	alt = xasprintf("/proc/%d/map_files/%" PRIx64 "-%" PRIx64, pid, start, end);
+	if (elf_open(alt, &ef) != 0)
+		ef = NULL;
+	free(alt);
+	return ef;
+}
+
+static struct usyms_obj *obj_get(struct usyms *us, int pid, const char *path,
+				 unsigned long long dev, unsigned long ino, uint64_t start, uint64_t end)
+{
+	struct usyms_obj *o;
+
+	for (size_t i = 0; i < us->nobjs; i++) {
+		o = us->objs[i];
+		if (o->dev == dev && o->ino == ino && strcmp(o->path, path) == 0) {
+			o->refs++;
+			return o;
+		}
+	}
+	o = xcalloc(1, sizeof(*o));
+	o->path = xstrdup(path);
+	o->dev = dev;
+	o->ino = ino;
+	o->refs = 1;
+	o->ef = open_mapped(pid, path, ino, start, end);
+	xgrow((void **)&us->objs, &us->cap_objs, us->nobjs + 1, sizeof(*us->objs));
+	us->objs[us->nobjs++] = o;
+	return o;
+}
+
+static int proc_load(struct usyms *us, struct usyms_proc *p)
+{
+	char *mpath = xasprintf("/proc/%d/maps", p->pid), *buf, *save = NULL;
+	struct usyms_map *maps = NULL;
+	size_t n = 0, cap = 0, len;
+	int err;
+
+	err = read_file(mpath, &buf, &len);
+	free(mpath);
+	if (err)
+		return err;
+	for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		uint64_t start, end, pgoff;
+		unsigned int major, minor;
+		unsigned long ino;
+		char perms[8], *path, *del;
+		int consumed = 0;
+
+		if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %7s %" SCNx64 " %x:%x %lu %n", &start, &end,
+			   perms, &pgoff, &major, &minor, &ino, &consumed) < 7 || !consumed)
+			continue;
+		path = line + consumed;
+		if (perms[2] != 'x' || ino == 0 || path[0] != '/')
+			continue;
+		del = strstr(path, " (deleted)");
+		if (del && del[10] == '\0')
+			*del = '\0';
+		xgrow((void **)&maps, &cap, n + 1, sizeof(*maps));
+		maps[n] = (struct usyms_map){ start, end, pgoff, NULL };
+		maps[n].obj = obj_get(us, p->pid, path, ((unsigned long long)major << 32) | minor, ino,
+				      start, end);
+		n++;
+	}
+	free(buf);
+	/* take the new snapshot only now, so files shared with the old one stay open */
+	proc_clear(us, p);
+	p->maps = maps;
+	p->nmaps = n;
+	p->refreshed_ns = now_ns();
+	return 0;
+}
+
+int usyms_prepare(struct usyms *us, int pid)
+{
+	struct usyms_proc *p = proc_find(us, pid);
+	int err;
+
+	if (!p) {
+		xgrow((void **)&us->procs, &us->cap_procs, us->nprocs + 1, sizeof(*us->procs));
+		p = &us->procs[us->nprocs++];
+		*p = (struct usyms_proc){ .pid = pid };
+	}
+	err = proc_load(us, p);
+	/* a process that cannot be read stays known (empty), so lookups do not retry forever */
+	p->refreshed_ns = now_ns();
+	return err;
+}
+
+static struct usyms_map *map_find(struct usyms_proc *p, uint64_t addr)
+{
+	size_t lo = 0, hi = p->nmaps;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (addr < p->maps[mid].start)
+			hi = mid;
+		else if (addr >= p->maps[mid].end)
+			lo = mid + 1;
+		else
+			return &p->maps[mid];
+	}
+	return NULL;
+}
+
+int usyms_resolve(struct usyms *us, int pid, uint64_t addr, struct usym_info *out)
+{
+	struct usyms_proc *p = proc_find(us, pid);
+	struct usyms_map *m;
+	struct elf_sym s;
+	uint64_t vaddr, delta;
+
+	out->sym = NULL;
+	out->off = 0;
+	out->module = NULL;
+	if (!p) {
+		usyms_prepare(us, pid);
+		p = proc_find(us, pid);
+	}
+	m = map_find(p, addr);
+	if (!m && now_ns() - p->refreshed_ns >= REFRESH_NS) {
+		/* maybe mapped after the snapshot (dlopen); only if the process is still there */
+		if (usyms_prepare(us, pid) == 0) {
+			p = proc_find(us, pid);
+			m = map_find(p, addr);
+		}
+	}
+	if (!m)
+		return -ENOENT;
+	out->module = m->obj->path;
+	if (!m->obj->ef)
+		return -ENOENT;
+	if (elf_offset_to_vaddr(m->obj->ef, addr - m->start + m->pgoff, &vaddr) ||
+	    elf_sym_at(m->obj->ef, vaddr, &s, &delta))
+		return -ENOENT;
+	out->sym = s.demangled ? s.demangled : s.name;
+	out->off = delta;
+	return 0;
+}
+
+int usyms_format_frame(struct usyms *us, int pid, uint64_t addr, enum usyms_mode mode,
+		       struct strbuf *out)
+{
+	struct usym_info info;
+	int err = usyms_resolve(us, pid, addr, &info);
+
+	if (mode == USYMS_PERF)
+		sb_printf(out, "\t%" PRIx64 " ", addr);
+	if (err) {
+		sb_printf(out, "0x%" PRIx64, addr);
+		if (mode == USYMS_PERF)
+			sb_puts(out, " ([unknown])");
+		return err;
+	}
+	sb_printf(out, "%s+%" PRIu64, info.sym, info.off);
+	if (mode == USYMS_PERF)
+		sb_printf(out, " (%s)", info.module);
+	return 0;
+}

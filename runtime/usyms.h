@@ -1,0 +1,47 @@
+/* usyms.h - symbolize user-space addresses of processes (ustack, usym). */
+#ifndef SONDE_USYMS_H
+#define SONDE_USYMS_H
+
+#include <stdint.h>
+
+struct strbuf;
+struct usyms;
+
+struct usym_info {
+	const char *sym;	/* demangled when enabled; NULL when unknown */
+	uint64_t off;		/* addr - symbol start */
+	const char *module;	/* path as /proc/PID/maps names it; NULL outside any file mapping */
+};
+
+enum usyms_mode {
+	USYMS_BPFTRACE,	/* "sym+off", "0x7f..." when unknown (the caller indents) */
+	USYMS_PERF,	/* "\t7f... sym+off (/path)", "\t7f... 0x7f... ([unknown])" when unknown */
+};
+
+struct usyms *usyms_new(void);
+void usyms_free(struct usyms *us);
+
+/*
+ * Snapshot /proc/PID/maps and open every executable file mapping (through /proc/PID/root or
+ * /proc/PID/map_files when the path is not this namespace's file), so that addresses resolve
+ * after the process exits.  Call it when a probe on PID is attached or a pid is first seen.
+ * Re-preparing a pid refreshes its snapshot.  0, or -errno when the maps cannot be read
+ * (-ENOENT for a process that is gone).
+ */
+int usyms_prepare(struct usyms *us, int pid);
+
+/*
+ * Symbolize addr in pid (prepared on demand).  Strings live until usyms_evict/usyms_free.
+ * -ENOENT when no symbol covers addr: out->module is still set when a mapping does.
+ */
+int usyms_resolve(struct usyms *us, int pid, uint64_t addr, struct usym_info *out);
+
+/* Append one frame in the given layout (no newline).  0, or -ENOENT when the frame is unknown
+ * (it is still appended, in bpftrace's unknown-frame form). */
+int usyms_format_frame(struct usyms *us, int pid, uint64_t addr, enum usyms_mode mode,
+			struct strbuf *out);
+
+/* Forget pid's snapshot (and close files no other pid maps). */
+void usyms_evict(struct usyms *us, int pid);
+
+#endif
