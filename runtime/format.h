@@ -1,8 +1,8 @@
 /*
  * format.h - printf format strings: parsed and checked at compile time (sema), rendered in
  * user space from decoded arguments (runtime/events.c).  bpftrace's conversions:
- * %s %c %d %i %u %x %X %o %p, flags "-+ #0", width, precision, length modifiers
- * h hh l ll j z t (accepted, values are 64-bit), %% and %r / %rx / %rh for buf().
+ * %s %c %d %i %u %x %X %o %p, flags "-+#0" (not " ": "50% done" is text), width,
+ * precision, length modifiers h hh l ll j z t (accepted, values are 64-bit), %% and %r / %rx / %rh for buf().
  */
 #ifndef SONDE_FORMAT_H
 #define SONDE_FORMAT_H
@@ -34,8 +34,21 @@ int fmt_parse(const char *fmt, struct fmt_spec **specs, size_t *nspecs, char **e
 /*
  * Render fmt with args (already decoded: VAL_INT/VAL_UINT for integer conversions, VAL_STR for
  * %s and %r) into out, as C printf would with 64-bit integers.
+ *
+ * As in bpftrace 0.17, which hands each 64-bit value to snprintf with the script's own
+ * conversion: without a length modifier %d/%u/%x/%o use the low 32 bits, "hh" 8, "h" 16 and
+ * l/ll/j/z/t all 64; %c the low byte; %p prints "(nil)" for 0.  Text after the last
+ * conversion is copied as is ("%%" stays "%%"), text before a conversion has "%%" -> "%".
+ * %r also accepts VAL_BUF (bytes with NULs); a %r with flags, width or precision is printed
+ * literally, as bpftrace does.
  */
 void fmt_render(struct strbuf *out, const char *fmt, const struct val *args, size_t nargs);
+
+/*
+ * bpftrace's buffer text: mode 0 (%r, map values) printable bytes 32..126 as they are and the
+ * others as \xNN; 'x' (%rx) every byte as \xNN; 'h' (%rh) "61 62 0a".
+ */
+void fmt_buf(struct strbuf *out, const void *data, size_t len, char mode);
 
 /* Turn C escapes in a script string literal into bytes (done by the lexer). */
 

@@ -17,12 +17,18 @@ enum val_kind {
 	VAL_UINT,	/* unsigned 64-bit */
 	VAL_STR,	/* NUL-terminated, owned */
 	VAL_TUPLE,	/* elems[n], owned */
+	VAL_BUF,	/* buf(): buf.data[buf.len], owned, may hold NUL bytes */
 };
 
 struct val {
 	enum val_kind kind;
 	/* VAL_STR only: how the text is quoted in JSON and laid out in map keys. */
 	bool is_stack;		/* multi-line stack text: one frame per line, no indent */
+	/*
+	 * VAL_STR from ksym()/usym()/ntop(): bpftrace 0.17 prints the entries of a map holding
+	 * such values without a newline between them ("@x[1]: 127.0.0.1@x[2]: ...").
+	 */
+	bool is_sym;
 	union {
 		int64_t i;
 		uint64_t u;
@@ -31,6 +37,10 @@ struct val {
 			struct val *elems;
 			size_t n;
 		} tuple;
+		struct {
+			unsigned char *data;
+			size_t len;
+		} buf;
 	};
 };
 
@@ -39,5 +49,8 @@ struct val val_int(int64_t i);
 struct val val_uint(uint64_t u);
 struct val val_str(const char *s);	/* copies s */
 struct val val_str_own(char *s);	/* takes s */
+struct val val_buf(const void *data, size_t len);	/* copies data */
+struct val val_tuple(size_t n);		/* n zeroed (VAL_NONE) elements to fill in */
+struct val val_copy(const struct val *v);	/* deep copy */
 
 #endif
