@@ -17,6 +17,9 @@
  * binding/version wins), the address view keeps every entry (two static functions may share a
  * name).  Demangled names are computed on demand and cached.
  */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
 #include "runtime/elf.h"
 
 #include <errno.h>
@@ -29,6 +32,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
+#ifdef HAVE_LIBDW
+#include <elfutils/libdw.h>
+#endif
 
 #include "runtime/demangle.h"
 #include "src/diag.h"
@@ -71,7 +77,10 @@ struct elf_file {
 	size_t nby_name;
 	struct sym_ent **by_addr;	/* every entry, sorted by vaddr, best first at equal vaddr */
 	size_t nby_addr;
-	bool all_demangled;
+#ifdef HAVE_LIBDW
+	Dwarf *dwarf;
+	bool dwarf_tried;
+#endif
 };
 
 static char *debug_file;
@@ -236,6 +245,10 @@ void elf_close(struct elf_file *ef)
 	free(ef->syms);
 	free(ef->by_name);
 	free(ef->by_addr);
+#ifdef HAVE_LIBDW
+	if (ef->dwarf)
+		dwarf_end(ef->dwarf);
+#endif
 	if (ef->dbg_elf)
 		elf_end(ef->dbg_elf);
 	if (ef->dbg_fd >= 0)
@@ -751,3 +764,47 @@ int elf_sym_at(struct elf_file *ef, uint64_t vaddr, struct elf_sym *out, uint64_
 	}
 	return -ENOENT;
 }
+
+#ifdef HAVE_LIBDW
+int elf_addr_to_line(struct elf_file *ef, uint64_t vaddr, char **file, int *line)
+{
+	Dwarf_Die cu;
+	Dwarf_Line *dl;
+	const char *src;
+
+	if (!ef->dwarf_tried) {
+		ef->dwarf_tried = true;
+		load_syms(ef);	/* finds the debug file of a stripped binary */
+		if (ef->dbg_elf)
+			ef->dwarf = dwarf_begin_elf(ef->dbg_elf, DWARF_C_READ, NULL);
+		if (!ef->dwarf)
+			ef->dwarf = dwarf_begin_elf(ef->elf, DWARF_C_READ, NULL);
+	}
+	if (!ef->dwarf)
+		return -ENOENT;
+	if (!dwarf_addrdie(ef->dwarf, vaddr, &cu)) {
+		/* clang emits no .debug_aranges: walk the compile units' ranges instead */
+		Dwarf_Off o = 0, next;
+		size_t hsize;
+		bool found = false;
+
+		while (!found && dwarf_nextcu(ef->dwarf, o, &next, &hsize, NULL, NULL, NULL) == 0) {
+			if (dwarf_offdie(ef->dwarf, o + hsize, &cu) && dwarf_haspc(&cu, vaddr) == 1)
+				found = true;
+			o = next;
+		}
+		if (!found)
+			return -ENOENT;
+	}
+	dl = dwarf_getsrc_die(&cu, vaddr);
+	if (!dl || dwarf_lineno(dl, line) != 0 || !(src = dwarf_linesrc(dl, NULL, NULL)))
+		return -ENOENT;
+	*file = xstrdup(src);
+	return 0;
+}
+#else
+int elf_addr_to_line(struct elf_file *ef, uint64_t vaddr, char **file, int *line)
+{
+	return -ENOTSUP;
+}
+#endif

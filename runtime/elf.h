@@ -53,6 +53,13 @@ int elf_sym_offset(struct elf_file *ef, const char *name, uint64_t add, uint64_t
 /* The function symbol containing vaddr, and vaddr's distance from its start.  -ENOENT if none. */
 int elf_sym_at(struct elf_file *ef, uint64_t vaddr, struct elf_sym *out, uint64_t *delta);
 
+/*
+ * The source file and line of vaddr from DWARF line tables (the binary's own, or its debug
+ * file's).  *file is malloc'ed.  -ENOENT without line information for vaddr, -ENOTSUP when sonde
+ * was built without libdw.
+ */
+int elf_addr_to_line(struct elf_file *ef, uint64_t vaddr, char **file, int *line);
+
 bool elf_is_pie_or_dyn(struct elf_file *ef);
 /* Lower-case hex of the NT_GNU_BUILD_ID note, or NULL if there is none. */
 const char *elf_build_id(struct elf_file *ef);

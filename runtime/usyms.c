@@ -253,16 +253,13 @@ static struct usyms_map *map_find(struct usyms_proc *p, uint64_t addr)
 	return NULL;
 }
 
-int usyms_resolve(struct usyms *us, int pid, uint64_t addr, struct usym_info *out)
+/* The mapping of addr and the link-time vaddr it corresponds to. */
+static int resolve_vaddr(struct usyms *us, int pid, uint64_t addr, struct usyms_map **mp,
+			 uint64_t *vaddr)
 {
 	struct usyms_proc *p = proc_find(us, pid);
 	struct usyms_map *m;
-	struct elf_sym s;
-	uint64_t vaddr, delta;
 
-	out->sym = NULL;
-	out->off = 0;
-	out->module = NULL;
 	if (!p) {
 		usyms_prepare(us, pid);
 		p = proc_find(us, pid);
@@ -275,17 +272,45 @@ int usyms_resolve(struct usyms *us, int pid, uint64_t addr, struct usym_info *ou
 			m = map_find(p, addr);
 		}
 	}
+	*mp = m;
 	if (!m)
 		return -ENOENT;
-	out->module = m->obj->path;
-	if (!m->obj->ef)
+	if (!m->obj->ef || elf_offset_to_vaddr(m->obj->ef, addr - m->start + m->pgoff, vaddr))
 		return -ENOENT;
-	if (elf_offset_to_vaddr(m->obj->ef, addr - m->start + m->pgoff, &vaddr) ||
-	    elf_sym_at(m->obj->ef, vaddr, &s, &delta))
+	return 0;
+}
+
+int usyms_resolve(struct usyms *us, int pid, uint64_t addr, struct usym_info *out)
+{
+	struct usyms_map *m;
+	struct elf_sym s;
+	uint64_t vaddr, delta;
+	int err;
+
+	out->sym = NULL;
+	out->off = 0;
+	out->module = NULL;
+	err = resolve_vaddr(us, pid, addr, &m, &vaddr);
+	if (m)
+		out->module = m->obj->path;
+	if (err)
+		return err;
+	if (elf_sym_at(m->obj->ef, vaddr, &s, &delta))
 		return -ENOENT;
 	out->sym = s.demangled ? s.demangled : s.name;
 	out->off = delta;
 	return 0;
+}
+
+int usyms_resolve_line(struct usyms *us, int pid, uint64_t addr, char **file, int *line)
+{
+	struct usyms_map *m;
+	uint64_t vaddr;
+	int err = resolve_vaddr(us, pid, addr, &m, &vaddr);
+
+	if (err)
+		return err;
+	return elf_addr_to_line(m->obj->ef, vaddr, file, line);
 }
 
 int usyms_format_frame(struct usyms *us, int pid, uint64_t addr, enum usyms_mode mode,
@@ -293,6 +318,8 @@ int usyms_format_frame(struct usyms *us, int pid, uint64_t addr, enum usyms_mode
 {
 	struct usym_info info;
 	int err = usyms_resolve(us, pid, addr, &info);
+	char *file;
+	int line;
 
 	if (mode == USYMS_PERF)
 		sb_printf(out, "\t%" PRIx64 " ", addr);
@@ -305,5 +332,9 @@ int usyms_format_frame(struct usyms *us, int pid, uint64_t addr, enum usyms_mode
 	sb_printf(out, "%s+%" PRIu64, info.sym, info.off);
 	if (mode == USYMS_PERF)
 		sb_printf(out, " (%s)", info.module);
+	if (mode == USYMS_SOURCE && usyms_resolve_line(us, pid, addr, &file, &line) == 0) {
+		sb_printf(out, " (%s:%d)", file, line);
+		free(file);
+	}
 	return 0;
 }

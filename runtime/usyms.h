@@ -16,6 +16,7 @@ struct usym_info {
 enum usyms_mode {
 	USYMS_BPFTRACE,	/* "sym+off", "0x7f..." when unknown (the caller indents) */
 	USYMS_PERF,	/* "\t7f... sym+off (/path)", "\t7f... 0x7f... ([unknown])" when unknown */
+	USYMS_SOURCE,	/* "sym+off (file.c:12)" from DWARF, "sym+off" without line info */
 };
 
 struct usyms *usyms_new(void);
@@ -35,6 +36,10 @@ int usyms_prepare(struct usyms *us, int pid);
  * -ENOENT when no symbol covers addr: out->module is still set when a mapping does.
  */
 int usyms_resolve(struct usyms *us, int pid, uint64_t addr, struct usym_info *out);
+
+/* The source file (malloc'ed) and line of addr, from DWARF.  -ENOENT without line info,
+ * -ENOTSUP when built without libdw. */
+int usyms_resolve_line(struct usyms *us, int pid, uint64_t addr, char **file, int *line);
 
 /* Append one frame in the given layout (no newline).  0, or -ENOENT when the frame is unknown
  * (it is still appended, in bpftrace's unknown-frame form). */

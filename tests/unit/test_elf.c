@@ -302,6 +302,41 @@ static void test_disasm(void)
 	}
 }
 
+/* binutils' addr2line for vaddr (independent of libdw): "file:line". */
+static const char *addr2line(const char *file, uint64_t vaddr)
+{
+	char a[32];
+
+	snprintf(a, sizeof(a), "0x%" PRIx64, vaddr);
+	return fx_sh("addr2line -e '%s' %s", file, a);
+}
+
+static void test_lines(void)
+{
+	const char *files[] = { "target_gcc_pie", "target_lld", "target_bid" };
+
+	elf_set_debug_root(fx_path("debugroot"));
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+		struct elf_file *ef;
+		struct elf_sym s;
+		char *file = NULL, got[700] = "";
+		int line = 0;
+
+		if (elf_open(fx_path(files[i]), &ef) != 0)
+			continue;
+		if (elf_sym_find(ef, "fixture_work", &s) == 0 &&
+		    elf_addr_to_line(ef, s.vaddr + 4, &file, &line) == 0)
+			snprintf(got, sizeof(got), "%s:%d", file, line);
+		/* a stripped binary's lines come from its debug file; ask addr2line there */
+		is_str(got, addr2line(elf_debug_path(ef) ? elf_debug_path(ef) : fx_path(files[i]), s.vaddr + 4),
+		       tname("dwarf_source_line_matches_addr2line_on_%s", files[i]));
+		ok(strstr(got, "/target.c:"), tname("dwarf_source_file_is_the_fixture_source_on_%s", files[i]));
+		free(file);
+		elf_close(ef);
+	}
+	elf_set_debug_root(NULL);
+}
+
 static void test_libpath(void)
 {
 	char *p = NULL, want[600];
@@ -363,6 +398,7 @@ int main(void)
 	test_debug_files();
 	test_cpp();
 	test_disasm();
+	test_lines();
 	test_libpath();
 	fx_cleanup();
 	return done_testing();

@@ -138,6 +138,11 @@ static void test_live(struct usyms *us)
 	snprintf(want, sizeof(want), "\t%" PRIx64 " fixture_work+5 (%s)", l.work + 5, bin);
 	is_str(sb.buf, want, "perf_frame_layout_is_tab_hex_sym_off_module");
 	sb.len = 0;
+	usyms_format_frame(us, l.pid, l.work, USYMS_SOURCE, &sb);
+	ok(strncmp(sb.buf, "fixture_work+0 (", 16) == 0 && strstr(sb.buf, "target.c:") &&
+		   sb.buf[sb.len - 1] == ')',
+	   "source_frame_layout_is_sym_off_file_line");
+	sb.len = 0;
 	ok(usyms_format_frame(us, l.pid, 0x10, USYMS_BPFTRACE, &sb) == -ENOENT && strcmp(sb.buf, "0x10") == 0,
 	   "unknown_frame_prints_as_hex_address");
 	sb.len = 0;
