@@ -6,10 +6,12 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "runtime/disasm.h"
 #include "runtime/elf.h"
+#include "runtime/libpath.h"
 #include "runtime/usyms.h"
 #include "src/util.h"
 #include "tests/fixtures/fixtures.h"
@@ -21,8 +23,8 @@ struct live {
 	uint64_t work, movabs, libfix;
 };
 
-/* Start "FILE run" and read the addresses it prints. */
-static int live_start(const char *file, struct live *l)
+/* Start "FILE run" (or a shell command that execs it) and read the addresses it prints. */
+static int live_start_cmd(const char *file, const char *shell_cmd, struct live *l)
 {
 	int fds[2];
 	char line[256];
@@ -36,7 +38,10 @@ static int live_start(const char *file, struct live *l)
 		dup2(fds[1], 1);
 		close(fds[0]);
 		close(fds[1]);
-		execl(file, file, "run", (char *)NULL);
+		if (shell_cmd)
+			execl("/bin/sh", "sh", "-c", shell_cmd, (char *)NULL);
+		else
+			execl(file, file, "run", (char *)NULL);
 		_exit(127);
 	}
 	close(fds[1]);
@@ -45,6 +50,11 @@ static int live_start(const char *file, struct live *l)
 	    sscanf(line, "%" SCNx64 " %" SCNx64 " %" SCNx64, &l->work, &l->movabs, &l->libfix) != 3)
 		return -1;
 	return 0;
+}
+
+static int live_start(const char *file, struct live *l)
+{
+	return live_start_cmd(file, NULL, l);
 }
 
 static void live_stop(struct live *l)
@@ -244,6 +254,57 @@ static void test_against_bpftrace(struct usyms *us)
 	ok(frames >= 3 && same == frames, "perf_frames_match_bpftrace_ustack_perf_output");
 }
 
+/*
+ * A process in its own mount namespace runs a binary from a tmpfs only it can see (a container's
+ * view): libpath and usyms must reach the files through /proc/PID/root.
+ */
+static void test_mount_namespace(struct usyms *us)
+{
+	struct live l = { 0 };
+	struct usym_info info;
+	struct elf_file *ef;
+	char dir[300], cmd[1500], want[700], *p = NULL;
+	uint64_t off;
+	int err;
+
+	snprintf(dir, sizeof(dir), "%s/ns", fx_dir);
+	mkdir(dir, 0755);
+	if (geteuid() != 0 || system("unshare -m --propagation private true 2>/dev/null") != 0) {
+		skip("needs root and unshare(1) for a private mount namespace",
+		     "libpath_and_usyms_reach_files_only_visible_in_the_process_mount_namespace");
+		return;
+	}
+	snprintf(cmd, sizeof(cmd),
+		 "exec unshare -m --propagation private sh -c 'mount -t tmpfs none %s && cp %s %s %s/ && exec %s/target_lld run'",
+		 dir, fx_path("target_lld"), fx_path("libfix.so"), dir, dir);
+	if (live_start_cmd(NULL, cmd, &l) != 0) {
+		ok(0, "namespaced_fixture_starts");
+		live_stop(&l);
+		return;
+	}
+	snprintf(want, sizeof(want), "/proc/%d/root%s/target_lld", (int)l.pid, dir);
+	snprintf(cmd, sizeof(cmd), "%s/target_lld", dir);
+	ok(access(cmd, F_OK) != 0, "namespaced_binary_is_invisible_from_the_host_namespace");
+	err = libpath_resolve(cmd, l.pid, &p);
+	ok(err == 0 && strcmp(p, want) == 0, "libpath_with_pid_reaches_path_through_proc_pid_root");
+	if (err == 0 && elf_open(p, &ef) == 0) {
+		ok(elf_sym_offset(ef, "fixture_work", 0, &off) == 0, "uprobe_offset_computed_on_namespaced_binary");
+		elf_close(ef);
+	}
+	free(p);
+	p = NULL;
+	snprintf(want, sizeof(want), "/proc/%d/root%s/libfix.so", (int)l.pid, dir);
+	err = libpath_resolve("libfix", l.pid, &p);
+	ok(err == 0 && strcmp(p, want) == 0, "libpath_with_pid_finds_library_the_namespaced_process_mapped");
+	free(p);
+	ok(usyms_resolve(us, l.pid, l.work + 2, &info) == 0 && strcmp(info.sym, "fixture_work") == 0 &&
+		   info.off == 2 && strcmp(info.module, cmd) == 0,
+	   "usyms_resolves_binary_only_visible_in_the_process_mount_namespace");
+	ok(usyms_resolve(us, l.pid, l.libfix, &info) == 0 && strcmp(info.sym, "libfix_add") == 0,
+	   "usyms_resolves_namespaced_shared_library");
+	live_stop(&l);
+}
+
 int main(void)
 {
 	struct usyms *us;
@@ -257,6 +318,7 @@ int main(void)
 	test_live(us);
 	test_after_exit(us);
 	test_against_bpftrace(us);
+	test_mount_namespace(us);
 	usyms_free(us);
 	fx_cleanup();
 	return done_testing();
