@@ -130,6 +130,58 @@ static void test_parse(void)
 	   "usdt_reg_lookup_esi_is_si_at_104");
 }
 
+/*
+ * Simulate prelink: in a copy of the fixture, make every note record a .stapsdt.base and pc
+ * 0x1000 lower than the section's actual address.  The parser must apply the SDT spec's
+ * adjustment (pc += actual base - recorded base) and find the same probe sites.
+ */
+static void test_base_adjustment(void)
+{
+	struct elf_file *ef;
+	struct seen orig = { 0 }, moved = { 0 };
+	uint64_t naddr, noff, cur = 0, size;
+	char cmd[700];
+	FILE *f;
+	int patched = 0;
+
+	if (elf_open(fx_path("usdt_gcc"), &ef) != 0)
+		return;
+	usdt_notes_foreach(ef, note_cb, &orig);
+	elf_close(ef);
+	snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", fx_path("usdt_gcc"), fx_path("usdt_prelinked"));
+	if (system(cmd) != 0 || fx_section(fx_path("usdt_gcc"), ".note.stapsdt", &naddr, &noff) != 0)
+		return;
+	size = strtoull(fx_sh("readelf -SW '%s' | awk '$2 == \".note.stapsdt\" { print $6 }'%s",
+			      fx_path("usdt_gcc"), ""), NULL, 16);
+	f = fopen(fx_path("usdt_prelinked"), "r+b");
+	while (f && cur + 12 <= size) {
+		uint32_t nh[3];
+		uint64_t pc, base;
+		uint64_t desc;
+
+		if (fseek(f, (long)(noff + cur), SEEK_SET) || fread(nh, 4, 3, f) != 3)
+			break;
+		desc = noff + cur + 12 + ALIGN_UP(nh[0], 4);
+		if (fseek(f, (long)desc, SEEK_SET) || fread(&pc, 8, 1, f) != 1 || fread(&base, 8, 1, f) != 1)
+			break;
+		pc -= 0x1000;
+		base -= 0x1000;
+		if (fseek(f, (long)desc, SEEK_SET) || fwrite(&pc, 8, 1, f) != 1 || fwrite(&base, 8, 1, f) != 1)
+			break;
+		patched++;
+		cur += 12 + ALIGN_UP(nh[0], 4) + ALIGN_UP(nh[1], 4);
+	}
+	if (f)
+		fclose(f);
+	if (elf_open(fx_path("usdt_prelinked"), &ef) != 0)
+		return;
+	usdt_notes_foreach(ef, note_cb, &moved);
+	elf_close(ef);
+	ok(patched == 2 && moved.plain.base == orig.plain.base - 0x1000 && moved.plain.pc == orig.plain.pc &&
+		   moved.sema.pc == orig.sema.pc && moved.plain.pc_offset == orig.plain.pc_offset,
+	   "usdt_pc_adjusted_by_stapsdt_base_delta_as_sdt_spec_says");
+}
+
 int main(void)
 {
 	test_parse();
@@ -140,6 +192,7 @@ int main(void)
 	}
 	check_fixture("usdt_gcc");
 	check_fixture("usdt_lld");
+	test_base_adjustment();
 	{
 		uint64_t a = 0, o = 0;
 
