@@ -80,6 +80,8 @@ static struct enum_const *enum_consts;
 static size_t nenum_consts, enum_consts_cap;
 static const struct record **packed;
 static size_t npacked, packed_cap;
+static const struct record *defining[64];	/* records whose body is being parsed */
+static size_t ndefining;
 static int (*record_resolver)(const char *name, bool is_union, struct record **out);
 
 void cdecl_set_record_resolver(int (*fn)(const char *name, bool is_union, struct record **out))
@@ -256,6 +258,16 @@ static bool is_packed(const struct record *rec)
 
 	for (i = 0; i < npacked; i++)
 		if (packed[i] == rec)
+			return true;
+	return false;
+}
+
+static bool is_defining(const struct record *rec)
+{
+	size_t i;
+
+	for (i = 0; i < ndefining && i < ARRAY_SIZE(defining); i++)
+		if (defining[i] == rec)
 			return true;
 	return false;
 }
@@ -664,7 +676,7 @@ out:
 static int parse_record(struct parser *p, bool is_union, const struct loc *kw_loc,
 			struct spec *out, bool *anon)
 {
-	struct record *rec = NULL;
+	struct record *rec = NULL, *resolved;
 	struct loc tag_loc;
 	char *tag = NULL;
 	bool pack = false;
@@ -683,6 +695,10 @@ static int parse_record(struct parser *p, bool is_union, const struct loc *kw_lo
 				    is_union ? "union" : "struct");
 		}
 		rec = find_local_record(tag, is_union);
+		/* A script's placeholder for an unknown record yields to BTF when it knows it. */
+		if (rec && !rec->complete && !is_defining(rec) && record_resolver &&
+		    record_resolver(tag, is_union, &resolved) == 0)
+			rec = resolved;
 		if (!rec && record_resolver && record_resolver(tag, is_union, &rec) != 0)
 			rec = NULL;
 		if (!rec) {
@@ -713,7 +729,11 @@ static int parse_record(struct parser *p, bool is_union, const struct loc *kw_lo
 		rec = record_new("", is_union);
 		*anon = true;
 	}
+	if (ndefining < ARRAY_SIZE(defining))
+		defining[ndefining] = rec;
+	ndefining++;
 	err = parse_record_body(p, rec, kw_loc, pack);
+	ndefining--;
 	if (err)
 		return err;
 	out->type = type_record(rec);

@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cdecl.h"
 #include "diag.h"
@@ -1547,7 +1548,10 @@ static int check_script_macros(void)
 	return err;
 }
 
-/* What a C compiler for x86-64 Linux predefines, for headers' #if. */
+/*
+ * What a C compiler for x86-64 Linux predefines, for headers' #if.  Not __GNUC__: with it,
+ * glibc's <limits.h> leaves INT_MAX and friends to GCC's private header.
+ */
 static void predefine(void)
 {
 	static const char *const defs[][2] = {
@@ -1558,13 +1562,18 @@ static void predefine(void)
 		{ "__SIZEOF_LONG_LONG__", "8" }, { "__SIZEOF_POINTER__", "8" },
 		{ "__SIZEOF_SHORT__", "2" }, { "__ORDER_LITTLE_ENDIAN__", "1234" },
 		{ "__ORDER_BIG_ENDIAN__", "4321" }, { "__BYTE_ORDER__", "1234" },
-		{ "__STDC__", "1" }, { "__STDC_VERSION__", "201112L" }, { "__GNUC__", "12" },
-		{ "__GNUC_MINOR__", "2" }, { "__bpf_sonde__", "1" },
+		{ "__STDC__", "1" }, { "__STDC_VERSION__", "201112L" },
 	};
 	size_t i;
 
 	for (i = 0; i < ARRAY_SIZE(defs); i++)
 		tab_set(&header_tab, defs[i][0], xstrdup(defs[i][1]));
+	/*
+	 * bpftrace defines this when the kernel has BTF; its tools then skip their hand-written
+	 * copies of kernel structs and the headers that declared them.
+	 */
+	if (access("/sys/kernel/btf/vmlinux", R_OK) == 0)
+		tab_set(&header_tab, "BPFTRACE_HAVE_BTF", xstrdup("1"));
 }
 
 int preprocess(const char *src, const struct pp_options *opts, char **out)
