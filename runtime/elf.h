@@ -77,8 +77,10 @@ int elf_section(struct elf_file *ef, const char *name, const void **data, size_t
 int elf_read(struct elf_file *ef, uint64_t off, void *buf, size_t len);
 
 /*
- * Separate debug files.  elf_set_debug_file names one file (sonde --debug-file) that serves a
- * binary whose build id matches it (or a stripped binary without build id); elf_set_debug_root
+ * Separate debug files, consulted only for a binary without .symtab, in this order: the file named
+ * by elf_set_debug_file (sonde --debug-file) if its build id matches (or the binary has none),
+ * ROOT/.build-id/xx/rest.debug, then .gnu_debuglink (CRC checked) in the binary's directory, its
+ * .debug/ subdirectory and ROOT/<binary's directory>/.  elf_set_debug_root
  * replaces /usr/lib/debug as the root of the .build-id/ tree and of the .gnu_debuglink search.
  * Both copy their argument; NULL restores the default.  They affect later elf_open calls.
  */
