@@ -2,7 +2,8 @@
  * format.h - printf format strings: parsed and checked at compile time (sema), rendered in
  * user space from decoded arguments (runtime/events.c).  bpftrace's conversions:
  * %s %c %d %i %u %x %X %o %p, flags "-+#0" (not " ": "50% done" is text), width,
- * precision, length modifiers h hh l ll j z t (accepted, values are 64-bit), %% and %r / %rx / %rh for buf().
+ * precision, length modifiers h hh l ll j z t (as C reads a 64-bit value through them), %%
+ * and %r / %rx / %rh for buf().
  */
 #ifndef SONDE_FORMAT_H
 #define SONDE_FORMAT_H

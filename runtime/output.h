@@ -70,9 +70,23 @@ void output_printf(struct output *o, const char *text);
 /* time(), cat(), system() output and other plain text: same as printf in text mode. */
 void output_text(struct output *o, const char *text);
 /*
+ * Text with its JSON message type: "time", "cat", "syscall" (system()), "printf".  Text mode
+ * prints text as is.  JSON: {"type": "<type>", "data": "<text>"}.
+ */
+void output_message(struct output *o, const char *type, const char *text);
+/* print(value) of a non-map value: "5\n" / {"type": "value", "data": 5}. */
+void output_value(struct output *o, const struct val *v);
+/*
  * Print one map: entries sorted as bpftrace sorts them, top > 0 keeps only the last `top`
  * entries after sorting, div > 1 divides values (not hist/lhist buckets... as bpftrace).
- * Nothing is printed for a map with no entries.  The caller frees the snapshot.
+ * The caller frees the snapshot.
+ *
+ * bpftrace 0.17, observed: an empty map prints an empty line in text ("\n\n" for avg/stats)
+ * and nothing in JSON.  div divides count/sum/min/max/int values (also inside tuples), avg
+ * values and hist counts (not the bars), not lhist or stats; top is ignored for stats.
+ * Sorting: count/sum/min/max and integer values by value, ties in the caller's order;
+ * other values by key (integers as unsigned, strings bytewise, first key first); hist/lhist
+ * by total count and avg/stats by average, ties by key bytes.  Integer keys print signed.
  */
 void output_map(struct output *o, const struct map_snapshot *m, uint64_t top, uint64_t div);
 /* "Lost N events" (text, on stderr? see bpftrace) / {"type": "lost_events", ...}. */
