@@ -52,7 +52,7 @@ struct table {
 static struct table script_tab;	/* the script's #defines */
 static struct table header_tab;	/* headers' #defines and the compiler's predefined macros */
 static struct table enum_tab;	/* headers' enum constants */
-static struct table kconst_tab;	/* built-in constants, cached so pp_lookup can point at them */
+static struct table value_tab;	/* script enum and built-in values, for pp_lookup to point at */
 static char **seen_files;	/* headers already read (realpath) */
 static size_t nseen, seen_cap;
 
@@ -558,6 +558,42 @@ static struct val apply_cast(struct eval *e, size_t end, struct val v)
 	return norm(v);
 }
 
+/* After `sizeof`: `(type name)` through cdecl (records through BTF when the lead set it). */
+static struct val parse_sizeof(struct eval *e)
+{
+	struct val v = { .size = 8, .uns = true };
+	struct strbuf sb;
+	struct type *t;
+	int depth = 0;
+
+	if (!accept(e, "(")) {
+		e->err = -EINVAL;
+		return v;
+	}
+	sb_init(&sb);
+	while (e->i < e->ts->n) {
+		const struct etok *k = &e->ts->t[e->i++];
+
+		if (is_punct(k, "(") || is_punct(k, "["))
+			depth++;
+		if ((is_punct(k, ")") || is_punct(k, "]")) && depth-- == 0)
+			break;
+		if (k->kind == E_NUM)
+			sb_printf(&sb, "%llu ", (unsigned long long)k->val.v);
+		else if (k->kind == E_STR)
+			e->err = -EINVAL;
+		else
+			sb_printf(&sb, "%s ", k->text);
+	}
+	if (depth >= 0 || !sb.buf || cdecl_parse_type(sb.buf, &t) || t->kind == TYPE_VOID ||
+	    (t->kind == TYPE_RECORD && !t->rec->complete))
+		e->err = -EINVAL;
+	else
+		v.v = t->size;
+	sb_free(&sb);
+	return v;
+}
+
 static struct val parse_unary(struct eval *e)
 {
 	const struct etok *t = peek(e);
@@ -614,6 +650,8 @@ static struct val parse_unary(struct eval *e)
 		int64_t x;
 		struct macro *m;
 
+		if (!e->ifmode && !strcmp(t->text, "sizeof"))
+			return parse_sizeof(e);
 		if (e->ifmode) {
 			/* Unknown identifiers (and calls of unknown functions) are 0 in #if. */
 			if (peek(e) && is_punct(peek(e), "("))
@@ -844,11 +882,12 @@ int pp_lookup(const char *name, const struct pp_macro **out)
 		goto found;
 	if ((m = tab_find(&enum_tab, name)))
 		goto found;
-	if ((m = tab_find(&kconst_tab, name)))
-		goto found;
-	if (kconst_lookup(name, &v))
+	/* The script's own enum constants before the built-in ones. */
+	if (cdecl_find_enum_value(name, &v) && kconst_lookup(name, &v))
 		return -ENOENT;
-	m = tab_set(&kconst_tab, name, NULL);
+	m = tab_find(&value_tab, name);
+	if (!m)
+		m = tab_set(&value_tab, name, NULL);
 	m->state = 1;
 	m->val.kind = PP_INT;
 	m->val.value = v;
@@ -1635,7 +1674,7 @@ void pp_cleanup(void)
 	tab_clear(&script_tab);
 	tab_clear(&header_tab);
 	tab_clear(&enum_tab);
-	tab_clear(&kconst_tab);
+	tab_clear(&value_tab);
 	for (i = 0; i < nseen; i++)
 		free(seen_files[i]);
 	free(seen_files);

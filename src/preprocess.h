@@ -39,15 +39,17 @@ struct pp_macro {
 
 /*
  * A constant by name: the script's #defines first, then headers' macros and enum constants,
- * then sonde's built-in kernel constants (AF_INET, SO_REUSEPORT, ECONNREFUSED, ...).
+ * then the script's enum constants (cdecl), then sonde's built-in kernel constants (AF_INET,
+ * SO_REUSEPORT, ECONNREFUSED, ...).
  * -ENOENT if there is no such constant, or its macro is not a constant (function-like,
  * a type, ...).  *out stays valid until pp_cleanup.
  */
 int pp_lookup(const char *name, const struct pp_macro **out);
 
 /*
- * Evaluate a C integer constant expression (casts, suffixes, the C operators, ?:) whose
- * identifiers are macros, enum constants or built-in constants.  0, or -EINVAL.
+ * Evaluate a C integer constant expression (casts, suffixes, the C operators, ?:,
+ * sizeof(type)) whose identifiers are macros, enum constants or built-in constants.
+ * 0, or -EINVAL.
  */
 int pp_eval(const char *expr, int64_t *out);
 

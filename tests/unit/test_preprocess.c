@@ -291,7 +291,7 @@ static void test_user_headers(void)
 			  "#if FROM_B > 1 && __x86_64__\n#define COND_OK 1\n#else\n#define COND_BAD 1\n#endif\n"
 			  "#if FN(1)\n#define FN_TRUE 1\n#endif\n#include <a.h>\n"
 			  "typedef enum color { /* comment */ E0, E1 = FROM_B << 2,\n"
-			  "#define E1 E1\n  E2, E3 = sizeof(int), E4 } color_t;\n"
+			  "#define E1 E1\n  E2, E3 = sizeof(int), E4, E5 = NOT_KNOWN, E6 } color_t;\n"
 			  "#weird directive\n#error this header wants something\n"
 			  "#define STR_H \"hello\\tworld\"\n#define FUNC(x) ((x) + 1)\n#define USEFUNC FUNC(1)\n"
 			  "#define TYPE unsigned long\n#endif\n");
@@ -321,8 +321,10 @@ static void test_user_headers(void)
 	is_int(intval("E0"), 0, "header_enum_first_is_zero");
 	is_int(intval("E1"), 8, "header_enum_value_over_macro");
 	is_int(intval("E2"), 9, "header_enum_implicit_value");
-	is_int(intval("E3"), -999999, "header_enum_value_with_sizeof_is_unknown");
-	is_int(intval("E4"), -999999, "header_enum_after_unknown_is_unknown");
+	is_int(intval("E3"), 4, "header_enum_value_with_sizeof");
+	is_int(intval("E4"), 5, "header_enum_implicit_after_sizeof");
+	is_int(intval("E5"), -999999, "header_enum_value_over_unknown_name_is_unknown");
+	is_int(intval("E6"), -999999, "header_enum_after_unknown_is_unknown");
 	ok(intval("STR_H") == -999999, "string_macro_is_not_an_int");
 	{
 		const struct pp_macro *m = NULL;
@@ -474,6 +476,25 @@ static void test_pp_eval(void)
 	ok(pp_eval("1 / 0", &v) == -EINVAL, "division_by_zero_is_not_constant");
 	ok(pp_eval("1 +", &v) == -EINVAL, "truncated_expression_is_not_constant");
 	ok(pp_eval("\"s\"", &v) == -EINVAL, "string_is_not_an_integer");
+	ok(pp_eval("sizeof(unsigned long) * 2", &v) == 0 && v == 16, "sizeof_type_in_expression");
+	ok(pp_eval("sizeof(struct no_such_struct)", &v) == -EINVAL, "sizeof_incomplete_struct_fails");
+}
+
+static void test_script_enums_and_sizeof(void)
+{
+	const struct pp_macro *m;
+	struct record *r;
+	int64_t v = 0;
+	char *out = pp("enum { TCP_LISTEN = 99 };\n"
+		       "struct S { long a; char buf[sizeof(long) * 2]; int tail; };\nBEGIN { }\n", NULL);
+
+	ok(out != NULL, "script_with_sizeof_in_struct_preprocesses");
+	ok(pp_lookup("TCP_LISTEN", &m) == 0 && m->value == 99,
+	   "script_enum_constant_wins_over_builtin");
+	ok(pp_lookup("TCP_CLOSE", &m) == 0 && m->value == 7, "builtin_still_found_after_script_enum");
+	ok(cdecl_find_record("S", false, &r) == 0 && r->size == 32, "sizeof_in_array_size");
+	ok(pp_eval("sizeof(struct S)", &v) == 0 && v == 32, "sizeof_script_struct");
+	free(out);
 }
 
 int main(void)
@@ -493,6 +514,7 @@ int main(void)
 	test_errors();
 	test_kconsts();
 	test_pp_eval();
+	test_script_enums_and_sizeof();
 	pp_cleanup();
 	types_free_all();
 	cmd = xasprintf("rm -rf '%s'", tmpdir);
