@@ -271,6 +271,23 @@ static const char T_printf_ctrl[] =
 	"tab\there \"q\" back\\ \x01"" end\n";
 static const char J_printf_ctrl[] =
 	"{\"type\": \"printf\", \"data\": \"tab\\there \\\"q\\\" back\\\\ \\u0001 end\\n\"}\n";
+static const char T_uint_key_prints_signed[] =
+	"@a[-1]: 1\n"
+	"@a[3]: 2\n";
+static const char J_uint_key_prints_signed[] =
+	"{\"type\": \"map\", \"data\": {\"@a\": {\"-1\": 1, \"3\": 2}}}\n";
+static const char T_u32_key[] =
+	"@b[4294967295]: 5\n";
+static const char J_u32_key[] =
+	"{\"type\": \"map\", \"data\": {\"@b\": {\"4294967295\": 5}}}\n";
+static const char T_int8_and_str_key_u64_value[] =
+	"@c[-3, x]: 18446744073709551615\n";
+static const char J_int8_and_str_key_u64_value[] =
+	"{\"type\": \"map\", \"data\": {\"@c\": {\"-3,x\": 18446744073709551615}}}\n";
+static const char T_utf8_tab_key[] =
+	"@e[\xc3""\xa9""\t]: 1\n";
+static const char J_utf8_tab_key[] =
+	"{\"type\": \"map\", \"data\": {\"@e\": {\"\\uffffffc3\\uffffffa9\\t\": 1}}}\n";
 
 /* --- building snapshots by hand --- */
 
@@ -604,6 +621,30 @@ static void test_sorting(void)
 	add(m, T(1, I(2)), U(3));
 	check_map(m, 0, 0, "@c[2]: 3\n@c[1]: 18446744073709551615\n", NULL,
 		  "unsigned_counts_compare_unsigned");
+	snap_free(m);
+
+	/* keys are 64-bit in bpftrace and print signed */
+	m = snap("@a", MAPV_PLAIN);
+	add(m, T(1, U(3)), I(2));
+	add(m, T(1, U(UINT64_MAX)), I(1));
+	check_map(m, 0, 0, T_uint_key_prints_signed, J_uint_key_prints_signed,
+		  "u64_key_prints_signed");
+	snap_free(m);
+
+	m = snap("@b", MAPV_PLAIN);
+	add(m, T(1, U(4294967295u)), I(5));
+	check_map(m, 0, 0, T_u32_key, J_u32_key, "u32_key_zero_extended");
+	snap_free(m);
+
+	m = snap("@c", MAPV_PLAIN);
+	add(m, T(2, I(-3), S("x")), U(UINT64_MAX));
+	check_map(m, 0, 0, T_int8_and_str_key_u64_value, J_int8_and_str_key_u64_value,
+		  "negative_small_int_key_and_u64_value");
+	snap_free(m);
+
+	m = snap("@e", MAPV_PLAIN);
+	add(m, T(1, S("\xc3\xa9\t")), I(1));
+	check_map(m, 0, 0, T_utf8_tab_key, J_utf8_tab_key, "json_key_escapes_tab_and_high_bytes");
 	snap_free(m);
 
 	m = snap("@e", MAPV_PLAIN);
