@@ -258,8 +258,9 @@ static void put_literal(struct strbuf *out, const char *s, size_t n)
 
 void fmt_render(struct strbuf *out, const char *fmt, const struct val *args, size_t nargs)
 {
-	size_t i = 0, lit = 0, argi = 0;
+	size_t i = 0, lit = 0, argi = 0, part;
 	struct conv c;
+	char *nul;
 
 	while (fmt[i]) {
 		if (fmt[i] != '%') {
@@ -274,8 +275,15 @@ void fmt_render(struct strbuf *out, const char *fmt, const struct val *args, siz
 			i++;
 			continue;
 		}
+		part = out->len;
 		put_literal(out, fmt + lit, c.start - lit);
 		render_conv(out, fmt, &c, argi < nargs ? &args[argi] : NULL);
+		/* bpftrace streams each part as a C string: %c of 0 ends the part there */
+		nul = out->len > part ? memchr(out->buf + part, '\0', out->len - part) : NULL;
+		if (nul) {
+			out->len = nul - out->buf;
+			out->buf[out->len] = '\0';
+		}
 		argi++;
 		i = lit = c.end;
 	}

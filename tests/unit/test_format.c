@@ -64,7 +64,7 @@ static const struct render_case bpftrace_cases[] = {
 	  "w[%10r] l[%-6r]\n" },
 };
 
-/* Conversions bpftrace 0.17 does not know (it would reject the argument count): C's. */
+/* Conversions bpftrace 0.17 lacks (C semantics), and corner cases. */
 static const struct render_case c_cases[] = {
 	{ "plus_flag", "[%+d] [%+d]", { I(5), I(-5) }, 2, "[+5] [-5]" },
 	{ "space_is_text_as_in_bpftrace", "50% done %d", { I(5) }, 1, "50% done 5" },
@@ -78,6 +78,10 @@ static const struct render_case c_cases[] = {
 	{ "r_of_plain_string", "[%r]", { S("a\tb") }, 1, "[a\\x09b]" },
 	{ "missing_argument_renders_zero", "[%d]", { NONE }, 0, "[0]" },
 	{ "text_only", "plain text\n", { NONE }, 0, "plain text\n" },
+	/* bpftrace 0.17: printf("[%c]\n", 0) -> "[]", printf("a%cb%dc\n", 0, 5) -> "ab5c" */
+	{ "char_zero_ends_its_part_as_in_bpftrace", "[%c]\n", { I(0) }, 1, "[]\n" },
+	{ "char_zero_cuts_only_its_own_part", "a%cb%dc\n", { I(0), I(5) }, 2, "ab5c\n" },
+	{ "empty_string", "%s|%d\n", { S(""), I(3) }, 2, "|3\n" },
 };
 
 static void run_cases(const struct render_case *cases, size_t n)
