@@ -12,10 +12,13 @@
  * line:column locations are those of the original text.
  *
  * Macros are stored as text and evaluated when asked for, the way cpp expands them at use:
- * `#define AF_INET PF_INET` before PF_INET is defined still works.  Evaluation expands
- * object-like macros token by token (a macro is not re-expanded inside itself, so linux/in.h's
+ * `#define AF_INET PF_INET` before PF_INET is defined still works.  Evaluation expands macros
+ * token by token (a macro is not re-expanded inside itself, so linux/in.h's
  * `#define IPPROTO_IP IPPROTO_IP` falls through to the enum constant), then evaluates a C
- * constant expression with C's int/long/unsigned rules, so `~0U` is 4294967295.
+ * constant expression with C's int/long/unsigned rules, so `~0U` is 4294967295.  Headers'
+ * function-like macros are kept for use inside other macros (with # and ##), so
+ * UINT64_MAX and _IOR(0x12, 114, size_t) evaluate; they are never constants themselves, and
+ * a script may not define one, since a probe could not call it.
  */
 #include "preprocess.h"
 
@@ -36,7 +39,11 @@
 struct macro {
 	struct macro *next;
 	char *name;
-	char *body;		/* NULL: function-like */
+	char *body;		/* the replacement text; NULL for values (enums, built-ins) */
+	bool funclike;		/* NAME(params) body: expanded only where it is called */
+	bool variadic;		/* the last parameter is __VA_ARGS__ */
+	char **params;
+	size_t nparams;
 	int state;		/* 0 not evaluated yet, 1 constant, -1 not a constant */
 	bool busy;		/* being expanded: not expanded again inside itself */
 	struct pp_macro val;
@@ -77,6 +84,11 @@ static struct macro *tab_find(struct table *t, const char *name)
 
 static void macro_free(struct macro *m)
 {
+	size_t i;
+
+	for (i = 0; i < m->nparams; i++)
+		free(m->params[i]);
+	free(m->params);
 	free(m->name);
 	free(m->body);
 	free(m->val.str);
@@ -98,7 +110,7 @@ static void tab_remove(struct table *t, const char *name)
 	}
 }
 
-/* Add or replace name; body is taken over (NULL for a function-like macro). */
+/* Add or replace name; body is taken over. */
 static struct macro *tab_set(struct table *t, const char *name, char *body)
 {
 	struct macro *m = xcalloc(1, sizeof(*m));
@@ -146,7 +158,7 @@ struct val {
 
 struct etok {
 	enum etok_kind kind;
-	char *text;		/* E_IDENT, E_PUNCT; E_STR: decoded value */
+	char *text;		/* spelling; E_STR: the decoded value */
 	struct val val;		/* E_NUM */
 	bool blocked;		/* E_IDENT: a macro that must not expand (inside itself) */
 };
@@ -315,6 +327,7 @@ static int tokenize(const char *s, struct etoks *ts)
 			for (n = 1; isalnum((unsigned char)s[n]) || s[n] == '_' || s[n] == '.'; n++)
 				;
 			t = etoks_push(ts, E_NUM);
+			t->text = xstrndup(s, n);
 			if (parse_number(s, n, &t->val))
 				return -EINVAL;
 			s += n;
@@ -330,6 +343,7 @@ static int tokenize(const char *s, struct etoks *ts)
 			if (*p != '\'')
 				return -EINVAL;
 			t = etoks_push(ts, E_NUM);
+			t->text = xstrndup(s, (size_t)(p + 1 - s));
 			/* A char constant is an int holding a (signed) char. */
 			t->val.v = (uint64_t)(int64_t)(signed char)c;
 			t->val.size = 4;
@@ -359,7 +373,7 @@ static int tokenize(const char *s, struct etoks *ts)
 		for (i = 0; n == 1 && i < ARRAY_SIZE(puncts2); i++)
 			if (strncmp(s, puncts2[i], 2) == 0)
 				n = 2;
-		if (n == 1 && !strchr("()+-*/%<>&|^~!?:,=[]{};.", *s))
+		if (n == 1 && !strchr("()+-*/%<>&|^~!?:,=[]{};.#", *s))
 			return -EINVAL;
 		t = etoks_push(ts, E_PUNCT);
 		t->text = xstrndup(s, n);
@@ -378,8 +392,170 @@ static bool macro_defined(const char *name)
 	return find_macro(name) != NULL;
 }
 
+static int expand(const struct etoks *in, struct etoks *out, bool ifmode, int depth);
+
+static void push_copy(struct etoks *out, const struct etok *t)
+{
+	struct etok *o = etoks_push(out, t->kind);
+
+	*o = *t;
+	o->text = t->text ? xstrdup(t->text) : NULL;
+}
+
+/* The spelling of a token, for # and ## (strings re-quoted without escapes). */
+static void spell(struct strbuf *sb, const struct etok *t)
+{
+	if (t->kind == E_STR) {
+		sb_putc(sb, '"');
+		sb_puts(sb, t->text);
+		sb_putc(sb, '"');
+	} else {
+		sb_puts(sb, t->text ? t->text : "");
+	}
+}
+
+/* a ## b: the last token of out and t become one token. */
+static int paste(struct etoks *out, const struct etok *t)
+{
+	struct strbuf sb;
+	struct etoks ts = { 0 };
+	size_t i;
+	int err;
+
+	if (!out->n) {
+		push_copy(out, t);
+		return 0;
+	}
+	sb_init(&sb);
+	spell(&sb, &out->t[out->n - 1]);
+	spell(&sb, t);
+	err = tokenize(sb.buf, &ts);
+	sb_free(&sb);
+	if (!err) {
+		free(out->t[out->n - 1].text);
+		out->n--;
+		for (i = 0; i < ts.n; i++)
+			push_copy(out, &ts.t[i]);
+	}
+	etoks_free(&ts);
+	return err;
+}
+
 /*
- * Expand object-like macros in in[] into out[].  ifmode handles `defined`.  -EINVAL when a
+ * m(args) at in->t[*pos]: substitute the arguments (expanded, or as written next to # and
+ * ##), paste, and rescan with m itself blocked.  *pos ends on the closing parenthesis.
+ */
+static int expand_call(struct macro *m, const struct etoks *in, size_t *pos, struct etoks *out,
+		       bool ifmode, int depth)
+{
+	struct etoks *args = NULL, body = { 0 }, subst = { 0 };
+	size_t nargs = 1, i = *pos + 2, a, j;
+	int level = 0, err = 0;
+	bool pasting = false;
+
+	args = xcalloc(m->nparams + 1, sizeof(*args));
+	for (; i < in->n; i++) {
+		const struct etok *t = &in->t[i];
+
+		if (level == 0 && is_punct(t, ")"))
+			break;
+		if (is_punct(t, "("))
+			level++;
+		else if (is_punct(t, ")"))
+			level--;
+		if (level == 0 && is_punct(t, ",") &&
+		    !(m->variadic && nargs == m->nparams)) {
+			if (nargs++ > m->nparams) {
+				err = -EINVAL;
+				goto out;
+			}
+			continue;
+		}
+		if (nargs <= m->nparams)
+			push_copy(&args[nargs - 1], t);
+	}
+	if (i >= in->n || nargs > (m->nparams ? m->nparams : 1) ||
+	    (nargs < m->nparams && !(m->variadic && nargs == m->nparams - 1))) {
+		err = -EINVAL;
+		goto out;
+	}
+	*pos = i;
+	err = tokenize(m->body, &body);
+	for (j = 0; !err && j < body.n; j++) {
+		const struct etok *t = &body.t[j];
+		bool next_paste = j + 1 < body.n && is_punct(&body.t[j + 1], "##");
+		struct etoks expanded = { 0 };
+		const struct etoks *arg = NULL;
+
+		if (is_punct(t, "##")) {
+			pasting = true;
+			continue;
+		}
+		if (is_punct(t, "#") && j + 1 < body.n && body.t[j + 1].kind == E_IDENT) {
+			for (a = 0; a < m->nparams; a++)
+				if (!strcmp(m->params[a], body.t[j + 1].text))
+					break;
+			if (a < m->nparams) {
+				struct strbuf sb;
+				struct etok *o;
+				size_t k;
+
+				sb_init(&sb);
+				for (k = 0; k < args[a].n; k++) {
+					if (k)
+						sb_putc(&sb, ' ');
+					spell(&sb, &args[a].t[k]);
+				}
+				o = etoks_push(&subst, E_STR);
+				o->text = sb_steal(&sb);
+				j++;
+				pasting = false;
+				continue;
+			}
+		}
+		if (t->kind == E_IDENT) {
+			for (a = 0; a < m->nparams; a++)
+				if (!strcmp(m->params[a], t->text))
+					break;
+			if (a < m->nparams) {
+				arg = &args[a];
+				if (!pasting && !next_paste) {
+					err = expand(arg, &expanded, ifmode, depth + 1);
+					arg = &expanded;
+				}
+			}
+		}
+		if (arg) {
+			for (a = 0; !err && a < arg->n; a++) {
+				if (a == 0 && pasting)
+					err = paste(&subst, &arg->t[0]);
+				else
+					push_copy(&subst, &arg->t[a]);
+			}
+		} else if (pasting) {
+			err = paste(&subst, t);
+		} else {
+			push_copy(&subst, t);
+		}
+		etoks_free(&expanded);
+		pasting = false;
+	}
+	if (!err) {
+		m->busy = true;
+		err = expand(&subst, out, ifmode, depth + 1);
+		m->busy = false;
+	}
+out:
+	for (a = 0; a <= m->nparams; a++)
+		etoks_free(&args[a]);
+	free(args);
+	etoks_free(&body);
+	etoks_free(&subst);
+	return err;
+}
+
+/*
+ * Expand macros in in[] into out[].  ifmode handles `defined`.  -EINVAL when a
  * function-like macro is called (its value is not knowable here).
  */
 static int expand(const struct etoks *in, struct etoks *out, bool ifmode, int depth)
@@ -408,6 +584,7 @@ static int expand(const struct etoks *in, struct etoks *out, bool ifmode, int de
 			o = etoks_push(out, E_NUM);
 			o->val.v = macro_defined(name);
 			o->val.size = 8;
+			o->text = xstrdup(o->val.v ? "1" : "0");
 			continue;
 		}
 		if (t->kind == E_IDENT && !t->blocked && (m = find_macro(t->text))) {
@@ -420,8 +597,18 @@ static int expand(const struct etoks *in, struct etoks *out, bool ifmode, int de
 				o->blocked = true;
 				continue;
 			}
-			if (!m->body)
-				return -EINVAL;	/* function-like */
+			if (m->funclike) {
+				if (i + 1 >= in->n || !is_punct(&in->t[i + 1], "(")) {
+					/* a function-like macro's name alone is just a name */
+					o = etoks_push(out, E_IDENT);
+					o->text = xstrdup(t->text);
+					continue;
+				}
+				err = expand_call(m, in, &i, out, ifmode, depth);
+				if (err)
+					return err;
+				continue;
+			}
 			err = tokenize(m->body, &body);
 			if (!err) {
 				m->busy = true;
@@ -433,9 +620,7 @@ static int expand(const struct etoks *in, struct etoks *out, bool ifmode, int de
 				return err;
 			continue;
 		}
-		o = etoks_push(out, t->kind);
-		*o = *t;
-		o->text = t->text ? xstrdup(t->text) : NULL;
+		push_copy(out, t);
 	}
 	return 0;
 }
@@ -860,7 +1045,7 @@ int pp_eval(const char *expr, int64_t *out)
 static int macro_eval(struct macro *m)
 {
 	if (!m->state) {
-		if (!m->body) {
+		if (!m->body || m->funclike) {
 			m->state = -1;
 		} else {
 			m->busy = true;
@@ -1166,6 +1351,51 @@ static char *trim(const char *s)
 	return xstrndup(s, n);
 }
 
+/* Headers: NAME(a, b, ...) body, from just after the '('.  Malformed ones are dropped. */
+static void define_funclike(const char *name, const char *p)
+{
+	char **params = NULL;
+	size_t n = 0, cap = 0;
+	bool variadic = false;
+	struct macro *m;
+
+	for (;;) {
+		char *id;
+
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p == ')' && !n)
+			break;
+		if (!strncmp(p, "...", 3)) {
+			variadic = true;
+			id = xstrdup("__VA_ARGS__");
+			p += 3;
+		} else if (!(id = read_ident(&p))) {
+			goto bad;
+		}
+		xgrow((void **)&params, &cap, n + 1, sizeof(*params));
+		params[n++] = id;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p == ')')
+			break;
+		if (*p != ',' || variadic)
+			goto bad;
+		p++;
+	}
+	m = tab_set(&header_tab, name, trim(p + 1));
+	m->funclike = true;
+	m->variadic = variadic;
+	m->params = params;
+	m->nparams = n;
+	return;
+bad:
+	while (n)
+		free(params[--n]);
+	free(params);
+	tab_remove(&header_tab, name);
+}
+
 /*
  * One directive.  d is its joined text after '#', dstart the offset of '#' in the file, and
  * doff the offset of d[0].  *active and the condition stack are updated.
@@ -1279,7 +1509,7 @@ static int directive(struct pp *pp, struct src *s, const char *d, size_t dstart,
 				diag_error(&l, "function-like macros are not supported: '%s'", mname);
 				err = -EINVAL;
 			} else {
-				tab_set(&header_tab, mname, NULL);
+				define_funclike(mname, q + 1);
 			}
 			free(mname);
 			goto out;

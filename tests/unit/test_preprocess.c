@@ -289,11 +289,15 @@ static void test_user_headers(void)
 
 	write_file("a.h", "#ifndef A_H\n#define A_H\n#define FROM_A 7\n#include \"sub/b.h\"\n"
 			  "#if FROM_B > 1 && __x86_64__\n#define COND_OK 1\n#else\n#define COND_BAD 1\n#endif\n"
-			  "#if FN(1)\n#define FN_TRUE 1\n#endif\n#include <a.h>\n"
+			  "#if FN(1)\n#define FN_TRUE 1\n#endif\n#if UNKNOWNF(1)\n#define UF 1\n#endif\n#include <a.h>\n"
 			  "typedef enum color { /* comment */ E0, E1 = FROM_B << 2,\n"
 			  "#define E1 E1\n  E2, E3 = sizeof(int), E4, E5 = NOT_KNOWN, E6 } color_t;\n"
 			  "#weird directive\n#error this header wants something\n"
 			  "#define STR_H \"hello\\tworld\"\n#define FUNC(x) ((x) + 1)\n#define USEFUNC FUNC(1)\n"
+			  "#define CAT(a, b) a ## b\n#define BIGC CAT(0x10, UL)\n#define STR(x) #x\n"
+			  "#define SV STR(hello)\n#define FIRST(a, ...) a\n#define VA FIRST(7, 8, 9)\n"
+			  "#define REC FUNC(FUNC(1))\n#define f(x) f(x)\n#define USEF f(1)\n"
+			  "#define ARGS FUNC(1, 2)\n#define NOARGS FUNC\n"
 			  "#define TYPE unsigned long\n#endif\n");
 	{
 		char *sub = xasprintf("%s/sub", tmpdir);
@@ -317,7 +321,8 @@ static void test_user_headers(void)
 	is_int(intval("CONT"), 6, "continued_define_in_header");
 	is_int(intval("COND_OK"), 1, "header_if_over_macros_and_predefined");
 	is_int(intval("COND_BAD"), -999999, "header_else_skipped");
-	is_int(intval("FN_TRUE"), -999999, "function_like_call_in_if_is_false");
+	is_int(intval("FN_TRUE"), 1, "function_like_macro_call_in_if");
+	is_int(intval("UF"), -999999, "unknown_function_call_in_if_is_false");
 	is_int(intval("E0"), 0, "header_enum_first_is_zero");
 	is_int(intval("E1"), 8, "header_enum_value_over_macro");
 	is_int(intval("E2"), 9, "header_enum_implicit_value");
@@ -332,7 +337,20 @@ static void test_user_headers(void)
 		pp_lookup("STR_H", &m);
 		is_str(m && m->kind == PP_STR ? m->str : NULL, "hello\tworld", "header_string_macro");
 	}
-	is_int(intval("USEFUNC"), -999999, "macro_calling_function_like_macro_is_skipped");
+	is_int(intval("USEFUNC"), 2, "macro_calling_function_like_macro");
+	is_int(intval("BIGC"), 16, "token_pasting_in_function_like_macro");
+	{
+		const struct pp_macro *m = NULL;
+
+		pp_lookup("SV", &m);
+		is_str(m && m->kind == PP_STR ? m->str : NULL, "hello", "stringizing_in_function_like_macro");
+	}
+	is_int(intval("VA"), 7, "variadic_function_like_macro");
+	is_int(intval("REC"), 3, "nested_function_like_calls");
+	is_int(intval("USEF"), -999999, "self_referencing_function_like_macro_stops");
+	is_int(intval("ARGS"), -999999, "too_many_arguments_is_not_constant");
+	is_int(intval("NOARGS"), -999999, "function_like_name_alone_is_not_constant");
+	is_int(intval("FUNC"), -999999, "function_like_macro_itself_is_not_a_constant");
 	is_int(intval("TYPE"), -999999, "type_macro_is_skipped");
 	is_int(intval("FORCED"), 11, "include_option_file_is_read");
 	free(out);
