@@ -2,7 +2,9 @@
  * value.h - a value in user space, decoded from what a BPF program reported and ready to
  * print.  Special kinds (stacks, usym, inet, username, ...) are turned into VAL_STR by the
  * decoder (runtime/decode.c) before they reach printf rendering or map output, so the
- * renderers only know integers, strings and tuples.
+ * renderers only know integers, strings, tuples and buf() bytes (VAL_BUF, which may hold
+ * NULs; VAL_STR of the same bytes also works when there are none).  Integer map keys are
+ * 64-bit in bpftrace: give them sign- or zero-extended as the script's type says.
  */
 #ifndef SONDE_VALUE_H
 #define SONDE_VALUE_H
