@@ -67,7 +67,7 @@ FILE *output_file(const struct output *o);
 void output_attached(struct output *o, unsigned nprobes);
 /* Rendered printf text (may lack a trailing newline). JSON: {"type": "printf", "data": "..."}. */
 void output_printf(struct output *o, const char *text);
-/* time(), cat(), system() output and other plain text: same as printf in text mode. */
+/* Plain text: same as printf in text mode; a "printf" message in JSON (see output_message). */
 void output_text(struct output *o, const char *text);
 /*
  * Text with its JSON message type: "time", "cat", "syscall" (system()), "printf".  Text mode
@@ -78,8 +78,9 @@ void output_message(struct output *o, const char *type, const char *text);
 void output_value(struct output *o, const struct val *v);
 /*
  * Print one map: entries sorted as bpftrace sorts them, top > 0 keeps only the last `top`
- * entries after sorting, div > 1 divides values (not hist/lhist buckets... as bpftrace).
- * The caller frees the snapshot.
+ * entries after sorting, div > 1 divides values as bpftrace does (below).  The caller
+ * frees the snapshot.  At exit bpftrace prints every map in map name
+ * order, cleared (empty) maps included.
  *
  * bpftrace 0.17, observed: an empty map prints an empty line in text ("\n\n" for avg/stats)
  * and nothing in JSON.  div divides count/sum/min/max/int values (also inside tuples), avg
@@ -89,9 +90,9 @@ void output_value(struct output *o, const struct val *v);
  * by total count and avg/stats by average, ties by key bytes.  Integer keys print signed.
  */
 void output_map(struct output *o, const struct map_snapshot *m, uint64_t top, uint64_t div);
-/* "Lost N events" (text, on stderr? see bpftrace) / {"type": "lost_events", ...}. */
+/* "Lost N events\n" on the output stream / {"type": "lost_events", "data": {"events": N}}. */
 void output_lost(struct output *o, uint64_t nevents);
-/* The blank lines bpftrace prints between the end of tracing and the map dump at exit. */
+/* "\n\n", text and JSON, at exit before the map dump (also when there are no maps). */
 void output_exit_maps_begin(struct output *o);
 void output_flush(struct output *o);
 
