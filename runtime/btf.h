@@ -1,0 +1,35 @@
+/*
+ * btf.h - kernel types from the running kernel's BTF (/sys/kernel/btf/vmlinux), converted into
+ * sonde's records and types (src/types.h) so scripts can dereference kernel structs.
+ */
+#ifndef SONDE_BTF_H
+#define SONDE_BTF_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct record;
+struct type;
+
+/* Whether kernel BTF can be loaded (quiet). */
+bool btf_available(void);
+
+/*
+ * The kernel struct (or union) NAME as a record: members at their byte offsets, bitfields with
+ * bit_offset/bit_width (read (bit_offset + bit_width + 7) / 8 bytes at offset), anonymous
+ * members with a NULL name, arrays of char as strings.  Records are shared and cached by BTF
+ * id, so recursive types terminate.  -ENOENT if there is no such type; a diagnostic and -errno
+ * if kernel BTF is missing.
+ */
+int btf_find_record(const char *name, bool is_union, struct record **out);
+
+/* The type a kernel typedef (or base integer type) names: "u32", "pid_t", "__be16". */
+int btf_find_typedef(const char *name, struct type **out);
+
+/* The value of an enumerator of any kernel enum: "TCP_ESTABLISHED", "IPPROTO_TCP". */
+int btf_find_enum_value(const char *name, int64_t *value);
+
+/* Free libbpf's BTF and the id cache (records stay in the type arena). */
+void btf_cleanup(void);
+
+#endif

@@ -1,0 +1,184 @@
+/*
+ * features.c - probe what the running kernel offers.
+ *
+ * Kernel versions lie (distributions backport, configs disable), so every answer comes from
+ * trying the thing: a ring buffer map is created and closed, a two-instruction raw tracepoint
+ * program is loaded and test-run, helpers are checked with libbpf's probes, and features
+ * without a cheap probe are found by the files or symbols that exist only when the kernel has
+ * them (the kprobe PMU, bpf_uprobe_multi_link_attach in kallsyms).
+ */
+#include "runtime/features.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <linux/bpf.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "runtime/tracefs.h"
+#include "src/util.h"
+
+#if __has_include(<llvm/Config/llvm-config.h>)
+#include <llvm/Config/llvm-config.h>
+#endif
+
+/* Whether kallsyms lists name (names are visible even where addresses are hidden). */
+static bool kallsyms_has(const char *name)
+{
+	FILE *f = fopen("/proc/kallsyms", "re");
+	char line[512];
+	size_t n = strlen(name);
+	bool found = false;
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		char *p = strchr(line, ' ');
+
+		/* "ADDR T name[\t[module]]\n" */
+		if (!p || !(p = strchr(p + 1, ' ')))
+			continue;
+		p++;
+		found = strncmp(p, name, n) == 0 && (p[n] == '\n' || p[n] == '\t' || !p[n]);
+	}
+	fclose(f);
+	return found;
+}
+
+static bool map_ok(enum bpf_map_type type)
+{
+	return libbpf_probe_bpf_map_type(type, NULL) == 1;
+}
+
+static bool helper_ok(enum bpf_func_id id)
+{
+	return libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT, id, NULL) == 1;
+}
+
+static bool probe_ringbuf(void)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	int fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, NULL, 0, 0, page > 0 ? page : 4096, NULL);
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
+static bool probe_raw_tp_test_run(void)
+{
+	/* r0 = 0; exit */
+	const struct bpf_insn insns[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	LIBBPF_OPTS(bpf_test_run_opts, run);
+	int fd, err;
+
+	fd = bpf_prog_load(BPF_PROG_TYPE_RAW_TRACEPOINT, "sonde_probe", "GPL", insns,
+			   ARRAY_SIZE(insns), NULL);
+	if (fd < 0)
+		return false;
+	err = bpf_prog_test_run_opts(fd, &run);
+	close(fd);
+	return err == 0 && run.retval == 0;
+}
+
+void features_detect(struct kernel_features *kf)
+{
+	int saved = errno;
+
+	memset(kf, 0, sizeof(*kf));
+	kf->btf = access("/sys/kernel/btf/vmlinux", R_OK) == 0;
+	kf->tracefs = tracefs_available();
+	kf->kprobes = tracefs_has_kprobe_events();
+	kf->perf_uprobe = access("/sys/bus/event_source/devices/uprobe/type", R_OK) == 0;
+	kf->uprobe_multi = kallsyms_has("bpf_uprobe_multi_link_attach");
+	kf->ringbuf = probe_ringbuf();
+	kf->raw_tp_test_run = probe_raw_tp_test_run();
+
+	kf->map_hash = map_ok(BPF_MAP_TYPE_HASH);
+	kf->map_percpu_hash = map_ok(BPF_MAP_TYPE_PERCPU_HASH);
+	kf->map_array = map_ok(BPF_MAP_TYPE_ARRAY);
+	kf->map_percpu_array = map_ok(BPF_MAP_TYPE_PERCPU_ARRAY);
+	kf->map_stack_trace = map_ok(BPF_MAP_TYPE_STACK_TRACE);
+	kf->map_perf_event_array = map_ok(BPF_MAP_TYPE_PERF_EVENT_ARRAY);
+
+	kf->get_stackid = helper_ok(BPF_FUNC_get_stackid);
+	kf->probe_read_user = helper_ok(BPF_FUNC_probe_read_user);
+	kf->probe_read_user_str = helper_ok(BPF_FUNC_probe_read_user_str);
+	kf->probe_read_kernel = helper_ok(BPF_FUNC_probe_read_kernel);
+	kf->probe_read_kernel_str = helper_ok(BPF_FUNC_probe_read_kernel_str);
+	kf->get_current_cgroup_id = helper_ok(BPF_FUNC_get_current_cgroup_id);
+	kf->send_signal = helper_ok(BPF_FUNC_send_signal);
+	kf->ktime_get_boot_ns = helper_ok(BPF_FUNC_ktime_get_boot_ns);
+	kf->loop = helper_ok(BPF_FUNC_loop);
+	/* Only kprobe programs may call it, and only with CONFIG_BPF_KPROBE_OVERRIDE. */
+	kf->override_return = kf->kprobes &&
+		libbpf_probe_bpf_helper(BPF_PROG_TYPE_KPROBE, BPF_FUNC_override_return, NULL) == 1;
+	errno = saved;
+}
+
+static void row(FILE *f, const char *name, bool v)
+{
+	fprintf(f, "  %s: %s\n", name, v ? "yes" : "no");
+}
+
+void features_print(FILE *f)
+{
+	struct kernel_features kf;
+	struct utsname u;
+
+	features_detect(&kf);
+	fprintf(f, "System\n");
+	if (uname(&u) == 0) {
+		fprintf(f, "  OS: %s %s %s\n", u.sysname, u.release, u.version);
+		fprintf(f, "  Arch: %s\n", u.machine);
+	}
+	fprintf(f, "\nBuild\n");
+	fprintf(f, "  version: %s %s\n", PACKAGE_NAME, PACKAGE_VERSION);
+	fprintf(f, "  libbpf: %u.%u\n", libbpf_major_version(), libbpf_minor_version());
+#ifdef LLVM_VERSION_STRING
+	fprintf(f, "  LLVM: %s\n", LLVM_VERSION_STRING);
+#endif
+
+	fprintf(f, "\nKernel helpers\n");
+	row(f, "probe_read_user", kf.probe_read_user);
+	row(f, "probe_read_user_str", kf.probe_read_user_str);
+	row(f, "probe_read_kernel", kf.probe_read_kernel);
+	row(f, "probe_read_kernel_str", kf.probe_read_kernel_str);
+	row(f, "get_stackid", kf.get_stackid);
+	row(f, "get_current_cgroup_id", kf.get_current_cgroup_id);
+	row(f, "send_signal", kf.send_signal);
+	row(f, "override_return", kf.override_return);
+	row(f, "get_boot_ns", kf.ktime_get_boot_ns);
+	row(f, "loop", kf.loop);
+
+	fprintf(f, "\nKernel features\n");
+	row(f, "btf", kf.btf);
+	row(f, "tracefs", kf.tracefs);
+	row(f, "ringbuf", kf.ringbuf);
+	row(f, "uprobe_multi", kf.uprobe_multi);
+	row(f, "raw_tp test_run (BEGIN/END)", kf.raw_tp_test_run);
+
+	fprintf(f, "\nMap types\n");
+	row(f, "hash", kf.map_hash);
+	row(f, "percpu hash", kf.map_percpu_hash);
+	row(f, "array", kf.map_array);
+	row(f, "percpu array", kf.map_percpu_array);
+	row(f, "stack_trace", kf.map_stack_trace);
+	row(f, "perf_event_array", kf.map_perf_event_array);
+	row(f, "ringbuf", kf.ringbuf);
+
+	fprintf(f, "\nProbe types\n");
+	row(f, "kprobe", kf.kprobes);
+	row(f, "tracepoint", kf.tracefs);
+	row(f, "uprobe", kf.perf_uprobe);
+	row(f, "uprobe_multi", kf.uprobe_multi);
+	row(f, "BEGIN/END", kf.raw_tp_test_run);
+}
