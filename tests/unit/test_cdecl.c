@@ -366,7 +366,12 @@ static void test_errors(void)
 			err = xstrdup("");
 		}
 		unlink(path);
-		ok(rc == -EINVAL, cases[i].name);
+		{
+			char *failed = xasprintf("%s_fails", cases[i].name);
+
+			ok(rc == -EINVAL, failed);
+			free(failed);
+		}
 		is_str(err, cases[i].want, cases[i].name);
 		free(err);
 		free(out);
