@@ -29,7 +29,10 @@ int btf_find_typedef(const char *name, struct type **out);
 /* The value of an enumerator of any kernel enum: "TCP_ESTABLISHED", "IPPROTO_TCP". */
 int btf_find_enum_value(const char *name, int64_t *value);
 
-/* Free libbpf's BTF and the id cache (records stay in the type arena). */
+/*
+ * Free libbpf's BTF and the id cache (records stay in the type arena).  Call it before
+ * types_free_all: the cache points into the arena.
+ */
 void btf_cleanup(void);
 
 #endif

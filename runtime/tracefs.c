@@ -46,10 +46,18 @@ static int locate(bool report)
 		root = TRACEFS_MOUNT;
 		return 0;
 	}
+	if (errno == EACCES) {
+		/* Mounted, but tracefs is root-only (mode 0700). */
+		if (report)
+			diag_error(NULL, "cannot access tracefs at %s: %s (tracing needs root)",
+				   TRACEFS_MOUNT, strerror(EACCES));
+		return -EACCES;
+	}
 	if (is_dir(TRACEFS_DEBUG "/events")) {
 		root = TRACEFS_DEBUG;
 		return 0;
 	}
+	errno = 0;
 	if (mount("tracefs", TRACEFS_MOUNT, "tracefs", 0, NULL) == 0 &&
 	    is_dir(TRACEFS_MOUNT "/events")) {
 		root = TRACEFS_MOUNT;
@@ -448,9 +456,15 @@ static struct type *field_type(const char *cat, const struct decl *d, uint32_t s
 		if (t && t->rec->complete && t->size == size)
 			return t;
 	}
-	/* Integers: the format's size and signedness are authoritative. */
-	if (size == 1 || size == 2 || size == 4 || size == 8)
-		return type_int(size, sgn);
+	/*
+	 * Integers: the format's size is authoritative (syscall arguments are stored as longs
+	 * whatever their C type), but signedness follows the declared type the way bpftrace
+	 * reads it: `int fd` recorded in 8 bytes with signed:0 is still a signed value.
+	 */
+	if (size == 1 || size == 2 || size == 4 || size == 8) {
+		t = base_type(d->base);
+		return type_int(size, t && t->kind == TYPE_INT ? t->is_signed : sgn);
+	}
 	return type_array(type_int(1, false), size);
 }
 

@@ -49,7 +49,7 @@ void tracefs_lines_free(char **lines, size_t n);
 /* Whether the kernel offers kprobe events (tracefs kprobe_events or the kprobe PMU). */
 bool tracefs_has_kprobe_events(void);
 
-/* Free the format cache (records stay in the type arena). */
+/* Free the format cache and forget the root; call it before types_free_all. */
 void tracefs_cleanup(void);
 
 #endif

@@ -78,6 +78,9 @@ static void test_openat(void)
 	ok(format_field("syscalls", "sys_enter_openat", "dfd", &off, &size) == 0 && f &&
 	   f->type->kind == TYPE_INT && f->type->size == size && f->offset == off,
 	   "integer_argument_takes_the_format_size");
+	ok(f && f->type->is_signed, "int_argument_stored_in_8_bytes_stays_signed");
+	f = field(rec, "mode");
+	ok(f && f->type->kind == TYPE_INT && !f->type->is_signed, "umode_t_argument_is_unsigned");
 	f = field(rec, "mode");
 	ok(format_field("syscalls", "sys_enter_openat", "mode", &off, &size) == 0 &&
 	   rec->size == off + size, "record_size_ends_at_last_field");
@@ -374,7 +377,11 @@ int main(void)
 			      access("/sys/kernel/debug/tracing/events", F_OK) == 0;
 
 	if (!mounted_before && geteuid() != 0) {
-		skip("tracefs not mounted and not root", "tracefs_root");
+		const char *r = NULL;
+		int err = tracefs_root(&r);
+
+		ok(err == -EACCES || err == -EPERM, "unprivileged_tracefs_root_fails_with_a_reason");
+		skip("tracefs not accessible and not root", "tracefs_root");
 		return done_testing();
 	}
 	if (!is_int(tracefs_root(&root), 0, "tracefs_root_found_or_mounted"))
