@@ -191,6 +191,12 @@ static void test_typedef_enum(void)
 	/* include/net/tcp_states.h: TCP_ESTABLISHED = 1, TCP_LISTEN = 10 (kernel ABI). */
 	ok(btf_find_enum_value("TCP_ESTABLISHED", &v) == 0 && v == 1, "enum_value_tcp_established");
 	ok(btf_find_enum_value("TCP_LISTEN", &v) == 0 && v == 10, "enum_value_tcp_listen");
+	/* include/linux/perf_event.h: PERF_EVENT_STATE_OFF = -1 in a signed enum. */
+	ok(btf_find_enum_value("PERF_EVENT_STATE_OFF", &v) == 0 && v == -1,
+	   "signed_enum_value_stays_negative");
+	/* uapi/linux/bpf.h: BPF_F_INDEX_MASK = 0xffffffffULL, a 64-bit enum. */
+	ok(btf_find_enum_value("BPF_F_INDEX_MASK", &v) == 0 && v == 0xffffffffLL,
+	   "enum64_value");
 	is_int(btf_find_enum_value("NO_SUCH_ENUMERATOR_SONDE", &v), -ENOENT,
 	       "unknown_enumerator_is_enoent");
 }
