@@ -1881,10 +1881,11 @@ int preprocess(const char *src, const struct pp_options *opts, char **out)
 		err = do_include(&pp, &s, opts->include_files[i], true, false);
 	if (!err)
 		err = process(&pp, &s);
-	if (!err)
-		err = check_script_macros();
+	/* Definitions first: a #define may name one of the script's enum constants. */
 	if (!err)
 		err = definitions(&s);
+	if (!err)
+		err = check_script_macros();
 
 	free(s.lines);
 	free(s.dir);

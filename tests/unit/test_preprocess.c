@@ -275,6 +275,10 @@ static void test_conditionals(void)
 	ok(out && !strstr(out, "hidden"), "skipped_region_text_is_blanked");
 	ok(out && strstr(out, "\nBEGIN { }\n"), "probe_after_conditionals_kept");
 	free(out);
+	out = pp("#ifdef BPFTRACE_HAVE_BTF\n#define BTF 1\n#endif\n", NULL);
+	is_int(intval("BTF"), access("/sys/kernel/btf/vmlinux", R_OK) == 0 ? 1 : -999999,
+	       "bpftrace_have_btf_defined_exactly_when_the_kernel_has_btf");
+	free(out);
 }
 
 static void test_user_headers(void)
@@ -503,13 +507,14 @@ static void test_script_enums_and_sizeof(void)
 	const struct pp_macro *m;
 	struct record *r;
 	int64_t v = 0;
-	char *out = pp("enum { TCP_LISTEN = 99 };\n"
+	char *out = pp("#define VIA_ENUM (TCP_LISTEN + 1)\nenum { TCP_LISTEN = 99 };\n"
 		       "struct S { long a; char buf[sizeof(long) * 2]; int tail; };\nBEGIN { }\n", NULL);
 
 	ok(out != NULL, "script_with_sizeof_in_struct_preprocesses");
 	ok(pp_lookup("TCP_LISTEN", &m) == 0 && m->value == 99,
 	   "script_enum_constant_wins_over_builtin");
 	ok(pp_lookup("TCP_CLOSE", &m) == 0 && m->value == 7, "builtin_still_found_after_script_enum");
+	is_int(intval("VIA_ENUM"), 100, "script_define_over_script_enum_constant");
 	ok(cdecl_find_record("S", false, &r) == 0 && r->size == 32, "sizeof_in_array_size");
 	ok(pp_eval("sizeof(struct S)", &v) == 0 && v == 32, "sizeof_script_struct");
 	free(out);
