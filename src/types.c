@@ -157,6 +157,15 @@ struct type *type_simple(enum type_kind kind)
 	return t;
 }
 
+struct type *type_with_as(const struct type *t, enum addrspace as)
+{
+	struct type *c = type_new(t->kind);
+
+	*c = *t;
+	c->as = as;
+	return c;
+}
+
 struct record *record_new(const char *name, bool is_union)
 {
 	struct record *r = types_alloc(sizeof(*r));

@@ -49,6 +49,7 @@ enum addrspace {
 	AS_NONE = 0,
 	AS_KERNEL,
 	AS_USER,
+	AS_CTX,		/* the program's context (tracepoint args): direct loads */
 };
 
 struct record;
@@ -64,6 +65,8 @@ struct type {
 	struct type **fields;	/* TYPE_TUPLE */
 	uint32_t *offsets;	/* TYPE_TUPLE: byte offset of each field */
 	uint32_t nfields;	/* TYPE_TUPLE */
+	int stack_mode;		/* USTACK/KSTACK: 0 bpftrace, 1 perf, 2 raw, 3 source */
+	uint32_t stack_limit;	/* USTACK/KSTACK: frames to print, 0 for all */
 };
 
 struct field {
@@ -97,6 +100,8 @@ struct type *type_record(struct record *rec);
 struct type *type_tuple(struct type **fields, uint32_t n);
 /* Kinds whose size is fixed (stacks, usym, inet, aggregations, ...). */
 struct type *type_simple(enum type_kind kind);
+/* A copy of t whose values are addresses in address space as (records, arrays, pointers). */
+struct type *type_with_as(const struct type *t, enum addrspace as);
 
 struct record *record_new(const char *name, bool is_union);
 /* Append a member; fields array grows in the arena. */

@@ -167,6 +167,7 @@ int read_file(const char *path, char **out, size_t *lenp)
 	}
 	sb_init(&sb);
 	sb_reserve(&sb, 0);
+	sb.buf[0] = '\0';
 	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
 		if (n < 0) {
 			if (errno == EINTR)

@@ -1,0 +1,206 @@
+/*
+ * loader.c - open the in-memory object with libbpf, give each program its type, load (mapping
+ * a verifier rejection back to the probe in the script), attach every probe, run BEGIN/END.
+ * Each step is checked; every exit path goes through session_close, which detaches all.
+ */
+#include "session.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "codegen/codegen.h"
+#include "diag.h"
+#include "runtime/usyms.h"
+#include "util.h"
+
+#define SONDE_BPF_TRACE_UPROBE_MULTI 48
+
+/* libbpf's messages (and the verifier log) are kept for the error report and -v. */
+static struct strbuf libbpf_log;
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	va_list ap2;
+
+	if (level == LIBBPF_DEBUG && diag_verbose_level() < 2)
+		return 0;
+	va_copy(ap2, ap);
+	sb_vprintf(&libbpf_log, fmt, ap2);
+	va_end(ap2);
+	if (diag_verbose_level())
+		vfprintf(stderr, fmt, ap);
+	return 0;
+}
+
+/* The last meaningful line of the verifier log: what it rejected. */
+static char *verifier_reason(const char *log)
+{
+	const char *p, *best = NULL, *end;
+
+	for (p = log; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+		if (strncmp(p, "libbpf:", 7) == 0 || strncmp(p, "--", 2) == 0 ||
+		    strncmp(p, "processed ", 10) == 0 || strncmp(p, "Error:", 6) == 0 ||
+		    *p == '\n' || *p == ';')
+			continue;
+		best = p;
+		if (strstr(p, "-- END PROG LOAD LOG --"))
+			break;
+	}
+	if (!best)
+		return xstrdup("unknown reason (run with -v for the verifier log)");
+	end = strchr(best, '\n');
+	return end ? xstrndup(best, (size_t)(end - best)) : xstrdup(best);
+}
+
+static void report_load_error(struct session *ss, int err)
+{
+	struct script *s = ss->s;
+	size_t i;
+
+	for (i = 0; i < s->nprogs; i++) {
+		char needle[64];
+
+		snprintf(needle, sizeof(needle), "prog '%s'", s->progs[i].name);
+		if (libbpf_log.buf && strstr(libbpf_log.buf, needle)) {
+			char *why = verifier_reason(strstr(libbpf_log.buf, needle));
+
+			diag_error(&s->progs[i].probe->loc, "the kernel's BPF verifier rejected this probe: %s",
+				   why);
+			diag_note("HINT: run with -v to see the full verifier log");
+			free(why);
+			return;
+		}
+	}
+	diag_error(NULL, "failed to load BPF programs: %s", strerror(-err));
+}
+
+int session_load(struct session *ss, const void *obj, size_t size)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = "sonde");
+	struct script *s = ss->s;
+	struct bpf_program *prog;
+	char name[32];
+	size_t i;
+	int err;
+
+	libbpf_set_print(libbpf_print);
+	ss->obj = bpf_object__open_mem(obj, size, &opts);
+	if (!ss->obj) {
+		err = -errno;
+		diag_error(NULL, "failed to open the BPF object: %s", strerror(-err));
+		return err;
+	}
+	for (i = 0; i < s->nprogs; i++) {
+		struct prog_info *pi = &s->progs[i];
+
+		prog = bpf_object__find_program_by_name(ss->obj, pi->name);
+		if (!prog) {
+			diag_error(NULL, "internal error: program %s missing from the object", pi->name);
+			return -ENOENT;
+		}
+		bpf_program__set_type(prog, (enum bpf_prog_type)pi->ap->ops->prog_type);
+		if (pi->target == SIZE_MAX)
+			bpf_program__set_expected_attach_type(prog,
+				(enum bpf_attach_type)SONDE_BPF_TRACE_UPROBE_MULTI);
+		pi->bpf = prog;
+	}
+	err = bpf_object__load(ss->obj);
+	if (err) {
+		if (err == -EPERM)
+			diag_error(NULL, "failed to load BPF programs: %s (sonde needs root, or "
+				   "CAP_BPF and CAP_PERFMON)", strerror(-err));
+		else
+			report_load_error(ss, err);
+		return err;
+	}
+	sb_free(&libbpf_log);
+	ss->map_fds = xcalloc(s->nmaps ? s->nmaps : 1, sizeof(*ss->map_fds));
+	for (i = 0; i < s->nmaps; i++) {
+		codegen_map_name(s->maps[i], name, sizeof(name));
+		ss->map_fds[i] = bpf_object__find_map_fd_by_name(ss->obj, name);
+	}
+	ss->stacks_fd = bpf_object__find_map_fd_by_name(ss->obj, MAP_STACKS);
+	ss->globals_fd = bpf_object__find_map_fd_by_name(ss->obj, MAP_GLOBALS);
+	ss->lost_fd = bpf_object__find_map_fd_by_name(ss->obj, MAP_LOST);
+	ss->ncpus = libbpf_num_possible_cpus();
+	{
+		struct timespec rt, mono;
+		uint32_t key = GLOBAL_START_NS;
+		uint64_t start;
+
+		clock_gettime(CLOCK_REALTIME, &rt);
+		clock_gettime(CLOCK_MONOTONIC, &mono);
+		start = (uint64_t)mono.tv_sec * 1000000000ULL + (uint64_t)mono.tv_nsec;
+		ss->boot_to_real_ns = ((int64_t)rt.tv_sec - (int64_t)mono.tv_sec) * 1000000000LL +
+				      ((int64_t)rt.tv_nsec - (int64_t)mono.tv_nsec);
+		bpf_map_update_elem(ss->globals_fd, &key, &start, 0);
+	}
+	if (!ss->usyms)
+		ss->usyms = usyms_new();
+	return 0;
+}
+
+int session_attach(struct session *ss)
+{
+	struct script *s = ss->s;
+	size_t i;
+	int err;
+
+	for (i = 0; i < s->nprogs; i++) {
+		struct prog_info *pi = &s->progs[i];
+		const struct probe_target *t;
+
+		if (pi->ap->ops->is_special)
+			continue;
+		t = pi->target == SIZE_MAX ? NULL : &pi->targets->v[pi->target];
+		err = pi->ap->ops->attach(pi->ap, pi->targets, t, pi->bpf, &ss->links);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+int session_run_special(struct session *ss, const struct probe_ops *which)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, opts);
+	struct script *s = ss->s;
+	size_t i;
+	int err;
+
+	for (i = 0; i < s->nprogs; i++) {
+		if (s->progs[i].ap->ops != which)
+			continue;
+		err = bpf_prog_test_run_opts(bpf_program__fd(s->progs[i].bpf), &opts);
+		if (err) {
+			err = -errno;
+			diag_error(NULL, "failed to run the %s probe: %s", which->name, strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
+void session_close(struct session *ss)
+{
+	attach_set_release(&ss->links);
+	if (ss->rb)
+		ring_buffer__free(ss->rb);
+	ss->rb = NULL;
+	if (ss->obj)
+		bpf_object__close(ss->obj);
+	ss->obj = NULL;
+	if (ss->usyms)
+		usyms_free(ss->usyms);
+	ss->usyms = NULL;
+	free(ss->map_fds);
+	ss->map_fds = NULL;
+	sb_free(&libbpf_log);
+}

@@ -1,0 +1,243 @@
+/*
+ * maps.c - read a script's maps from the kernel: per-CPU values reduced, hist/lhist buckets
+ * regrouped under their keys, keys and values decoded, then printed by the output layer.
+ */
+#include "session.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+
+#include "util.h"
+
+static enum mapv_kind mapv(const struct type *t)
+{
+	switch (t->kind) {
+	case TYPE_COUNT: return MAPV_COUNT;
+	case TYPE_SUM: return MAPV_SUM;
+	case TYPE_MIN: return MAPV_MIN;
+	case TYPE_MAX: return MAPV_MAX;
+	case TYPE_AVG: return MAPV_AVG;
+	case TYPE_STATS: return MAPV_STATS;
+	case TYPE_HIST: return MAPV_HIST;
+	case TYPE_LHIST: return MAPV_LHIST;
+	default: return MAPV_PLAIN;
+	}
+}
+
+static struct val decode_key(struct session *ss, const struct map_info *mi, const char *key)
+{
+	struct val v = val_tuple(mi->nkeys);
+	uint32_t i;
+
+	if (mi->nkeys == 1)
+		v.tuple.elems[0] = decode_value(ss, mi->key, key);
+	else
+		for (i = 0; i < mi->nkeys; i++)
+			v.tuple.elems[i] = decode_value(ss, mi->key->fields[i], key + mi->key->offsets[i]);
+	return v;
+}
+
+/* Reduce per-CPU copies into one value (16 bytes: value/total and set/count). */
+static void reduce(const struct map_info *mi, const char *vals, int ncpus, uint32_t vsize,
+		   int64_t out[2])
+{
+	bool is_signed = mi->value->is_signed;
+	int c;
+
+	out[0] = out[1] = 0;
+	for (c = 0; c < ncpus; c++) {
+		int64_t a, b = 0;
+
+		memcpy(&a, vals + (size_t)c * vsize, 8);
+		if (vsize >= 16)
+			memcpy(&b, vals + (size_t)c * vsize + 8, 8);
+		switch (mi->value->kind) {
+		case TYPE_MIN:
+		case TYPE_MAX:
+			if (!b)
+				break;
+			if (!out[1] || (mi->value->kind == TYPE_MIN ?
+					(is_signed ? a < out[0] : (uint64_t)a < (uint64_t)out[0]) :
+					(is_signed ? a > out[0] : (uint64_t)a > (uint64_t)out[0])))
+				out[0] = a;
+			out[1] = 1;
+			break;
+		default:
+			out[0] += a;
+			out[1] += b;
+			break;
+		}
+	}
+}
+
+static struct map_entry *find_entry(struct map_snapshot *snap, size_t *cap, const char *key,
+				    size_t ksize, char ***keys)
+{
+	size_t i;
+
+	for (i = 0; i < snap->n; i++)
+		if (memcmp((*keys)[i], key, ksize) == 0)
+			return &snap->entries[i];
+	xgrow((void **)&snap->entries, cap, snap->n + 1, sizeof(*snap->entries));
+	*keys = xrealloc(*keys, *cap * sizeof(**keys));
+	(*keys)[snap->n] = xmalloc(ksize ? ksize : 1);
+	memcpy((*keys)[snap->n], key, ksize);
+	return &snap->entries[snap->n++];
+}
+
+static int snapshot(struct session *ss, const struct map_info *mi, struct map_snapshot *snap)
+{
+	int fd = ss->map_fds[mi->id];
+	uint32_t ksize = script_map_key_size(mi), vsize = script_map_value_size(mi);
+	bool bucketed = mi->value->kind == TYPE_HIST || mi->value->kind == TYPE_LHIST;
+	uint32_t user_ksize = bucketed ? (mi->key ? mi->key->size : 0) : ksize;
+	int ncopies = mi->percpu ? ss->ncpus : 1;
+	char *key = xcalloc(1, ksize), *next = xcalloc(1, ksize), *prev = NULL;
+	char *vals = xcalloc((size_t)ncopies, vsize);
+	char **keys = NULL;
+	size_t cap = 0, i;
+	size_t nbuckets = mi->value->kind == TYPE_HIST ? 66 :
+			  (size_t)((mi->lhist_max - mi->lhist_min) / (mi->lhist_step ? mi->lhist_step : 1)) + 2;
+
+	memset(snap, 0, sizeof(*snap));
+	snap->name = mi->name;
+	snap->kind = mapv(mi->value);
+	snap->lhist_min = mi->lhist_min;
+	snap->lhist_max = mi->lhist_max;
+	snap->lhist_step = mi->lhist_step;
+	while (bpf_map_get_next_key(fd, prev, next) == 0) {
+		struct map_entry *e;
+		int64_t r[2] = { 0, 0 };
+
+		memcpy(key, next, ksize);
+		prev = key;
+		if (bpf_map_lookup_elem(fd, key, vals))
+			continue;
+		e = find_entry(snap, &cap, key, user_ksize, &keys);
+		if (mi->percpu)
+			reduce(mi, vals, ncopies, vsize, r);
+		if (bucketed) {
+			uint64_t b;
+
+			memcpy(&b, key + user_ksize, 8);
+			if (!e->buckets) {
+				e->nbuckets = nbuckets;
+				e->buckets = xcalloc(nbuckets, sizeof(*e->buckets));
+			}
+			if (b < e->nbuckets)
+				e->buckets[b] += (uint64_t)r[0];
+			continue;
+		}
+		switch (mi->value->kind) {
+		case TYPE_COUNT:
+		case TYPE_SUM:
+			e->value = mi->value->is_signed ? val_int(r[0]) : val_uint((uint64_t)r[0]);
+			break;
+		case TYPE_MIN:
+		case TYPE_MAX:
+			e->value = mi->value->is_signed ? val_int(r[0]) : val_uint((uint64_t)r[0]);
+			break;
+		case TYPE_AVG:
+		case TYPE_STATS:
+			e->total = r[0];
+			e->count = (uint64_t)r[1];
+			e->value = val_int(r[1] ? r[0] / r[1] : 0);
+			break;
+		default:
+			e->value = decode_value(ss, mi->value, vals);
+			break;
+		}
+	}
+	for (i = 0; i < snap->n; i++) {
+		snap->entries[i].key = mi->nkeys ? decode_key(ss, mi, keys[i]) : val_tuple(0);
+		free(keys[i]);
+	}
+	free(keys);
+	free(key);
+	free(next);
+	free(vals);
+	return 0;
+}
+
+static void snapshot_free(struct map_snapshot *snap)
+{
+	size_t i;
+
+	for (i = 0; i < snap->n; i++) {
+		val_free(&snap->entries[i].key);
+		val_free(&snap->entries[i].value);
+		free(snap->entries[i].buckets);
+	}
+	free(snap->entries);
+}
+
+int maps_print(struct session *ss, const struct map_info *mi, uint64_t top, uint64_t div)
+{
+	struct map_snapshot snap;
+
+	if (ss->map_fds[mi->id] < 0)
+		return -ENOENT;
+	snapshot(ss, mi, &snap);
+	output_map(ss->out, &snap, top, div);
+	snapshot_free(&snap);
+	return 0;
+}
+
+static int cmp_maps(const void *a, const void *b)
+{
+	const struct map_info *const *x = a, *const *y = b;
+
+	return strcmp((*x)->name, (*y)->name);
+}
+
+int maps_print_all(struct session *ss)
+{
+	struct map_info **sorted = xcalloc(ss->s->nmaps ? ss->s->nmaps : 1, sizeof(*sorted));
+	size_t i;
+
+	memcpy(sorted, ss->s->maps, ss->s->nmaps * sizeof(*sorted));
+	qsort(sorted, ss->s->nmaps, sizeof(*sorted), cmp_maps);
+	for (i = 0; i < ss->s->nmaps; i++)
+		maps_print(ss, sorted[i], 0, 0);
+	free(sorted);
+	return 0;
+}
+
+int maps_clear(struct session *ss, const struct map_info *mi)
+{
+	uint32_t ksize = script_map_key_size(mi);
+	char *key = xcalloc(1, ksize), *next = xcalloc(1, ksize);
+	int fd = ss->map_fds[mi->id];
+
+	/* always restart from the first key: deleting invalidates the iteration */
+	while (bpf_map_get_next_key(fd, NULL, next) == 0) {
+		memcpy(key, next, ksize);
+		if (bpf_map_delete_elem(fd, key))
+			break;
+	}
+	free(key);
+	free(next);
+	return 0;
+}
+
+int maps_zero(struct session *ss, const struct map_info *mi)
+{
+	uint32_t ksize = script_map_key_size(mi), vsize = script_map_value_size(mi);
+	int ncopies = mi->percpu ? ss->ncpus : 1;
+	char *key = xcalloc(1, ksize), *next = xcalloc(1, ksize), *prev = NULL;
+	char *zero = xcalloc((size_t)ncopies, vsize);
+	int fd = ss->map_fds[mi->id];
+
+	while (bpf_map_get_next_key(fd, prev, next) == 0) {
+		memcpy(key, next, ksize);
+		prev = key;
+		bpf_map_update_elem(fd, key, zero, 0);
+	}
+	free(key);
+	free(next);
+	free(zero);
+	return 0;
+}

@@ -1,0 +1,315 @@
+/*
+ * stack.c - builtins about where the probe fired: argN, retval, args, ctx, func, probe,
+ * kstack/ustack, ksym/usym, kaddr/uaddr, reg.
+ */
+#include "builtins.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codegen/cg.h"
+#include "runtime/ksyms.h"
+#include "sema.h"
+
+#define BPF_F_USER_STACK (1ULL << 8)
+
+/* struct pt_regs on x86-64 */
+static const struct {
+	const char *name;
+	uint32_t off;
+} regs[] = {
+	{ "r15", 0 }, { "r14", 8 }, { "r13", 16 }, { "r12", 24 }, { "bp", 32 }, { "bx", 40 },
+	{ "r11", 48 }, { "r10", 56 }, { "r9", 64 }, { "r8", 72 }, { "ax", 80 }, { "cx", 88 },
+	{ "dx", 96 }, { "si", 104 }, { "di", 112 }, { "orig_ax", 120 }, { "ip", 128 },
+	{ "cs", 136 }, { "flags", 144 }, { "sp", 152 }, { "ss", 160 },
+};
+
+static struct type *t_arg(struct sema *se, struct node *n)
+{
+	return type_int(8, false);
+}
+
+static LLVMValueRef e_arg(struct cg *cg, struct node *n)
+{
+	return cg_arg(cg, atoi(n->str + 3));
+}
+
+static LLVMValueRef e_retval(struct cg *cg, struct node *n)
+{
+	return cg_regs_load(cg, 80);
+}
+
+static struct type *t_args(struct sema *se, struct node *n)
+{
+	if (!se->args) {
+		sema_error(se, &n->loc, "The args builtin can only be used with tracepoint probes");
+		return NULL;
+	}
+	return type_pointer(type_record(se->args), AS_CTX);
+}
+
+static LLVMValueRef e_ctx(struct cg *cg, struct node *n)
+{
+	return LLVMBuildPtrToInt(cg->b, cg->ctxv, cg->i64, "");
+}
+
+static struct type *t_ctx(struct sema *se, struct node *n)
+{
+	return type_int(8, false);
+}
+
+/* func: the probed function.  Entry probes read it from the instruction pointer. */
+static struct type *t_func(struct sema *se, struct node *n)
+{
+	if (se->ops->ctx != CTX_PT_REGS) {
+		sema_error(se, &n->loc, "The func builtin can not be used with '%s' probes", se->ops->name);
+		return NULL;
+	}
+	if (se->ops->is_return)
+		return type_string(se->s->opts.strlen);
+	return strcmp(se->ops->name, "kprobe") == 0 ? type_simple(TYPE_KSYM) : type_simple(TYPE_USYM);
+}
+
+static LLVMValueRef usym_value(struct cg *cg, LLVMValueRef addr)
+{
+	LLVMValueRef slot = cg_slot(cg, 16);
+	LLVMValueRef pid = LLVMBuildLShr(cg->b, irb_helper_call(cg, BPF_FUNC_get_current_pid_tgid,
+								 cg->i64, NULL, 0),
+					 irb_const(cg, 32), "");
+
+	irb_store(cg, slot, addr, 8);
+	irb_store(cg, irb_gep(cg, slot, 8), pid, 8);
+	return slot;
+}
+
+static LLVMValueRef e_func(struct cg *cg, struct node *n)
+{
+	if (n->type->kind == TYPE_STRING) {
+		const char *name = cg->target && cg->target->func ? cg->target->func : cg->pi->probe_name;
+		struct node lit = { .kind = N_STR, .str = (char *)name, .slen = strlen(name) };
+		LLVMValueRef slot = cg_slot(cg, n->type->size), src;
+		uint32_t len = (uint32_t)lit.slen + 1;
+
+		if (len > n->type->size) {
+			lit.slen = n->type->size - 1;
+			len = n->type->size;
+		}
+		irb_zero(cg, slot, n->type->size);
+		lit.type = type_string(len);
+		src = cg_expr(cg, &lit);
+		irb_copy(cg, slot, src, len);
+		return slot;
+	}
+	if (n->type->kind == TYPE_KSYM)
+		return cg_regs_load(cg, 128);
+	return usym_value(cg, cg_regs_load(cg, 128));
+}
+
+static struct type *t_probe(struct sema *se, struct node *n)
+{
+	return type_simple(TYPE_PROBE);
+}
+
+static LLVMValueRef e_probe(struct cg *cg, struct node *n)
+{
+	return irb_const(cg, script_add_probe_name(cg->s, cg->pi->probe_name));
+}
+
+/* ---- stacks ---- */
+
+static struct type *stack_type(struct sema *se, struct node *n, bool user)
+{
+	struct type *t = type_simple(user ? TYPE_USTACK : TYPE_KSTACK);
+	struct node *a;
+	int i = 0;
+
+	se->s->uses_stack = true;
+	t->stack_limit = se->s->opts.stack_max;
+	for (a = n->kind == N_CALL ? n->args : NULL; a; a = a->next, i++) {
+		int64_t v;
+
+		if (a->kind == N_IDENT && i == 0) {
+			if (strcmp(a->str, "perf") == 0)
+				t->stack_mode = 1;
+			else if (strcmp(a->str, "bpftrace") == 0)
+				t->stack_mode = 0;
+			else if (strcmp(a->str, "raw") == 0)
+				t->stack_mode = 2;
+			else if (strcmp(a->str, "source") == 0 && user)
+				t->stack_mode = 3;
+			else {
+				sema_error(se, &a->loc, "%s: invalid mode value '%s'",
+					   user ? "ustack" : "kstack", a->str);
+				return NULL;
+			}
+			a->type = type_int(8, false);
+			continue;
+		}
+		sema_expr(se, a);
+		if (!sema_const_int(se, a, &v)) {
+			sema_error(se, &a->loc, "%s: invalid limit value", user ? "ustack" : "kstack");
+			return NULL;
+		}
+		if (v < 0 || v > se->s->opts.stack_max) {
+			sema_error(se, &a->loc, "%s: limit must be between 0 and %u",
+				   user ? "ustack" : "kstack", se->s->opts.stack_max);
+			return NULL;
+		}
+		t->stack_limit = (uint32_t)v;
+	}
+	if (t->stack_mode == 1)
+		t->stack_mode = 1;
+	return t;
+}
+
+static struct type *t_kstack(struct sema *se, struct node *n)
+{
+	return stack_type(se, n, false);
+}
+
+static struct type *t_ustack(struct sema *se, struct node *n)
+{
+	return stack_type(se, n, true);
+}
+
+static LLVMValueRef stackid(struct cg *cg, bool user)
+{
+	LLVMValueRef args[] = { cg->ctxv, cg->stacks, irb_const(cg, user ? BPF_F_USER_STACK : 0) };
+
+	return irb_helper_call(cg, BPF_FUNC_get_stackid, cg->i64, args, 3);
+}
+
+static LLVMValueRef e_kstack(struct cg *cg, struct node *n)
+{
+	return stackid(cg, false);
+}
+
+static LLVMValueRef e_ustack(struct cg *cg, struct node *n)
+{
+	return usym_value(cg, stackid(cg, true));
+}
+
+static struct type *c_kstack(struct sema *se, struct node *n)
+{
+	return t_kstack(se, n);
+}
+
+static struct type *c_ustack(struct sema *se, struct node *n)
+{
+	return t_ustack(se, n);
+}
+
+static LLVMValueRef f_kstack(struct cg *cg, struct node *n, struct node *m)
+{
+	return e_kstack(cg, n);
+}
+
+static LLVMValueRef f_ustack(struct cg *cg, struct node *n, struct node *m)
+{
+	return e_ustack(cg, n);
+}
+
+/* ---- symbols ---- */
+
+static struct type *c_ksym(struct sema *se, struct node *n)
+{
+	if (!sema_require_int(se, n->args, "ksym", 1))
+		return NULL;
+	return type_simple(TYPE_KSYM);
+}
+
+static LLVMValueRef f_ksym(struct cg *cg, struct node *n, struct node *m)
+{
+	return cg_expr(cg, n->args);
+}
+
+static struct type *c_usym(struct sema *se, struct node *n)
+{
+	if (!sema_require_int(se, n->args, "usym", 1))
+		return NULL;
+	return type_simple(TYPE_USYM);
+}
+
+static LLVMValueRef f_usym(struct cg *cg, struct node *n, struct node *m)
+{
+	return usym_value(cg, cg_expr(cg, n->args));
+}
+
+static struct type *c_kaddr(struct sema *se, struct node *n)
+{
+	const char *name = sema_literal_str(se, n->args, "kaddr", 1);
+	uint64_t addr;
+
+	if (!name)
+		return NULL;
+	if (ksyms_addr(name, &addr)) {
+		sema_error(se, &n->loc, "Failed to resolve kernel symbol: %s", name);
+		return NULL;
+	}
+	n->ival = (int64_t)addr;
+	n->is_const = true;
+	return type_int(8, false);
+}
+
+static LLVMValueRef f_const(struct cg *cg, struct node *n, struct node *m)
+{
+	return irb_const(cg, n->ival);
+}
+
+static struct type *c_reg(struct sema *se, struct node *n)
+{
+	const char *name = sema_literal_str(se, n->args, "reg", 1);
+	size_t i;
+
+	if (!name)
+		return NULL;
+	if (se->ops->ctx != CTX_PT_REGS && se->ops->ctx != CTX_PERF) {
+		sema_error(se, &n->loc, "reg() can not be used with '%s' probes", se->ops->name);
+		return NULL;
+	}
+	for (i = 0; i < sizeof(regs) / sizeof(regs[0]); i++) {
+		if (strcmp(regs[i].name, name) == 0) {
+			n->ival = regs[i].off;
+			return type_int(8, false);
+		}
+	}
+	sema_error(se, &n->args->loc, "'%s' is not a valid register", name);
+	return NULL;
+}
+
+static LLVMValueRef f_reg(struct cg *cg, struct node *n, struct node *m)
+{
+	return cg_regs_load(cg, (uint32_t)n->ival);
+}
+
+const struct builtin builtins_stack[] = {
+	{ "arg0", B_REGS, t_arg, e_arg },
+	{ "arg1", B_REGS, t_arg, e_arg },
+	{ "arg2", B_REGS, t_arg, e_arg },
+	{ "arg3", B_REGS, t_arg, e_arg },
+	{ "arg4", B_REGS, t_arg, e_arg },
+	{ "arg5", B_REGS, t_arg, e_arg },
+	{ "arg6", B_REGS, t_arg, e_arg },
+	{ "arg7", B_REGS, t_arg, e_arg },
+	{ "arg8", B_REGS, t_arg, e_arg },
+	{ "arg9", B_REGS, t_arg, e_arg },
+	{ "retval", B_RETURN, t_arg, e_retval },
+	{ "args", B_ANY, t_args, e_ctx },
+	{ "ctx", B_ANY, t_ctx, e_ctx },
+	{ "func", B_ANY, t_func, e_func },
+	{ "probe", B_ANY, t_probe, e_probe },
+	{ "kstack", B_ANY, t_kstack, e_kstack },
+	{ "ustack", B_ANY, t_ustack, e_ustack },
+	{ NULL },
+};
+
+const struct func funcs_stack[] = {
+	{ "kstack", 0, 2, F_EXPR, false, c_kstack, f_kstack },
+	{ "ustack", 0, 2, F_EXPR, false, c_ustack, f_ustack },
+	{ "ksym", 1, 1, F_EXPR, false, c_ksym, f_ksym },
+	{ "usym", 1, 1, F_EXPR, false, c_usym, f_usym },
+	{ "kaddr", 1, 1, F_EXPR, false, c_kaddr, f_const },
+	{ "reg", 1, 1, F_EXPR, false, c_reg, f_reg },
+	{ NULL },
+};

@@ -1,0 +1,241 @@
+/* str.c - strings and bytes from traced memory: str, buf, strncmp, ntop, macaddr. */
+#include "builtins.h"
+
+#include <string.h>
+
+#include "codegen/cg.h"
+#include "sema.h"
+
+#define AF_INET 2
+#define AF_INET6 10
+
+static enum addrspace arg_as(struct cg *cg, const struct type *t)
+{
+	return t->as && t->as != AS_CTX ? t->as : cg->pi->ap->ops->as;
+}
+
+static struct type *c_str(struct sema *se, struct node *n)
+{
+	struct type *t = sema_expr(se, n->args);
+	uint32_t size = se->s->opts.strlen;
+	int64_t len;
+
+	if (!t)
+		return NULL;
+	if (t->kind != TYPE_INT && t->kind != TYPE_POINTER && t->kind != TYPE_STRING &&
+	    t->kind != TYPE_ARRAY) {
+		sema_error(se, &n->args->loc, "str() expects an integer or a pointer type as first "
+			   "argument (%s provided)", type_name(t));
+		return NULL;
+	}
+	if (n->args->next) {
+		if (!sema_require_int(se, n->args->next, "str", 2))
+			return NULL;
+		if (sema_const_int(se, n->args->next, &len)) {
+			if (len < 0) {
+				sema_error(se, &n->args->next->loc, "str() length must be positive");
+				return NULL;
+			}
+			if ((uint64_t)len + 1 < size)
+				size = (uint32_t)len + 1;
+		}
+	}
+	if (t->kind == TYPE_STRING)
+		return t;
+	return type_string(size);
+}
+
+static LLVMValueRef f_str(struct cg *cg, struct node *n, struct node *m)
+{
+	const struct type *at = n->args->type;
+	LLVMValueRef v = cg_expr(cg, n->args), slot, size;
+	uint32_t max = n->type->size;
+
+	if (at->kind == TYPE_STRING)
+		return v;
+	slot = cg_slot(cg, max);
+	irb_zero(cg, slot, max);
+	if (n->args->next && !n->args->next->is_const) {
+		/* a runtime length: bounded so the verifier accepts the read size */
+		LLVMValueRef len = LLVMBuildAdd(cg->b, cg_expr(cg, n->args->next), irb_const(cg, 1), "");
+		LLVMValueRef big = LLVMBuildICmp(cg->b, LLVMIntUGT, len, irb_const(cg, max), "");
+		LLVMValueRef args[3];
+
+		size = LLVMBuildSelect(cg->b, big, irb_const(cg, max), len, "");
+		args[0] = slot;
+		args[1] = LLVMBuildTrunc(cg->b, size, cg->i32, "");
+		args[2] = LLVMBuildIntToPtr(cg->b, v, cg->ptr, "");
+		irb_helper_call(cg, arg_as(cg, at) == AS_USER ? BPF_FUNC_probe_read_user_str :
+				BPF_FUNC_probe_read_kernel_str, cg->i64, args, 3);
+		return slot;
+	}
+	irb_probe_read_str(cg, slot, max, v, arg_as(cg, at));
+	return slot;
+}
+
+static struct type *c_buf(struct sema *se, struct node *n)
+{
+	struct type *t = sema_expr(se, n->args);
+	int64_t len = 0;
+
+	if (!t)
+		return NULL;
+	if (t->kind == TYPE_ARRAY && !n->args->next) {
+		len = t->size;
+	} else {
+		if (!n->args->next) {
+			sema_error(se, &n->loc, "buf() requires a length argument for a pointer");
+			return NULL;
+		}
+		sema_expr(se, n->args->next);
+		if (!sema_const_int(se, n->args->next, &len)) {
+			sema_error(se, &n->args->next->loc, "buf() length must be an integer literal");
+			return NULL;
+		}
+	}
+	if (len <= 0 || len > 255 || (uint32_t)len > se->s->opts.strlen) {
+		sema_error(se, &n->loc, "buf() length must be between 1 and %u (%lld provided)",
+			   se->s->opts.strlen < 255 ? se->s->opts.strlen : 255, (long long)len);
+		return NULL;
+	}
+	n->ival = len;
+	return type_buffer((uint32_t)len + 1);
+}
+
+static LLVMValueRef f_buf(struct cg *cg, struct node *n, struct node *m)
+{
+	LLVMValueRef v = cg_expr(cg, n->args);
+	LLVMValueRef slot = cg_slot(cg, n->type->size);
+
+	irb_zero(cg, slot, n->type->size);
+	irb_store(cg, slot, LLVMConstInt(cg->i8, (unsigned long long)n->ival, false), 1);
+	irb_probe_read(cg, irb_gep(cg, slot, 1), (uint32_t)n->ival, v, arg_as(cg, n->args->type));
+	return slot;
+}
+
+static struct type *c_strncmp(struct sema *se, struct node *n)
+{
+	struct type *a = sema_expr(se, n->args), *b = sema_expr(se, n->args->next);
+	int64_t len;
+
+	if (!a || !b)
+		return NULL;
+	if (a->kind != TYPE_STRING || b->kind != TYPE_STRING) {
+		sema_error(se, &n->loc, "strncmp() expects string arguments (%s and %s provided)",
+			   type_name(a), type_name(b));
+		return NULL;
+	}
+	sema_expr(se, n->args->next->next);
+	if (!sema_const_int(se, n->args->next->next, &len) || len < 0) {
+		sema_error(se, &n->args->next->next->loc, "strncmp() expects a non-negative integer "
+			   "literal as its third argument");
+		return NULL;
+	}
+	n->ival = len;
+	return type_int(8, false);
+}
+
+static LLVMValueRef f_strncmp(struct cg *cg, struct node *n, struct node *m)
+{
+	LLVMValueRef a = cg_expr(cg, n->args), b = cg_expr(cg, n->args->next);
+	uint32_t len = (uint32_t)MIN((uint64_t)n->ival,
+				     MIN(n->args->type->size, n->args->next->type->size));
+
+	/* strncmp() is 0 when equal, like C */
+	return LLVMBuildXor(cg->b, cg_strncmp(cg, a, b, len), irb_const(cg, 1), "");
+}
+
+/* ntop([af, ] addr): an int is an IPv4 address, an array of 4 or 16 bytes either family */
+static struct type *c_ntop(struct sema *se, struct node *n)
+{
+	struct node *addr = n->args->next ? n->args->next : n->args;
+	struct type *t;
+	int64_t af;
+
+	if (n->args->next) {
+		if (!sema_require_int(se, n->args, "ntop", 1))
+			return NULL;
+	}
+	t = sema_expr(se, addr);
+	if (!t)
+		return NULL;
+	if (t->kind == TYPE_INT) {
+		/* an IPv4 address as a 32-bit value, e.g. sin_addr.s_addr */
+	} else if (t->kind == TYPE_ARRAY || t->kind == TYPE_STRING) {
+		if (t->size != 4 && t->size != 16) {
+			sema_error(se, &addr->loc, "ntop() expects an array of 4 or 16 bytes (%u provided)",
+				   t->size);
+			return NULL;
+		}
+	} else if (t->kind != TYPE_POINTER) {
+		sema_error(se, &addr->loc, "ntop() expects an integer or array argument, got %s",
+			   type_name(t));
+		return NULL;
+	}
+	if (n->args->next && sema_const_int(se, n->args, &af) && af != AF_INET && af != AF_INET6) {
+		sema_error(se, &n->args->loc, "ntop() expects AF_INET or AF_INET6 (%lld provided)",
+			   (long long)af);
+		return NULL;
+	}
+	return type_simple(TYPE_INET);
+}
+
+static LLVMValueRef f_ntop(struct cg *cg, struct node *n, struct node *m)
+{
+	struct node *addr = n->args->next ? n->args->next : n->args;
+	const struct type *t;
+	LLVMValueRef slot = cg_slot(cg, 24), fam = NULL, v;
+
+	irb_zero(cg, slot, 24);
+	if (n->args->next)
+		fam = cg_expr(cg, n->args);
+	v = cg_expr(cg, addr);
+	t = addr->type;
+	if (!n->args->next)
+		fam = irb_const(cg, t->kind != TYPE_INT && t->size == 16 ? AF_INET6 : AF_INET);
+	irb_store(cg, slot, fam, 8);
+	if (t->kind == TYPE_INT) {
+		irb_store(cg, irb_gep(cg, slot, 8), v, t->size >= 4 ? 4 : t->size);
+	} else if (t->kind == TYPE_STRING) {
+		irb_copy(cg, irb_gep(cg, slot, 8), v, t->size);
+	} else {
+		irb_probe_read(cg, irb_gep(cg, slot, 8), t->kind == TYPE_POINTER ? 16 : t->size, v,
+			       arg_as(cg, t));
+	}
+	return slot;
+}
+
+static struct type *c_macaddr(struct sema *se, struct node *n)
+{
+	struct type *t = sema_expr(se, n->args);
+
+	if (!t)
+		return NULL;
+	if (t->kind != TYPE_ARRAY && t->kind != TYPE_POINTER && t->kind != TYPE_INT) {
+		sema_error(se, &n->args->loc, "macaddr() expects an array or pointer argument");
+		return NULL;
+	}
+	if (t->kind == TYPE_ARRAY && t->size < 6) {
+		sema_error(se, &n->args->loc, "macaddr() expects an array of at least 6 bytes");
+		return NULL;
+	}
+	return type_simple(TYPE_MACADDR);
+}
+
+static LLVMValueRef f_macaddr(struct cg *cg, struct node *n, struct node *m)
+{
+	LLVMValueRef v = cg_expr(cg, n->args), slot = cg_slot(cg, 8);
+
+	irb_zero(cg, slot, 8);
+	irb_probe_read(cg, slot, 6, v, arg_as(cg, n->args->type));
+	return slot;
+}
+
+const struct func funcs_str[] = {
+	{ "str", 1, 2, F_EXPR, false, c_str, f_str },
+	{ "buf", 1, 2, F_EXPR, false, c_buf, f_buf },
+	{ "strncmp", 3, 3, F_EXPR, false, c_strncmp, f_strncmp },
+	{ "ntop", 1, 2, F_EXPR, false, c_ntop, f_ntop },
+	{ "macaddr", 1, 1, F_EXPR, false, c_macaddr, f_macaddr },
+	{ NULL },
+};

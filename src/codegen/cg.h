@@ -1,0 +1,95 @@
+/*
+ * cg.h - code generation state shared by codegen.c, the irb_* helpers and builtin rows.
+ *
+ * Values: scalars (ints, pointers, kstack ids, ...) are i64 SSA values; aggregate values
+ * (strings, tuples, ustacks, inet, ...) are pointers to type->size bytes in the program's
+ * per-CPU scratch frame; records and arrays read through a pointer are lazy: the i64 address in
+ * the traced memory, read field by field as they are used.
+ */
+#ifndef SONDE_CG_H
+#define SONDE_CG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <linux/bpf.h>	/* helper ids: BPF_FUNC_* */
+#include <llvm-c/Core.h>
+#include <llvm-c/DebugInfo.h>
+
+#include "script.h"
+
+
+struct var_slot {
+	const void *var;	/* struct var_info * */
+	LLVMValueRef slot;	/* alloca (ints) or frame pointer (aggregates) */
+};
+
+struct cg {
+	struct script *s;
+	LLVMContextRef ctx;
+	LLVMModuleRef mod;
+	LLVMBuilderRef b;
+	LLVMDIBuilderRef di;
+	LLVMMetadataRef di_file, di_cu, di_int, di_ptr, di_sp;
+	LLVMTypeRef i1, i8, i16, i32, i64, ptr, vd;
+
+	LLVMValueRef *maps;		/* per map_info */
+	LLVMValueRef ringbuf, scratch, stacks, globals, lost;
+
+	/* the program being generated */
+	struct prog_info *pi;
+	size_t prog_index;
+	const struct probe_target *target;	/* NULL for a shared program */
+	LLVMValueRef fn, ctxv, frame;
+	LLVMBasicBlockRef ret_bb, break_bb, cont_bb, init_bb;
+	uint32_t frame_off, frame_max;
+	struct var_slot *vars;
+	size_t nvars, capvars;
+};
+
+/* codegen.c */
+LLVMValueRef cg_expr(struct cg *cg, struct node *n);
+/* A pointer to size bytes of scratch memory, 8-byte aligned. */
+LLVMValueRef cg_slot(struct cg *cg, uint32_t size);
+/* Store value v of type t at dst, converting to the storage type st (ints widen, strings pad). */
+void cg_store(struct cg *cg, LLVMValueRef dst, const struct type *st, LLVMValueRef v,
+	      const struct type *t);
+/* Build the BPF key of a map access (with an extra u64 for hist/lhist buckets when bucket != NULL). */
+LLVMValueRef cg_map_key(struct cg *cg, struct node *map, LLVMValueRef bucket);
+uint32_t cg_map_key_size(const struct map_info *mi);
+/* Send an event of kind/id with payload laid out as args_type from the call's arguments. */
+void cg_send_event(struct cg *cg, enum event_kind kind, int id, const struct type *args_type,
+		   struct node *args, struct node *call);
+/* The probe's arguments: argN from pt_regs (or the probe type's hook). */
+LLVMValueRef cg_arg(struct cg *cg, int n);
+LLVMValueRef cg_regs_load(struct cg *cg, uint32_t offset);
+LLVMValueRef cg_strncmp(struct cg *cg, LLVMValueRef a, LLVMValueRef b, uint32_t n);
+void cg_program(struct cg *cg, struct prog_info *pi, size_t index);
+
+/* irb.c: small wrappers around LLVM-C so builtins never build raw helper calls */
+LLVMValueRef irb_const(struct cg *cg, int64_t v);
+LLVMValueRef irb_helper_call(struct cg *cg, int helper, LLVMTypeRef ret, LLVMValueRef *args,
+			     unsigned nargs);
+LLVMValueRef irb_map_lookup(struct cg *cg, LLVMValueRef map, LLVMValueRef key);
+LLVMValueRef irb_map_update(struct cg *cg, LLVMValueRef map, LLVMValueRef key, LLVMValueRef val,
+			    uint64_t flags);
+LLVMValueRef irb_map_delete(struct cg *cg, LLVMValueRef map, LLVMValueRef key);
+/* Read size bytes from traced memory at addr (i64) in address space as into dst. */
+void irb_probe_read(struct cg *cg, LLVMValueRef dst, uint32_t size, LLVMValueRef addr,
+		    enum addrspace as);
+void irb_probe_read_str(struct cg *cg, LLVMValueRef dst, uint32_t size, LLVMValueRef addr,
+			enum addrspace as);
+void irb_zero(struct cg *cg, LLVMValueRef dst, uint32_t size);
+void irb_copy(struct cg *cg, LLVMValueRef dst, LLVMValueRef src, uint32_t size);
+LLVMValueRef irb_gep(struct cg *cg, LLVMValueRef base, uint32_t offset);
+LLVMValueRef irb_load(struct cg *cg, LLVMValueRef p, uint32_t size, bool is_signed);
+void irb_store(struct cg *cg, LLVMValueRef p, LLVMValueRef v, uint32_t size);
+/* i64 -> i64 extended from its low `size` bytes with the given signedness */
+LLVMValueRef irb_extend(struct cg *cg, LLVMValueRef v, uint32_t size, bool is_signed);
+LLVMValueRef irb_bool(struct cg *cg, LLVMValueRef v);	/* i64 != 0 as i1 */
+LLVMValueRef irb_alloca(struct cg *cg, LLVMTypeRef t, const char *name);
+LLVMBasicBlockRef irb_block(struct cg *cg, const char *name);
+/* Is the current block already terminated (after return/break)? */
+bool irb_terminated(struct cg *cg);
+
+#endif

@@ -1,0 +1,846 @@
+/*
+ * codegen.c - the typed tree to LLVM IR for the BPF target: one function per program
+ * (probe block x target), statements and expressions, map access, events.
+ *
+ * Every program starts by looking up its own per-CPU scratch frame (key = program index, so a
+ * program interrupted by another on the same CPU does not share memory); aggregate temporaries
+ * get fixed offsets in it, which keeps large strings and printf argument packs off the 512-byte
+ * BPF stack.
+ */
+#include "cg.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "builtins/builtins.h"
+#include "parser.h"
+#include "sema.h"
+#include "util.h"
+
+static void cg_stmts(struct cg *cg, struct node *list);
+
+static void cg_set_loc(struct cg *cg, const struct loc *loc)
+{
+	LLVMMetadataRef l = LLVMDIBuilderCreateDebugLocation(cg->ctx, (unsigned)loc->first_line,
+							    (unsigned)loc->first_column, cg->di_sp, NULL);
+
+	LLVMSetCurrentDebugLocation2(cg->b, l);
+}
+
+LLVMValueRef cg_slot(struct cg *cg, uint32_t size)
+{
+	LLVMValueRef p;
+
+	cg->frame_off = ALIGN_UP(cg->frame_off, 8);
+	p = irb_gep(cg, cg->frame, cg->frame_off);
+	cg->frame_off += ALIGN_UP(size ? size : 1, 8);
+	if (cg->frame_off > cg->frame_max)
+		cg->frame_max = cg->frame_off;
+	return p;
+}
+
+static bool is_lazy(const struct type *t)
+{
+	return t && (t->kind == TYPE_RECORD || t->kind == TYPE_ARRAY);
+}
+
+static bool in_memory(const struct type *t)
+{
+	return t && type_is_aggregate(t) && !is_lazy(t);
+}
+
+/* Stored size of a scalar: ints and pointers are 8 bytes once stored. */
+void cg_store(struct cg *cg, LLVMValueRef dst, const struct type *st, LLVMValueRef v,
+	      const struct type *t)
+{
+	uint32_t i;
+
+	if (!in_memory(st)) {
+		irb_store(cg, dst, v, st->size ? st->size : 8);
+		return;
+	}
+	if (st->kind == TYPE_STRING && t->kind == TYPE_STRING) {
+		if (t->size >= st->size) {
+			irb_copy(cg, dst, v, st->size);
+			irb_store(cg, irb_gep(cg, dst, st->size - 1), LLVMConstInt(cg->i8, 0, false), 1);
+		} else {
+			irb_zero(cg, dst, st->size);
+			irb_copy(cg, dst, v, t->size);
+		}
+		return;
+	}
+	if (st->kind == TYPE_TUPLE && t->kind == TYPE_TUPLE && !type_equal(st, t)) {
+		for (i = 0; i < st->nfields && i < t->nfields; i++) {
+			LLVMValueRef src = irb_gep(cg, v, t->offsets[i]);
+			LLVMValueRef fv = in_memory(t->fields[i]) ? src :
+					  irb_load(cg, src, 8, t->fields[i]->is_signed);
+
+			cg_store(cg, irb_gep(cg, dst, st->offsets[i]), st->fields[i], fv, t->fields[i]);
+		}
+		return;
+	}
+	irb_copy(cg, dst, v, MIN(st->size, t->size));
+}
+
+/* ---- maps ---------------------------------------------------------------------------------- */
+
+uint32_t cg_map_key_size(const struct map_info *mi)
+{
+	return script_map_key_size(mi);
+}
+
+LLVMValueRef cg_map_key(struct cg *cg, struct node *map, LLVMValueRef bucket)
+{
+	struct map_info *mi = map->map;
+	uint32_t size = cg_map_key_size(mi), i = 0;
+	LLVMValueRef key, vals[16];
+	struct node *k;
+
+	/* evaluate the keys first: they may use scratch memory themselves */
+	for (k = map->args; k && i < 16; k = k->next, i++)
+		vals[i] = cg_expr(cg, k);
+	key = cg_slot(cg, size);
+	if (!mi->key) {
+		irb_store(cg, key, bucket ? bucket : irb_const(cg, 0), 8);
+		return key;
+	}
+	irb_zero(cg, key, mi->key->size);
+	if (mi->nkeys == 1) {
+		cg_store(cg, key, mi->key, vals[0], map->args->type);
+	} else {
+		for (i = 0, k = map->args; k; k = k->next, i++)
+			cg_store(cg, irb_gep(cg, key, mi->key->offsets[i]), mi->key->fields[i], vals[i],
+				 k->type);
+	}
+	if (bucket)
+		irb_store(cg, irb_gep(cg, key, mi->key->size), bucket, 8);
+	return key;
+}
+
+/* Read a map's value: 0 / zeroes when the key is absent. */
+static LLVMValueRef cg_map_read(struct cg *cg, struct node *n)
+{
+	struct map_info *mi = n->map;
+	LLVMValueRef key = cg_map_key(cg, n, NULL);
+	LLVMValueRef p = irb_map_lookup(cg, cg->maps[mi->id], key);
+	LLVMBasicBlockRef hit = irb_block(cg, "map.hit"), miss = irb_block(cg, "map.miss"),
+			  done = irb_block(cg, "map.done");
+	const struct type *vt = mi->value;
+
+	if (!in_memory(vt)) {
+		LLVMValueRef slot = irb_alloca(cg, cg->i64, "mapval"), v;
+
+		LLVMBuildCondBr(cg->b, irb_bool(cg, p), hit, miss);
+		LLVMPositionBuilderAtEnd(cg->b, hit);
+		v = irb_load(cg, p, 8, vt->is_signed);
+		LLVMBuildStore(cg->b, v, slot);
+		LLVMBuildBr(cg->b, done);
+		LLVMPositionBuilderAtEnd(cg->b, miss);
+		LLVMBuildStore(cg->b, irb_const(cg, 0), slot);
+		LLVMBuildBr(cg->b, done);
+		LLVMPositionBuilderAtEnd(cg->b, done);
+		return LLVMBuildLoad2(cg->b, cg->i64, slot, "");
+	} else {
+		LLVMValueRef slot = cg_slot(cg, vt->size);
+
+		LLVMBuildCondBr(cg->b, irb_bool(cg, p), hit, miss);
+		LLVMPositionBuilderAtEnd(cg->b, hit);
+		irb_copy(cg, slot, p, vt->size);
+		LLVMBuildBr(cg->b, done);
+		LLVMPositionBuilderAtEnd(cg->b, miss);
+		irb_zero(cg, slot, vt->size);
+		LLVMBuildBr(cg->b, done);
+		LLVMPositionBuilderAtEnd(cg->b, done);
+		return slot;
+	}
+}
+
+static void cg_map_write(struct cg *cg, struct node *map, LLVMValueRef v, const struct type *t)
+{
+	struct map_info *mi = map->map;
+	LLVMValueRef key = cg_map_key(cg, map, NULL);
+	LLVMValueRef val = cg_slot(cg, mi->value->size);
+
+	cg_store(cg, val, mi->value, v, t);
+	irb_map_update(cg, cg->maps[mi->id], key, val, 0);
+}
+
+/* ---- events ------------------------------------------------------------------------------------ */
+
+static void count_lost(struct cg *cg)
+{
+	LLVMValueRef key = irb_alloca(cg, cg->i32, "lostkey"), p, v;
+	LLVMBasicBlockRef inc = irb_block(cg, "lost.inc"), done = irb_block(cg, "lost.done");
+
+	LLVMBuildStore(cg->b, LLVMConstInt(cg->i32, 0, false), key);
+	p = irb_map_lookup(cg, cg->lost, key);
+	LLVMBuildCondBr(cg->b, irb_bool(cg, p), inc, done);
+	LLVMPositionBuilderAtEnd(cg->b, inc);
+	v = LLVMBuildLoad2(cg->b, cg->i64, p, "");
+	LLVMBuildStore(cg->b, LLVMBuildAdd(cg->b, v, irb_const(cg, 1), ""), p);
+	LLVMBuildBr(cg->b, done);
+	LLVMPositionBuilderAtEnd(cg->b, done);
+}
+
+void cg_send_event(struct cg *cg, enum event_kind kind, int id, const struct type *args_type,
+		   struct node *args, struct node *call)
+{
+	uint32_t size = (uint32_t)sizeof(struct event_hdr) + (args_type ? args_type->size : 0);
+	LLVMValueRef vals[64], rargs[3], rec;
+	LLVMBasicBlockRef ok = irb_block(cg, "ev.ok"), lost = irb_block(cg, "ev.lost"),
+			  done = irb_block(cg, "ev.done");
+	struct node *a;
+	uint32_t i = 0;
+
+	(void)call;
+	for (a = args; a && i < 64; a = a->next, i++)
+		vals[i] = cg_expr(cg, a);
+	rargs[0] = cg->ringbuf;
+	rargs[1] = irb_const(cg, ALIGN_UP(size, 8));
+	rargs[2] = irb_const(cg, 0);
+	rec = irb_helper_call(cg, BPF_FUNC_ringbuf_reserve, cg->ptr, rargs, 3);
+	LLVMBuildCondBr(cg->b, irb_bool(cg, rec), ok, lost);
+	LLVMPositionBuilderAtEnd(cg->b, ok);
+	irb_store(cg, rec, irb_const(cg, (int64_t)((uint64_t)(uint32_t)id << 32 | (uint32_t)kind)), 8);
+	for (i = 0, a = args; a && args_type && i < args_type->nfields; a = a->next, i++)
+		cg_store(cg, irb_gep(cg, rec, (uint32_t)sizeof(struct event_hdr) + args_type->offsets[i]),
+			 args_type->fields[i], vals[i], a->type);
+	rargs[0] = rec;
+	rargs[1] = irb_const(cg, 0);
+	irb_helper_call(cg, BPF_FUNC_ringbuf_submit, cg->vd, rargs, 2);
+	LLVMBuildBr(cg->b, done);
+	LLVMPositionBuilderAtEnd(cg->b, lost);
+	count_lost(cg);
+	LLVMBuildBr(cg->b, done);
+	LLVMPositionBuilderAtEnd(cg->b, done);
+}
+
+/* ---- probe context ------------------------------------------------------------------------------ */
+
+LLVMValueRef cg_regs_load(struct cg *cg, uint32_t offset)
+{
+	return LLVMBuildLoad2(cg->b, cg->i64, irb_gep(cg, cg->ctxv, offset), "");
+}
+
+/* x86-64 SysV argument registers as struct pt_regs offsets */
+static const uint32_t arg_regs[] = { 112, 104, 96, 88, 72, 64 };
+
+LLVMValueRef cg_arg(struct cg *cg, int n)
+{
+	const struct probe_ops *ops = cg->pi->ap->ops;
+	LLVMValueRef slot, sp;
+
+	if (ops->emit_arg && cg->target) {
+		LLVMValueRef v = ops->emit_arg(cg, cg->target, n);
+
+		if (v)
+			return v;
+	}
+	if (n < 6)
+		return cg_regs_load(cg, arg_regs[n]);
+	/* arguments past the sixth are on the stack, above the return address */
+	sp = cg_regs_load(cg, 152);
+	slot = cg_slot(cg, 8);
+	irb_probe_read(cg, slot, 8, LLVMBuildAdd(cg->b, sp, irb_const(cg, 8 * (n - 5)), ""),
+		       AS_USER);
+	return LLVMBuildLoad2(cg->b, cg->i64, slot, "");
+}
+
+/* ---- expressions ------------------------------------------------------------------------------ */
+
+static LLVMValueRef cg_string_literal(struct cg *cg, struct node *n)
+{
+	uint32_t size = (uint32_t)n->slen + 1, off;
+	LLVMValueRef slot = cg_slot(cg, size);
+
+	for (off = 0; off < ALIGN_UP(size, 8); off += 8) {
+		uint64_t w = 0;
+		uint32_t j;
+
+		for (j = 0; j < 8 && off + j < n->slen; j++)
+			w |= (uint64_t)(unsigned char)n->str[off + j] << (8 * j);
+		irb_store(cg, irb_gep(cg, slot, off), irb_const(cg, (int64_t)w), 8);
+	}
+	return slot;
+}
+
+/* Compare two strings up to n bytes (stopping at NUL); i64 1 when equal. */
+static LLVMValueRef cg_streq(struct cg *cg, LLVMValueRef a, LLVMValueRef b, uint32_t n)
+{
+	LLVMValueRef res = irb_alloca(cg, cg->i64, "streq");
+	LLVMBasicBlockRef done = irb_block(cg, "streq.done"), ne = irb_block(cg, "streq.ne");
+	uint32_t i;
+
+	LLVMBuildStore(cg->b, irb_const(cg, 1), res);
+	for (i = 0; i < n; i++) {
+		LLVMValueRef ca = LLVMBuildLoad2(cg->b, cg->i8, irb_gep(cg, a, i), "");
+		LLVMValueRef cb = LLVMBuildLoad2(cg->b, cg->i8, irb_gep(cg, b, i), "");
+		LLVMBasicBlockRef same = irb_block(cg, "streq.same"), next = irb_block(cg, "streq.next");
+
+		LLVMBuildCondBr(cg->b, LLVMBuildICmp(cg->b, LLVMIntEQ, ca, cb, ""), same, ne);
+		LLVMPositionBuilderAtEnd(cg->b, same);
+		LLVMBuildCondBr(cg->b, LLVMBuildICmp(cg->b, LLVMIntEQ, ca, LLVMConstInt(cg->i8, 0, false), ""),
+				done, next);
+		LLVMPositionBuilderAtEnd(cg->b, next);
+	}
+	LLVMBuildBr(cg->b, done);
+	LLVMPositionBuilderAtEnd(cg->b, ne);
+	LLVMBuildStore(cg->b, irb_const(cg, 0), res);
+	LLVMBuildBr(cg->b, done);
+	LLVMPositionBuilderAtEnd(cg->b, done);
+	return LLVMBuildLoad2(cg->b, cg->i64, res, "");
+}
+
+LLVMValueRef cg_strncmp(struct cg *cg, LLVMValueRef a, LLVMValueRef b, uint32_t n)
+{
+	return cg_streq(cg, a, b, n);
+}
+
+static LLVMValueRef cg_binop(struct cg *cg, struct node *n)
+{
+	const struct type *ta = n->a->type, *tb = n->b->type;
+	LLVMValueRef a, b;
+	bool is_signed = (ta->kind == TYPE_INT && ta->is_signed) || (tb->kind == TYPE_INT && tb->is_signed);
+
+	if (n->op == LAND || n->op == LOR) {
+		LLVMValueRef res = irb_alloca(cg, cg->i64, "logic");
+		LLVMBasicBlockRef rhs = irb_block(cg, "logic.rhs"), done = irb_block(cg, "logic.done");
+
+		a = irb_bool(cg, cg_expr(cg, n->a));
+		LLVMBuildStore(cg->b, LLVMBuildZExt(cg->b, a, cg->i64, ""), res);
+		if (n->op == LAND)
+			LLVMBuildCondBr(cg->b, a, rhs, done);
+		else
+			LLVMBuildCondBr(cg->b, a, done, rhs);
+		LLVMPositionBuilderAtEnd(cg->b, rhs);
+		b = irb_bool(cg, cg_expr(cg, n->b));
+		LLVMBuildStore(cg->b, LLVMBuildZExt(cg->b, b, cg->i64, ""), res);
+		LLVMBuildBr(cg->b, done);
+		LLVMPositionBuilderAtEnd(cg->b, done);
+		return LLVMBuildLoad2(cg->b, cg->i64, res, "");
+	}
+	a = cg_expr(cg, n->a);
+	b = cg_expr(cg, n->b);
+	if (ta->kind == TYPE_STRING) {
+		uint32_t len = MIN(ta->size, tb->size);
+		LLVMValueRef eq;
+
+		if (n->a->kind == N_STR)
+			len = (uint32_t)n->a->slen + 1;
+		if (n->b->kind == N_STR)
+			len = (uint32_t)n->b->slen + 1;
+		eq = cg_streq(cg, a, b, len);
+		return n->op == EQ ? eq : LLVMBuildXor(cg->b, eq, irb_const(cg, 1), "");
+	}
+	if (ta->kind == TYPE_POINTER && tb->kind == TYPE_INT && (n->op == PLUS || n->op == MINUS)) {
+		uint32_t sz = ta->elem && ta->elem->size ? ta->elem->size : 1;
+
+		b = LLVMBuildMul(cg->b, b, irb_const(cg, sz), "");
+	}
+	switch (n->op) {
+	case PLUS: return LLVMBuildAdd(cg->b, a, b, "");
+	case MINUS: return LLVMBuildSub(cg->b, a, b, "");
+	case MUL: return LLVMBuildMul(cg->b, a, b, "");
+	case DIV: return is_signed ? LLVMBuildSDiv(cg->b, a, b, "") : LLVMBuildUDiv(cg->b, a, b, "");
+	case MOD: return is_signed ? LLVMBuildSRem(cg->b, a, b, "") : LLVMBuildURem(cg->b, a, b, "");
+	case BAND: return LLVMBuildAnd(cg->b, a, b, "");
+	case BOR: return LLVMBuildOr(cg->b, a, b, "");
+	case BXOR: return LLVMBuildXor(cg->b, a, b, "");
+	case LEFT: return LLVMBuildShl(cg->b, a, b, "");
+	case RIGHT: return is_signed ? LLVMBuildAShr(cg->b, a, b, "") : LLVMBuildLShr(cg->b, a, b, "");
+	default: break;
+	}
+	{
+		LLVMIntPredicate p;
+
+		switch (n->op) {
+		case EQ: p = LLVMIntEQ; break;
+		case NE: p = LLVMIntNE; break;
+		case LT: p = is_signed ? LLVMIntSLT : LLVMIntULT; break;
+		case GT: p = is_signed ? LLVMIntSGT : LLVMIntUGT; break;
+		case LE: p = is_signed ? LLVMIntSLE : LLVMIntULE; break;
+		default: p = is_signed ? LLVMIntSGE : LLVMIntUGE; break;
+		}
+		return LLVMBuildZExt(cg->b, LLVMBuildICmp(cg->b, p, a, b, ""), cg->i64, "");
+	}
+}
+
+/* Read a value of type t at traced address addr (i64) in address space as. */
+static LLVMValueRef cg_read(struct cg *cg, const struct type *t, LLVMValueRef addr, enum addrspace as)
+{
+	LLVMValueRef slot;
+
+	if (is_lazy(t))
+		return addr;
+	if (t->kind == TYPE_STRING) {
+		slot = cg_slot(cg, t->size);
+		irb_zero(cg, slot, t->size);
+		irb_probe_read(cg, slot, t->size, addr, as);
+		irb_store(cg, irb_gep(cg, slot, t->size - 1), LLVMConstInt(cg->i8, 0, false), 1);
+		return slot;
+	}
+	slot = cg_slot(cg, 8);
+	irb_store(cg, slot, irb_const(cg, 0), 8);
+	irb_probe_read(cg, slot, t->size ? t->size : 8, addr, as);
+	return irb_load(cg, slot, t->size ? t->size : 8, t->kind == TYPE_INT && t->is_signed);
+}
+
+static LLVMValueRef cg_bitfield(struct cg *cg, LLVMValueRef v, const struct field *f)
+{
+	v = LLVMBuildLShr(cg->b, v, irb_const(cg, f->bit_offset), "");
+	if (f->bit_width < 64)
+		v = LLVMBuildAnd(cg->b, v, irb_const(cg, (int64_t)((1ULL << f->bit_width) - 1)), "");
+	return v;
+}
+
+static LLVMValueRef cg_field(struct cg *cg, struct node *n)
+{
+	const struct type *bt = n->a->type;
+	const struct field *f = n->field;
+	uint32_t off = n->field_offset;
+	enum addrspace as = bt->as ? bt->as : cg->pi->ap->ops->as;
+	LLVMValueRef base, addr;
+
+	if (as == AS_CTX) {
+		/* tracepoint args: this target's own layout (wildcards may differ) */
+		const struct field *tf = NULL;
+
+		if (cg->pi->args)
+			tf = record_find_field(cg->pi->args, n->str, &off);
+		if (tf)
+			f = tf;
+		addr = irb_gep(cg, cg->ctxv, off);
+		if (f->data_loc) {
+			LLVMValueRef loc = LLVMBuildLoad2(cg->b, cg->i32, addr, ""), slot;
+
+			loc = LLVMBuildAnd(cg->b, LLVMBuildZExt(cg->b, loc, cg->i64, ""),
+					   irb_const(cg, 0xffff), "");
+			slot = cg_slot(cg, n->type->size);
+			irb_zero(cg, slot, n->type->size);
+			irb_probe_read_str(cg, slot, n->type->size,
+					   LLVMBuildAdd(cg->b, LLVMBuildPtrToInt(cg->b, cg->ctxv, cg->i64, ""),
+							loc, ""), AS_KERNEL);
+			return slot;
+		}
+		if (n->type->kind == TYPE_INT || n->type->kind == TYPE_POINTER) {
+			uint32_t size = f->type->size ? f->type->size : 8;
+
+			return irb_load(cg, addr, size > 8 ? 8 : size,
+					f->type->kind == TYPE_INT && f->type->is_signed);
+		}
+		return cg_read(cg, n->type, LLVMBuildPtrToInt(cg->b, addr, cg->i64, ""), AS_KERNEL);
+	}
+	base = cg_expr(cg, n->a);
+	addr = LLVMBuildAdd(cg->b, base, irb_const(cg, off), "");
+	if (f->bit_width) {
+		LLVMValueRef v = cg_read(cg, type_int(f->type->size, false), addr, as);
+
+		return cg_bitfield(cg, v, f);
+	}
+	return cg_read(cg, n->type, addr, as);
+}
+
+static LLVMValueRef cg_deref(struct cg *cg, struct node *n)
+{
+	const struct type *pt = n->a->type;
+	LLVMValueRef p = cg_expr(cg, n->a);
+	enum addrspace as = pt->as ? pt->as : cg->pi->ap->ops->as;
+
+	if (pt->kind == TYPE_INT)
+		return cg_read(cg, type_int(8, true), p, as);
+	return cg_read(cg, n->type, p, as);
+}
+
+static LLVMValueRef cg_index(struct cg *cg, struct node *n)
+{
+	const struct type *bt = n->a->type;
+	LLVMValueRef base = cg_expr(cg, n->a), idx = cg_expr(cg, n->b), addr;
+	uint32_t esz;
+
+	if (bt->kind == TYPE_STRING) {
+		LLVMValueRef p = LLVMBuildInBoundsGEP2(cg->b, cg->i8, base, &idx, 1, "");
+
+		return irb_load(cg, p, 1, true);
+	}
+	esz = bt->elem && bt->elem->size ? bt->elem->size : 1;
+	addr = LLVMBuildAdd(cg->b, base, LLVMBuildMul(cg->b, idx, irb_const(cg, esz), ""), "");
+	return cg_read(cg, n->type, addr, bt->as ? bt->as : cg->pi->ap->ops->as);
+}
+
+static LLVMValueRef cg_ternary(struct cg *cg, struct node *n)
+{
+	LLVMBasicBlockRef yes = irb_block(cg, "tern.yes"), no = irb_block(cg, "tern.no"),
+			  done = irb_block(cg, "tern.done");
+	LLVMValueRef c = irb_bool(cg, cg_expr(cg, n->a)), res, v;
+
+	if (in_memory(n->type)) {
+		res = cg_slot(cg, n->type->size);
+		LLVMBuildCondBr(cg->b, c, yes, no);
+		LLVMPositionBuilderAtEnd(cg->b, yes);
+		cg_store(cg, res, n->type, cg_expr(cg, n->b), n->b->type);
+		LLVMBuildBr(cg->b, done);
+		LLVMPositionBuilderAtEnd(cg->b, no);
+		cg_store(cg, res, n->type, cg_expr(cg, n->c), n->c->type);
+		LLVMBuildBr(cg->b, done);
+		LLVMPositionBuilderAtEnd(cg->b, done);
+		return res;
+	}
+	res = irb_alloca(cg, cg->i64, "tern");
+	LLVMBuildCondBr(cg->b, c, yes, no);
+	LLVMPositionBuilderAtEnd(cg->b, yes);
+	v = cg_expr(cg, n->b);
+	LLVMBuildStore(cg->b, v, res);
+	LLVMBuildBr(cg->b, done);
+	LLVMPositionBuilderAtEnd(cg->b, no);
+	v = cg_expr(cg, n->c);
+	LLVMBuildStore(cg->b, v, res);
+	LLVMBuildBr(cg->b, done);
+	LLVMPositionBuilderAtEnd(cg->b, done);
+	return LLVMBuildLoad2(cg->b, cg->i64, res, "");
+}
+
+static LLVMValueRef var_slot(struct cg *cg, struct node *v)
+{
+	size_t i;
+	LLVMValueRef slot;
+
+	for (i = 0; i < cg->nvars; i++)
+		if (cg->vars[i].var == v->var)
+			return cg->vars[i].slot;
+	if (in_memory(v->var->type)) {
+		/* aggregate variables live in the frame, zeroed once at entry */
+		LLVMBasicBlockRef cur = LLVMGetInsertBlock(cg->b);
+
+		LLVMPositionBuilderBefore(cg->b, LLVMGetBasicBlockTerminator(cg->init_bb));
+		slot = cg_slot(cg, v->var->type->size);
+		irb_zero(cg, slot, v->var->type->size);
+		LLVMPositionBuilderAtEnd(cg->b, cur);
+	} else {
+		slot = irb_alloca(cg, cg->i64, v->str);
+		{
+			LLVMBasicBlockRef cur = LLVMGetInsertBlock(cg->b);
+
+			LLVMPositionBuilderBefore(cg->b, LLVMGetBasicBlockTerminator(cg->init_bb));
+			LLVMBuildStore(cg->b, irb_const(cg, 0), slot);
+			LLVMPositionBuilderAtEnd(cg->b, cur);
+		}
+	}
+	xgrow((void **)&cg->vars, &cg->capvars, cg->nvars + 1, sizeof(*cg->vars));
+	cg->vars[cg->nvars].var = v->var;
+	cg->vars[cg->nvars].slot = slot;
+	cg->nvars++;
+	return slot;
+}
+
+static LLVMValueRef cg_incdec(struct cg *cg, struct node *n)
+{
+	struct node *t = n->a;
+	LLVMValueRef old, nv, delta = irb_const(cg, n->op == INCREMENT ? 1 : -1);
+
+	if (t->kind == N_VAR) {
+		LLVMValueRef slot = var_slot(cg, t);
+
+		old = LLVMBuildLoad2(cg->b, cg->i64, slot, "");
+		nv = LLVMBuildAdd(cg->b, old, delta, "");
+		LLVMBuildStore(cg->b, nv, slot);
+	} else {
+		old = cg_map_read(cg, t);
+		nv = LLVMBuildAdd(cg->b, old, delta, "");
+		cg_map_write(cg, t, nv, t->map->value);
+	}
+	return n->is_post ? old : nv;
+}
+
+LLVMValueRef cg_expr(struct cg *cg, struct node *n)
+{
+	if (n->is_const && n->type && n->type->kind == TYPE_INT)
+		return irb_const(cg, n->ival);
+	switch (n->kind) {
+	case N_INT:
+		return irb_const(cg, n->ival);
+	case N_STR:
+		return cg_string_literal(cg, n);
+	case N_IDENT:
+		return n->builtin->emit(cg, n);
+	case N_VAR: {
+		LLVMValueRef slot = var_slot(cg, n);
+
+		if (in_memory(n->var->type))
+			return slot;
+		return LLVMBuildLoad2(cg->b, cg->i64, slot, "");
+	}
+	case N_MAP:
+		return cg_map_read(cg, n);
+	case N_CALL:
+		return n->func->emit(cg, n, NULL);
+	case N_BINOP:
+		return cg_binop(cg, n);
+	case N_UNOP: {
+		LLVMValueRef a;
+
+		if (n->op == MUL)
+			return cg_deref(cg, n);
+		a = cg_expr(cg, n->a);
+		if (n->op == LNOT)
+			return LLVMBuildZExt(cg->b, LLVMBuildNot(cg->b, irb_bool(cg, a), ""), cg->i64, "");
+		if (n->op == BNOT)
+			return LLVMBuildNot(cg->b, a, "");
+		return LLVMBuildNeg(cg->b, a, "");
+	}
+	case N_TERNARY:
+		return cg_ternary(cg, n);
+	case N_FIELD:
+		return cg_field(cg, n);
+	case N_TUPLE_INDEX: {
+		const struct type *tt = n->a->type;
+		LLVMValueRef base = cg_expr(cg, n->a);
+		LLVMValueRef p = irb_gep(cg, base, tt->offsets[n->ival]);
+
+		if (in_memory(n->type))
+			return p;
+		return irb_load(cg, p, 8, n->type->is_signed);
+	}
+	case N_INDEX:
+		return cg_index(cg, n);
+	case N_TUPLE: {
+		LLVMValueRef vals[64], slot;
+		struct node *k;
+		uint32_t i = 0;
+
+		for (k = n->args; k && i < 64; k = k->next, i++)
+			vals[i] = cg_expr(cg, k);
+		slot = cg_slot(cg, n->type->size);
+		irb_zero(cg, slot, n->type->size);
+		for (i = 0, k = n->args; k; k = k->next, i++)
+			cg_store(cg, irb_gep(cg, slot, n->type->offsets[i]), n->type->fields[i], vals[i],
+				 k->type);
+		return slot;
+	}
+	case N_CAST: {
+		LLVMValueRef v = cg_expr(cg, n->a);
+
+		if (n->type->kind == TYPE_INT)
+			return irb_extend(cg, v, n->type->size, n->type->is_signed);
+		return v;
+	}
+	case N_INCDEC:
+		return cg_incdec(cg, n);
+	case N_SIZEOF:
+	case N_OFFSETOF:
+	case N_POSITIONAL:
+	case N_POSCOUNT:
+		return irb_const(cg, n->ival);
+	default:
+		return irb_const(cg, 0);
+	}
+}
+
+/* ---- statements ----------------------------------------------------------------------------- */
+
+static void cg_assign(struct cg *cg, struct node *n)
+{
+	struct node *t = n->a, *v = n->b;
+	LLVMValueRef val;
+
+	if (t->kind == N_MAP && v->kind == N_CALL && v->func->use == F_MAP_VALUE) {
+		v->func->emit(cg, v, t);
+		return;
+	}
+	if (n->op) {
+		struct node tmp = { .kind = N_BINOP, .op = n->op, .a = t, .b = v, .loc = n->loc };
+		const struct type *cur = t->kind == N_VAR ? t->var->type : t->map->value;
+
+		t->type = (struct type *)cur;
+		tmp.type = (struct type *)cur;
+		val = cg_binop(cg, &tmp);
+		if (t->kind == N_VAR)
+			LLVMBuildStore(cg->b, val, var_slot(cg, t));
+		else
+			cg_map_write(cg, t, val, cur);
+		return;
+	}
+	val = cg_expr(cg, v);
+	if (t->kind == N_VAR) {
+		LLVMValueRef slot = var_slot(cg, t);
+
+		if (in_memory(t->var->type))
+			cg_store(cg, slot, t->var->type, val, v->type);
+		else
+			LLVMBuildStore(cg->b, val, slot);
+		return;
+	}
+	cg_map_write(cg, t, val, v->type);
+}
+
+static void cg_stmt(struct cg *cg, struct node *n)
+{
+	LLVMBasicBlockRef then, els, done, cond, body, saved_break, saved_cont;
+	int64_t i;
+
+	if (irb_terminated(cg))
+		LLVMPositionBuilderAtEnd(cg->b, irb_block(cg, "dead"));
+	cg_set_loc(cg, &n->loc);
+	switch (n->kind) {
+	case N_EXPR_STMT:
+		cg_expr(cg, n->a);
+		break;
+	case N_ASSIGN:
+		cg_assign(cg, n);
+		break;
+	case N_IF:
+		then = irb_block(cg, "if.then");
+		els = irb_block(cg, "if.else");
+		done = irb_block(cg, "if.done");
+		LLVMBuildCondBr(cg->b, irb_bool(cg, cg_expr(cg, n->a)), then, els);
+		LLVMPositionBuilderAtEnd(cg->b, then);
+		cg_stmts(cg, n->body);
+		if (!irb_terminated(cg))
+			LLVMBuildBr(cg->b, done);
+		LLVMPositionBuilderAtEnd(cg->b, els);
+		if (n->c && n->c->kind == N_IF && !n->c->next)
+			cg_stmt(cg, n->c);
+		else
+			cg_stmts(cg, n->c);
+		if (!irb_terminated(cg))
+			LLVMBuildBr(cg->b, done);
+		LLVMPositionBuilderAtEnd(cg->b, done);
+		break;
+	case N_WHILE:
+		cond = irb_block(cg, "while.cond");
+		body = irb_block(cg, "while.body");
+		done = irb_block(cg, "while.done");
+		LLVMBuildBr(cg->b, cond);
+		LLVMPositionBuilderAtEnd(cg->b, cond);
+		LLVMBuildCondBr(cg->b, irb_bool(cg, cg_expr(cg, n->a)), body, done);
+		LLVMPositionBuilderAtEnd(cg->b, body);
+		saved_break = cg->break_bb;
+		saved_cont = cg->cont_bb;
+		cg->break_bb = done;
+		cg->cont_bb = cond;
+		cg_stmts(cg, n->body);
+		cg->break_bb = saved_break;
+		cg->cont_bb = saved_cont;
+		if (!irb_terminated(cg))
+			LLVMBuildBr(cg->b, cond);
+		LLVMPositionBuilderAtEnd(cg->b, done);
+		break;
+	case N_UNROLL:
+		done = irb_block(cg, "unroll.done");
+		saved_break = cg->break_bb;
+		saved_cont = cg->cont_bb;
+		for (i = 0; i < n->ival; i++) {
+			LLVMBasicBlockRef next = irb_block(cg, "unroll.next");
+
+			cg->break_bb = done;
+			cg->cont_bb = next;
+			cg_stmts(cg, n->body);
+			if (!irb_terminated(cg))
+				LLVMBuildBr(cg->b, next);
+			LLVMPositionBuilderAtEnd(cg->b, next);
+		}
+		cg->break_bb = saved_break;
+		cg->cont_bb = saved_cont;
+		LLVMBuildBr(cg->b, done);
+		LLVMPositionBuilderAtEnd(cg->b, done);
+		break;
+	case N_BREAK:
+		LLVMBuildBr(cg->b, cg->break_bb);
+		break;
+	case N_CONTINUE:
+		LLVMBuildBr(cg->b, cg->cont_bb);
+		break;
+	case N_RETURN:
+		LLVMBuildBr(cg->b, cg->ret_bb);
+		break;
+	default:
+		break;
+	}
+}
+
+static void cg_stmts(struct cg *cg, struct node *list)
+{
+	for (; list; list = list->next)
+		cg_stmt(cg, list);
+}
+
+/* One BPF function: frame lookup, predicate, body. */
+void cg_program(struct cg *cg, struct prog_info *pi, size_t index)
+{
+	LLVMTypeRef fty = LLVMFunctionType(cg->i32, &cg->ptr, 1, false);
+	LLVMMetadataRef params[2], sty, var;
+	LLVMBasicBlockRef entry, body, noframe;
+	LLVMValueRef key, frame;
+	const char *sec;
+
+	cg->pi = pi;
+	cg->prog_index = index;
+	cg->target = pi->target == SIZE_MAX ? NULL : &pi->targets->v[pi->target];
+	cg->frame_off = 0;
+	cg->nvars = 0;
+	cg->fn = LLVMAddFunction(cg->mod, pi->name, fty);
+	switch (pi->ap->ops->prog_type) {
+	case 17: sec = "raw_tp"; break;
+	case 5: sec = "tracepoint"; break;
+	case 7: sec = "perf_event"; break;
+	default: sec = pi->ap->ops->is_return ? "uretprobe" : "uprobe"; break;
+	}
+	LLVMSetSection(cg->fn, sec);
+	LLVMSetLinkage(cg->fn, LLVMExternalLinkage);
+	LLVMAddAttributeAtIndex(cg->fn, LLVMAttributeFunctionIndex,
+				   LLVMCreateEnumAttribute(cg->ctx, LLVMGetEnumAttributeKindForName("nounwind", 8), 0));
+	/* BTF needs a subprogram with every parameter named, or the kernel rejects it */
+	params[0] = cg->di_int;
+	params[1] = cg->di_ptr;
+	sty = LLVMDIBuilderCreateSubroutineType(cg->di, cg->di_file, params, 2, LLVMDIFlagZero);
+	cg->di_sp = LLVMDIBuilderCreateFunction(cg->di, cg->di_file, pi->name, strlen(pi->name),
+						pi->name, strlen(pi->name), cg->di_file,
+						(unsigned)pi->probe->loc.first_line, sty, false, true,
+						(unsigned)pi->probe->loc.first_line, LLVMDIFlagPrototyped, true);
+	LLVMSetSubprogram(cg->fn, cg->di_sp);
+	var = LLVMDIBuilderCreateParameterVariable(cg->di, cg->di_sp, "ctx", 3, 1, cg->di_file,
+						   (unsigned)pi->probe->loc.first_line, cg->di_ptr,
+						   true, LLVMDIFlagZero);
+	(void)var;
+	cg->ctxv = LLVMGetParam(cg->fn, 0);
+	LLVMSetValueName2(cg->ctxv, "ctx", 3);
+
+	entry = irb_block(cg, "entry");
+	body = irb_block(cg, "body");
+	noframe = irb_block(cg, "noframe");
+	cg->ret_bb = irb_block(cg, "ret");
+	LLVMPositionBuilderAtEnd(cg->b, entry);
+	cg_set_loc(cg, &pi->probe->loc);
+	key = LLVMBuildAlloca(cg->b, cg->i32, "frame_key");
+	LLVMBuildStore(cg->b, LLVMConstInt(cg->i32, index, false), key);
+	frame = irb_map_lookup(cg, cg->scratch, key);
+	LLVMBuildCondBr(cg->b, irb_bool(cg, frame), body, noframe);
+	cg->frame = frame;
+	LLVMPositionBuilderAtEnd(cg->b, noframe);
+	LLVMBuildBr(cg->b, cg->ret_bb);
+
+	/* variables are zero-initialized in a block between entry and body */
+	{
+		LLVMBasicBlockRef init = body;
+
+		body = irb_block(cg, "body.start");
+		LLVMPositionBuilderAtEnd(cg->b, init);
+		LLVMBuildBr(cg->b, body);
+		/* var_slot() inserts its initialization before this terminator */
+		cg->init_bb = init;
+		LLVMMoveBasicBlockAfter(init, entry);
+	}
+	LLVMPositionBuilderAtEnd(cg->b, body);
+	if (pi->probe->pred) {
+		LLVMBasicBlockRef pass = irb_block(cg, "pred.pass");
+
+		cg_set_loc(cg, &pi->probe->pred->loc);
+		LLVMBuildCondBr(cg->b, irb_bool(cg, cg_expr(cg, pi->probe->pred)), pass, cg->ret_bb);
+		LLVMPositionBuilderAtEnd(cg->b, pass);
+	}
+	cg_stmts(cg, pi->probe->body);
+	if (!irb_terminated(cg))
+		LLVMBuildBr(cg->b, cg->ret_bb);
+	LLVMPositionBuilderAtEnd(cg->b, cg->ret_bb);
+	LLVMBuildRet(cg->b, LLVMConstInt(cg->i32, 0, false));
+	LLVMMoveBasicBlockAfter(cg->ret_bb, LLVMGetLastBasicBlock(cg->fn));
+}

@@ -1,0 +1,28 @@
+/* codegen.h - compile a checked script into a BPF ELF object held in memory. */
+#ifndef SONDE_CODEGEN_H
+#define SONDE_CODEGEN_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "script.h"
+
+/* The maps every script has, besides its own; their names in the object. */
+#define MAP_RINGBUF "sonde_events"
+#define MAP_SCRATCH "sonde_scratch"
+#define MAP_STACKS "sonde_stacks"
+#define MAP_GLOBALS "sonde_globals"
+#define MAP_LOST "sonde_lost"
+
+/* The BPF map name of a script map (index id). */
+void codegen_map_name(const struct map_info *mi, char *buf, size_t len);
+
+struct codegen_opts {
+	FILE *dump_ir;		/* -d ir: print the optimized IR here */
+	uint32_t ringbuf_pages;
+};
+
+/* 0 and a malloc'd object, or -errno (reported). */
+int codegen_object(struct script *s, const struct codegen_opts *opts, void **obj, size_t *size);
+
+#endif

@@ -1,0 +1,194 @@
+/*
+ * irb.c - the LLVM-C building blocks of sonde's BPF code: helper calls, map operations,
+ * probe reads, memory copies.  Everything else calls these rather than LLVMBuildCall2.
+ */
+#include "cg.h"
+
+#include <stdlib.h>
+
+/* BPF_MAP_UPDATE flags */
+#define BPF_ANY 0
+
+LLVMValueRef irb_const(struct cg *cg, int64_t v)
+{
+	return LLVMConstInt(cg->i64, (unsigned long long)v, true);
+}
+
+LLVMValueRef irb_helper_call(struct cg *cg, int helper, LLVMTypeRef ret, LLVMValueRef *args,
+			     unsigned nargs)
+{
+	LLVMTypeRef params[8];
+	LLVMTypeRef fty;
+	LLVMValueRef fn;
+	unsigned i;
+
+	for (i = 0; i < nargs && i < 8; i++)
+		params[i] = LLVMTypeOf(args[i]);
+	fty = LLVMFunctionType(ret, params, nargs, false);
+	/* The BPF backend turns a call through a constant address into `call <helper id>`. */
+	fn = LLVMConstIntToPtr(LLVMConstInt(cg->i64, (unsigned long long)helper, false), cg->ptr);
+	return LLVMBuildCall2(cg->b, fty, fn, args, nargs, "");
+}
+
+LLVMValueRef irb_map_lookup(struct cg *cg, LLVMValueRef map, LLVMValueRef key)
+{
+	LLVMValueRef args[] = { map, key };
+
+	return irb_helper_call(cg, BPF_FUNC_map_lookup_elem, cg->ptr, args, 2);
+}
+
+LLVMValueRef irb_map_update(struct cg *cg, LLVMValueRef map, LLVMValueRef key, LLVMValueRef val,
+			    uint64_t flags)
+{
+	LLVMValueRef args[] = { map, key, val, irb_const(cg, (int64_t)flags) };
+
+	return irb_helper_call(cg, BPF_FUNC_map_update_elem, cg->i64, args, 4);
+}
+
+LLVMValueRef irb_map_delete(struct cg *cg, LLVMValueRef map, LLVMValueRef key)
+{
+	LLVMValueRef args[] = { map, key };
+
+	return irb_helper_call(cg, BPF_FUNC_map_delete_elem, cg->i64, args, 2);
+}
+
+static LLVMValueRef as_ptr(struct cg *cg, LLVMValueRef v)
+{
+	if (LLVMGetTypeKind(LLVMTypeOf(v)) == LLVMPointerTypeKind)
+		return v;
+	return LLVMBuildIntToPtr(cg->b, v, cg->ptr, "");
+}
+
+void irb_probe_read(struct cg *cg, LLVMValueRef dst, uint32_t size, LLVMValueRef addr,
+		    enum addrspace as)
+{
+	LLVMValueRef args[] = { dst, LLVMConstInt(cg->i32, size, false), as_ptr(cg, addr) };
+
+	irb_helper_call(cg, as == AS_USER ? BPF_FUNC_probe_read_user : BPF_FUNC_probe_read_kernel,
+			cg->i64, args, 3);
+}
+
+void irb_probe_read_str(struct cg *cg, LLVMValueRef dst, uint32_t size, LLVMValueRef addr,
+			enum addrspace as)
+{
+	LLVMValueRef args[] = { dst, LLVMConstInt(cg->i32, size, false), as_ptr(cg, addr) };
+
+	irb_helper_call(cg, as == AS_USER ? BPF_FUNC_probe_read_user_str :
+			BPF_FUNC_probe_read_kernel_str, cg->i64, args, 3);
+}
+
+/*
+ * The BPF backend expands constant-size memset/memcpy inline only up to a limit (and
+ * cannot call libc), so large ones are split into chunks it always inlines.
+ */
+#define IRB_CHUNK 512
+
+void irb_zero(struct cg *cg, LLVMValueRef dst, uint32_t size)
+{
+	uint32_t off;
+
+	for (off = 0; off < size; off += IRB_CHUNK) {
+		uint32_t n = size - off < IRB_CHUNK ? size - off : IRB_CHUNK;
+		LLVMValueRef p = irb_gep(cg, dst, off);
+
+		LLVMBuildMemSet(cg->b, p, LLVMConstInt(cg->i8, 0, false),
+				LLVMConstInt(cg->i64, n, false), (off % 8 == 0 && n % 8 == 0) ? 8 : 1);
+	}
+}
+
+void irb_copy(struct cg *cg, LLVMValueRef dst, LLVMValueRef src, uint32_t size)
+{
+	uint32_t off;
+
+	for (off = 0; off < size; off += IRB_CHUNK) {
+		uint32_t n = size - off < IRB_CHUNK ? size - off : IRB_CHUNK;
+
+		LLVMBuildMemCpy(cg->b, irb_gep(cg, dst, off), 1, irb_gep(cg, src, off), 1,
+				LLVMConstInt(cg->i64, n, false));
+	}
+}
+
+LLVMValueRef irb_gep(struct cg *cg, LLVMValueRef base, uint32_t offset)
+{
+	LLVMValueRef idx = LLVMConstInt(cg->i64, offset, false);
+
+	if (!offset)
+		return base;
+	return LLVMBuildInBoundsGEP2(cg->b, cg->i8, base, &idx, 1, "");
+}
+
+static LLVMTypeRef int_type(struct cg *cg, uint32_t size)
+{
+	switch (size) {
+	case 1: return cg->i8;
+	case 2: return cg->i16;
+	case 4: return cg->i32;
+	default: return cg->i64;
+	}
+}
+
+LLVMValueRef irb_load(struct cg *cg, LLVMValueRef p, uint32_t size, bool is_signed)
+{
+	LLVMTypeRef t = int_type(cg, size);
+	LLVMValueRef v = LLVMBuildLoad2(cg->b, t, p, "");
+
+	if (t == cg->i64)
+		return v;
+	return is_signed ? LLVMBuildSExt(cg->b, v, cg->i64, "") : LLVMBuildZExt(cg->b, v, cg->i64, "");
+}
+
+void irb_store(struct cg *cg, LLVMValueRef p, LLVMValueRef v, uint32_t size)
+{
+	LLVMTypeRef t = int_type(cg, size);
+
+	if (LLVMTypeOf(v) != t)
+		v = LLVMBuildTrunc(cg->b, v, t, "");
+	LLVMBuildStore(cg->b, v, p);
+}
+
+LLVMValueRef irb_extend(struct cg *cg, LLVMValueRef v, uint32_t size, bool is_signed)
+{
+	LLVMTypeRef t = int_type(cg, size);
+
+	if (t == cg->i64)
+		return v;
+	v = LLVMBuildTrunc(cg->b, v, t, "");
+	return is_signed ? LLVMBuildSExt(cg->b, v, cg->i64, "") : LLVMBuildZExt(cg->b, v, cg->i64, "");
+}
+
+LLVMValueRef irb_bool(struct cg *cg, LLVMValueRef v)
+{
+	if (LLVMTypeOf(v) == cg->i1)
+		return v;
+	if (LLVMGetTypeKind(LLVMTypeOf(v)) == LLVMPointerTypeKind)
+		return LLVMBuildIsNotNull(cg->b, v, "");
+	return LLVMBuildICmp(cg->b, LLVMIntNE, v, LLVMConstInt(LLVMTypeOf(v), 0, false), "");
+}
+
+LLVMValueRef irb_alloca(struct cg *cg, LLVMTypeRef t, const char *name)
+{
+	LLVMBasicBlockRef cur = LLVMGetInsertBlock(cg->b);
+	LLVMBasicBlockRef entry = LLVMGetEntryBasicBlock(cg->fn);
+	LLVMValueRef first = LLVMGetFirstInstruction(entry), a;
+
+	/* allocas go first in the entry block, where LLVM's mem2reg finds them */
+	if (first)
+		LLVMPositionBuilderBefore(cg->b, first);
+	else
+		LLVMPositionBuilderAtEnd(cg->b, entry);
+	a = LLVMBuildAlloca(cg->b, t, name);
+	LLVMPositionBuilderAtEnd(cg->b, cur);
+	return a;
+}
+
+LLVMBasicBlockRef irb_block(struct cg *cg, const char *name)
+{
+	return LLVMAppendBasicBlockInContext(cg->ctx, cg->fn, name);
+}
+
+bool irb_terminated(struct cg *cg)
+{
+	LLVMBasicBlockRef bb = LLVMGetInsertBlock(cg->b);
+
+	return LLVMGetBasicBlockTerminator(bb) != NULL;
+}

@@ -1,0 +1,167 @@
+/* probe.c - the table of probe types and what they share: attach point splitting, targets, links. */
+#include "probe.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/libbpf.h>
+
+#include "diag.h"
+#include "util.h"
+
+int probe_pid;
+bool probe_uprobe_multi;
+
+static const struct probe_ops *const probe_types[] = {
+	&probe_begin, &probe_end, &probe_tracepoint, &probe_uprobe, &probe_uretprobe,
+	&probe_usdt, &probe_interval, &probe_profile, &probe_software, &probe_hardware,
+	&probe_kprobe, &probe_kretprobe,
+};
+
+const struct probe_ops *probe_ops_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(probe_types); i++) {
+		const struct probe_ops *o = probe_types[i];
+
+		if (strcmp(o->name, name) == 0 || (o->alias && strcmp(o->alias, name) == 0) ||
+		    (o->alias2 && strcmp(o->alias2, name) == 0))
+			return o;
+	}
+	return NULL;
+}
+
+int probe_split(const char *text, char **parts, int max)
+{
+	const char *p = text, *start = text;
+	bool quoted = false;
+	int n = 0;
+
+	for (;; p++) {
+		if (*p == '"') {
+			quoted = !quoted;
+			continue;
+		}
+		if ((*p == ':' && !quoted && n < max - 1) || *p == '\0') {
+			struct strbuf sb;
+			const char *q;
+
+			sb_init(&sb);
+			for (q = start; q < p; q++)
+				if (*q != '"')
+					sb_putc(&sb, *q);
+			parts[n++] = sb_steal(&sb);
+			if (!*p)
+				break;
+			start = p + 1;
+		}
+	}
+	return n;
+}
+
+int probe_parse_attach_point(struct attach_point *ap)
+{
+	char type[64];
+	size_t len = strcspn(ap->text, ":");
+	const struct probe_ops *ops;
+
+	if (len >= sizeof(type)) {
+		diag_error(&ap->loc, "Invalid probe type: %s", ap->text);
+		return -EINVAL;
+	}
+	memcpy(type, ap->text, len);
+	type[len] = '\0';
+	ops = probe_ops_find(type);
+	if (!ops) {
+		diag_error(&ap->loc, "Invalid probe type: %s", type);
+		return -EINVAL;
+	}
+	ap->ops = ops;
+	ap->provider = xstrdup(ops->name);
+	return ops->parse(ap);
+}
+
+void probe_targets_add(struct probe_targets *ts, const char *name, const char *path,
+		       const char *func, uint64_t offset)
+{
+	struct probe_target *t;
+
+	xgrow((void **)&ts->v, &ts->cap, ts->n + 1, sizeof(*ts->v));
+	t = &ts->v[ts->n++];
+	t->name = xstrdup(name);
+	t->path = path ? xstrdup(path) : NULL;
+	t->func = func ? xstrdup(func) : NULL;
+	t->offset = offset;
+}
+
+void probe_targets_free(struct probe_targets *ts)
+{
+	size_t i;
+
+	for (i = 0; i < ts->n; i++) {
+		free(ts->v[i].name);
+		free(ts->v[i].path);
+		free(ts->v[i].func);
+		free(ts->v[i].priv);
+	}
+	free(ts->v);
+	memset(ts, 0, sizeof(*ts));
+}
+
+void attach_set_add_link(struct attach_set *set, struct bpf_link *link)
+{
+	xgrow((void **)&set->links, &set->cap, set->n + 1, sizeof(*set->links));
+	set->links[set->n++] = link;
+}
+
+void attach_set_add_fd(struct attach_set *set, int fd)
+{
+	xgrow((void **)&set->fds, &set->capfds, set->nfds + 1, sizeof(*set->fds));
+	set->fds[set->nfds++] = fd;
+}
+
+void attach_set_release(struct attach_set *set)
+{
+	size_t i;
+
+	for (i = 0; i < set->n; i++)
+		bpf_link__destroy(set->links[i]);
+	for (i = 0; i < set->nfds; i++)
+		close(set->fds[i]);
+	free(set->links);
+	free(set->fds);
+	memset(set, 0, sizeof(*set));
+}
+
+int probe_list(const char *pattern, bool verbose, FILE *out)
+{
+	size_t i;
+	int err = 0;
+
+	for (i = 0; i < ARRAY_SIZE(probe_types); i++) {
+		const struct probe_ops *o = probe_types[i];
+		char type[64];
+		size_t len;
+
+		if (!o->list)
+			continue;
+		if (pattern && *pattern) {
+			len = strcspn(pattern, ":");
+			if (len < sizeof(type)) {
+				memcpy(type, pattern, len);
+				type[len] = '\0';
+				if (!has_wildcard(type) && probe_ops_find(type) != o)
+					continue;
+				if (has_wildcard(type) && !glob_match(type, o->name))
+					continue;
+			}
+		}
+		err = o->list(pattern, verbose, out);
+		if (err && err != -ENOENT)
+			return err;
+	}
+	return 0;
+}

@@ -1,0 +1,104 @@
+/*
+ * probe.h - the one interface every probe type implements (one file each under src/probes/).
+ *
+ * A probe type parses its attach points, expands wildcards into targets, describes what its
+ * programs see (context layout, args, address space) and attaches a loaded program.  Adding a
+ * probe type means a new file and one row in probe.c's table; codegen is not touched.
+ */
+#ifndef SONDE_PROBE_H
+#define SONDE_PROBE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "ast.h"
+
+struct bpf_program;
+struct bpf_link;
+struct cg;
+
+/* What a program of this probe type gets as its context. */
+enum probe_ctx {
+	CTX_NONE,	/* BEGIN/END: nothing */
+	CTX_TRACEPOINT,	/* the tracepoint's record */
+	CTX_PT_REGS,	/* uprobes, kprobes, usdt */
+	CTX_PERF,	/* struct bpf_perf_event_data (starts with pt_regs) */
+};
+
+/* One concrete place a program attaches to, produced by expand. */
+struct probe_target {
+	char *name;		/* full probe name for the `probe` builtin, e.g. tracepoint:syscalls:sys_enter_read */
+	char *path;		/* uprobe/usdt: binary; tracepoint: category */
+	char *func;		/* function / tracepoint name / event */
+	uint64_t offset;	/* uprobe/usdt: file offset; perf: period/frequency */
+	uint64_t semaphore;	/* usdt: semaphore file offset or 0 */
+	void *priv;		/* type-specific (usdt argument specs, ...) */
+};
+
+/* The programs built for one attach point: usually one target per program. */
+struct probe_targets {
+	struct probe_target *v;
+	size_t n, cap;
+	/* All targets share one program (uprobe wildcards over one binary: one multi-link). */
+	bool shared_program;
+};
+
+/* Links created by attach, released by detach (all of them, on every exit path). */
+struct attach_set {
+	struct bpf_link **links;
+	size_t n, cap;
+	int *fds;		/* raw link fds (uprobe multi-link, perf events) */
+	size_t nfds, capfds;
+};
+
+struct probe_ops {
+	const char *name;		/* canonical: "tracepoint" */
+	const char *alias;		/* "t", or NULL */
+	const char *alias2;		/* second spelling: "uretprobe" for ur, ... */
+	enum probe_ctx ctx;
+	enum addrspace as;		/* where pointers read by default point */
+	int prog_type;			/* enum bpf_prog_type */
+	bool is_special;		/* BEGIN / END */
+	bool is_return;			/* uretprobe/kretprobe: retval allowed */
+	bool has_args;			/* arg0..argN from pt_regs */
+
+	/* Split "type:rest" into ap's fields; 0 or -EINVAL (reported with ap->loc). */
+	int (*parse)(struct attach_point *ap);
+	/* Resolve ap into targets (wildcards expanded, offsets computed); errors reported. */
+	int (*expand)(struct attach_point *ap, struct probe_targets *out);
+	/* The `args` record (tracepoints), or NULL when the type has none. */
+	struct record *(*args)(struct attach_point *ap, const struct probe_target *t);
+	/* Load the value of argN (usdt: from its argument spec); NULL to use pt_regs. */
+	void *(*emit_arg)(struct cg *cg, const struct probe_target *t, int n);
+	/* Attach prog to the targets (all of them when shared_program, else t only). */
+	int (*attach)(struct attach_point *ap, const struct probe_targets *ts,
+		      const struct probe_target *t, struct bpf_program *prog, struct attach_set *set);
+	/* -l: print matching probe names; verbose adds details. */
+	int (*list)(const char *pattern, bool verbose, FILE *out);
+};
+
+/* Set by main before sema: -p PID (0 when absent) and the kernel's uprobe multi-link support. */
+extern int probe_pid;
+extern bool probe_uprobe_multi;
+
+/* The table of probe types: lookup by name or alias. */
+const struct probe_ops *probe_ops_find(const char *name);
+/* Parse the type prefix of ap->text and call its parse hook. */
+int probe_parse_attach_point(struct attach_point *ap);
+void probe_targets_add(struct probe_targets *ts, const char *name, const char *path,
+		       const char *func, uint64_t offset);
+void probe_targets_free(struct probe_targets *ts);
+void attach_set_add_link(struct attach_set *set, struct bpf_link *link);
+void attach_set_add_fd(struct attach_set *set, int fd);
+void attach_set_release(struct attach_set *set);
+/* -l [pattern] over every probe type. */
+int probe_list(const char *pattern, bool verbose, FILE *out);
+/* Split "a:b:c" honouring quotes; returns the number of parts (at most max). */
+int probe_split(const char *text, char **parts, int max);
+
+extern const struct probe_ops probe_begin, probe_end, probe_tracepoint, probe_uprobe,
+	probe_uretprobe, probe_usdt, probe_interval, probe_profile, probe_software,
+	probe_hardware, probe_kprobe, probe_kretprobe;
+
+#endif

@@ -1,0 +1,42 @@
+/* special.c - BEGIN and END: raw tracepoint programs that sonde runs itself (BPF_PROG_TEST_RUN). */
+#include "probe.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "diag.h"
+
+static int special_parse(struct attach_point *ap)
+{
+	if (strchr(ap->text, ':')) {
+		diag_error(&ap->loc, "%s probe type requires 0 arguments", ap->ops->name);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int special_expand(struct attach_point *ap, struct probe_targets *ts)
+{
+	probe_targets_add(ts, ap->ops->name, NULL, NULL, 0);
+	return 0;
+}
+
+const struct probe_ops probe_begin = {
+	.name = "BEGIN",
+	.ctx = CTX_NONE,
+	.as = AS_KERNEL,
+	.prog_type = 17,	/* BPF_PROG_TYPE_RAW_TRACEPOINT */
+	.is_special = true,
+	.parse = special_parse,
+	.expand = special_expand,
+};
+
+const struct probe_ops probe_end = {
+	.name = "END",
+	.ctx = CTX_NONE,
+	.as = AS_KERNEL,
+	.prog_type = 17,
+	.is_special = true,
+	.parse = special_parse,
+	.expand = special_expand,
+};

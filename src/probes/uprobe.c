@@ -1,0 +1,349 @@
+/*
+ * uprobe.c - uprobe/uretprobe on functions of an ELF file.
+ *
+ * Offsets come from runtime/elf.c (the PT_LOAD rule of DESIGN.md), never from libbpf's
+ * name-based attach, which translates through section headers and misses on lld-linked
+ * binaries.  A wildcard over many functions of one binary becomes one program attached through
+ * the kernel's uprobe multi-link when it has one (one syscall instead of one perf event each).
+ */
+#include "probe.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "diag.h"
+#include "runtime/disasm.h"
+#include "runtime/elf.h"
+#include "runtime/libpath.h"
+#include "util.h"
+
+/* UAPI of kernel 6.6 that Debian 12's headers (6.1) lack. */
+#define SONDE_BPF_TRACE_UPROBE_MULTI 48
+#define SONDE_BPF_F_UPROBE_MULTI_RETURN 1U
+#define SONDE_BPF_LINK_CREATE 28
+
+struct sonde_link_create_uprobe_multi {
+	uint32_t prog_fd;
+	uint32_t target_fd;
+	uint32_t attach_type;
+	uint32_t flags;
+	uint64_t path;
+	uint64_t offsets;
+	uint64_t ref_ctr_offsets;
+	uint64_t cookies;
+	uint32_t cnt;
+	uint32_t umflags;
+	uint32_t pid;
+	uint32_t pad[13];	/* the rest of union bpf_attr, zeroed */
+};
+
+static int uprobe_parse(struct attach_point *ap)
+{
+	char *parts[4] = { 0 };
+	int n = probe_split(ap->text, parts, 4), i, err = 0;
+	char *func, *plus;
+
+	if (n == 2 && probe_pid) {
+		/* uprobe:func with -p: the binary is the process's executable */
+		ap->target = xasprintf("/proc/%d/exe", probe_pid);
+		func = parts[1];
+		parts[1] = NULL;
+	} else if (n == 3) {
+		ap->target = parts[1];
+		func = parts[2];
+		parts[1] = parts[2] = NULL;
+	} else if (n == 4 && strcmp(parts[2], "cpp") == 0) {
+		ap->target = parts[1];
+		ap->ns = xstrdup("cpp");
+		func = parts[3];
+		parts[1] = parts[3] = NULL;
+	} else {
+		diag_error(&ap->loc, "%s probe must have 2 arguments: %s:binary:function (or "
+			   "%s:function with -p)", ap->ops->name, ap->ops->name, ap->ops->name);
+		err = -EINVAL;
+		goto out;
+	}
+	if (!*ap->target || !*func) {
+		diag_error(&ap->loc, "%s probe needs a binary and a function", ap->ops->name);
+		free(func);
+		err = -EINVAL;
+		goto out;
+	}
+	if (strncmp(func, "0x", 2) == 0) {
+		char *end;
+
+		ap->offset = strtoull(func, &end, 16);
+		if (*end) {
+			diag_error(&ap->loc, "invalid address '%s'", func);
+			free(func);
+			err = -EINVAL;
+			goto out;
+		}
+		ap->is_addr = true;
+	} else if ((plus = strrchr(func, '+')) && plus[1] >= '0' && plus[1] <= '9') {
+		char *end;
+
+		ap->offset = strtoull(plus + 1, &end, 0);
+		if (*end) {
+			diag_error(&ap->loc, "invalid offset in '%s'", func);
+			free(func);
+			err = -EINVAL;
+			goto out;
+		}
+		*plus = '\0';
+		ap->has_offset = true;
+	}
+	ap->func = func;
+	ap->is_return = ap->ops->is_return;
+out:
+	for (i = 0; i < n; i++)
+		free(parts[i]);
+	return err;
+}
+
+struct match_ctx {
+	struct attach_point *ap;
+	struct elf_file *ef;
+	const char *path;
+	struct probe_targets *ts;
+	bool demangled;
+	int err;
+};
+
+static void add_target(struct match_ctx *c, const char *func, uint64_t vaddr)
+{
+	uint64_t off;
+	char *name;
+
+	if (elf_vaddr_to_offset(c->ef, vaddr, &off)) {
+		diag_error(&c->ap->loc, "%s: address 0x%llx of %s is in no loadable segment", c->path,
+			   (unsigned long long)vaddr, func);
+		c->err = -EINVAL;
+		return;
+	}
+	/* one target per address: aliases and C++ constructor variants share one */
+	for (size_t i = 0; i < c->ts->n; i++)
+		if (c->ts->v[i].offset == off)
+			return;
+	name = xasprintf("%s:%s:%s", c->ap->ops->name, c->path, func);
+	probe_targets_add(c->ts, name, c->path, func, off);
+	free(name);
+}
+
+static int match_sym(const struct elf_sym *sym, void *arg)
+{
+	struct match_ctx *c = arg;
+	const char *name = c->demangled && sym->demangled ? sym->demangled : sym->name;
+
+	if (glob_match(c->ap->func, name))
+		add_target(c, name, sym->vaddr);
+	else if (!c->demangled && sym->demangled && glob_match(c->ap->func, sym->demangled))
+		add_target(c, sym->demangled, sym->vaddr);
+	return 0;
+}
+
+static int uprobe_expand(struct attach_point *ap, struct probe_targets *ts)
+{
+	struct match_ctx c = { .ap = ap, .ts = ts };
+	struct elf_file *ef;
+	struct elf_sym sym;
+	char *path = NULL;
+	int err;
+
+	err = libpath_resolve(ap->target, probe_pid, &path);
+	if (err) {
+		diag_error(&ap->loc, "could not find binary or library '%s'%s", ap->target,
+			   probe_pid ? " in the target process" : "");
+		return err;
+	}
+	err = elf_open(path, &ef);
+	if (err) {
+		diag_error(&ap->loc, "failed to open %s: %s", path,
+			   err == -ENOEXEC ? "not an ELF file" : strerror(-err));
+		free(path);
+		return err;
+	}
+	c.ef = ef;
+	c.path = path;
+	c.demangled = ap->ns != NULL;
+	if (ap->is_addr) {
+		add_target(&c, ap->func, ap->offset);
+	} else if (has_wildcard(ap->func)) {
+		elf_sym_foreach(ef, match_sym, &c);
+		if (!ts->n && !c.err)
+			diag_verbose("no functions in %s match %s\n", path, ap->func);
+	} else {
+		err = elf_sym_find(ef, ap->func, &sym);
+		if (err == -ENOTUNIQ) {
+			diag_error(&ap->loc, "'%s' matches several functions in %s: give the full "
+				   "signature, e.g. \"%s(int)\", or use a wildcard", ap->func, path,
+				   ap->func);
+			c.err = err;
+		} else if (err) {
+			diag_error(&ap->loc, "Could not resolve symbol: %s:%s", path, ap->func);
+			c.err = err;
+		} else if (ap->has_offset) {
+			err = disasm_check_boundary(ef, &sym, ap->offset);
+			if (err) {
+				diag_error(&ap->loc, "%s+%llu is %s", ap->func,
+					   (unsigned long long)ap->offset,
+					   err == -ERANGE ? "past the end of the function" :
+					   "not on an instruction boundary: the probe would corrupt the "
+					   "program");
+				c.err = err;
+			} else {
+				char *f = xasprintf("%s+%llu", ap->func, (unsigned long long)ap->offset);
+
+				add_target(&c, f, sym.vaddr + ap->offset);
+				free(f);
+			}
+		} else {
+			add_target(&c, ap->func, sym.vaddr);
+		}
+	}
+	/* many functions, one binary: one program, one multi-link */
+	ts->shared_program = ts->n > 1 && probe_uprobe_multi && !ap->ops->is_return;
+	elf_close(ef);
+	free(path);
+	return c.err;
+}
+
+static int attach_multi(const struct probe_targets *ts, struct bpf_program *prog,
+			struct attach_set *set, bool ret)
+{
+	struct sonde_link_create_uprobe_multi attr;
+	uint64_t *offsets = xcalloc(ts->n, sizeof(*offsets));
+	size_t i;
+	int fd;
+
+	for (i = 0; i < ts->n; i++)
+		offsets[i] = ts->v[i].offset;
+	memset(&attr, 0, sizeof(attr));
+	attr.prog_fd = (uint32_t)bpf_program__fd(prog);
+	attr.attach_type = SONDE_BPF_TRACE_UPROBE_MULTI;
+	attr.path = (uint64_t)(uintptr_t)ts->v[0].path;
+	attr.offsets = (uint64_t)(uintptr_t)offsets;
+	attr.cnt = (uint32_t)ts->n;
+	attr.umflags = ret ? SONDE_BPF_F_UPROBE_MULTI_RETURN : 0;
+	attr.pid = (uint32_t)probe_pid;
+	fd = (int)syscall(__NR_bpf, SONDE_BPF_LINK_CREATE, &attr, sizeof(attr));
+	free(offsets);
+	if (fd < 0) {
+		int err = -errno;
+
+		diag_error(NULL, "failed to attach %zu uprobes to %s: %s", ts->n, ts->v[0].path,
+			   strerror(-err));
+		return err;
+	}
+	attach_set_add_fd(set, fd);
+	return 0;
+}
+
+static int uprobe_attach(struct attach_point *ap, const struct probe_targets *ts,
+			 const struct probe_target *t, struct bpf_program *prog,
+			 struct attach_set *set)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, opts);
+	struct bpf_link *link;
+
+	if (!t)
+		return attach_multi(ts, prog, set, ap->ops->is_return);
+	opts.retprobe = ap->ops->is_return;
+	opts.ref_ctr_offset = t->semaphore;
+	link = bpf_program__attach_uprobe_opts(prog, probe_pid ? probe_pid : -1, t->path,
+					       t->offset, &opts);
+	if (!link) {
+		int err = -errno;
+
+		diag_error(NULL, "failed to attach %s %s:%s (offset 0x%llx): %s", ap->ops->name,
+			   t->path, t->func ? t->func : "?", (unsigned long long)t->offset,
+			   strerror(-err));
+		return err;
+	}
+	attach_set_add_link(set, link);
+	return 0;
+}
+
+struct list_ctx {
+	const char *path;
+	const char *pattern;
+	FILE *out;
+};
+
+static int list_sym(const struct elf_sym *sym, void *arg)
+{
+	struct list_ctx *c = arg;
+	const char *name = sym->demangled ? sym->demangled : sym->name;
+
+	if (c->pattern && !glob_match(c->pattern, sym->name) && !glob_match(c->pattern, name))
+		return 0;
+	fprintf(c->out, "uprobe:%s:%s\n", c->path, name);
+	return 0;
+}
+
+static int uprobe_list(const char *pattern, bool verbose, FILE *out)
+{
+	char *parts[4] = { 0 }, *path = NULL;
+	struct list_ctx c = { .out = out };
+	struct elf_file *ef;
+	int n, i, err;
+
+	if (!pattern || !*pattern)
+		return 0;
+	n = probe_split(pattern, parts, 4);
+	if (n < 2 || !*parts[1] || has_wildcard(parts[1])) {
+		err = 0;
+		goto out;
+	}
+	err = libpath_resolve(parts[1], probe_pid, &path);
+	if (err) {
+		diag_error(NULL, "could not find binary or library '%s'", parts[1]);
+		goto out;
+	}
+	err = elf_open(path, &ef);
+	if (err) {
+		diag_error(NULL, "failed to open %s: %s", path, strerror(-err));
+		goto out;
+	}
+	c.path = path;
+	c.pattern = n > 2 && *parts[n - 1] ? parts[n - 1] : NULL;
+	elf_sym_foreach(ef, list_sym, &c);
+	elf_close(ef);
+out:
+	free(path);
+	for (i = 0; i < n; i++)
+		free(parts[i]);
+	return err;
+}
+
+const struct probe_ops probe_uprobe = {
+	.name = "uprobe",
+	.alias = "u",
+	.ctx = CTX_PT_REGS,
+	.as = AS_USER,
+	.prog_type = 2,		/* BPF_PROG_TYPE_KPROBE */
+	.has_args = true,
+	.parse = uprobe_parse,
+	.expand = uprobe_expand,
+	.attach = uprobe_attach,
+	.list = uprobe_list,
+};
+
+const struct probe_ops probe_uretprobe = {
+	.name = "uretprobe",
+	.alias = "ur",
+	.ctx = CTX_PT_REGS,
+	.as = AS_USER,
+	.prog_type = 2,
+	.is_return = true,
+	.has_args = false,
+	.parse = uprobe_parse,
+	.expand = uprobe_expand,
+	.attach = uprobe_attach,
+};

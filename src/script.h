@@ -1,0 +1,120 @@
+/*
+ * script.h - a compiled script: the tree plus everything sema decided about it (maps, format
+ * strings, programs to build) and the options that shape it.  Shared by sema, codegen and the
+ * runtime, which decodes events and maps with the same types.
+ */
+#ifndef SONDE_SCRIPT_H
+#define SONDE_SCRIPT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ast.h"
+#include "probes/probe.h"
+#include "types.h"
+
+/* Events sent through the ring buffer: a header, then the payload laid out as fmts[id].args. */
+enum event_kind {
+	EV_PRINTF = 1,
+	EV_EXIT,
+	EV_PRINT_MAP,	/* payload: u64 top, u64 div */
+	EV_CLEAR_MAP,
+	EV_ZERO_MAP,
+	EV_TIME,	/* fmts[id].fmt is the strftime format */
+	EV_CAT,
+	EV_SYSTEM,
+	EV_PRINT_VALUE,	/* print(expr) */
+	EV_JOIN,	/* payload: char[16][strlen]; fmts[id].fmt is the separator */
+};
+
+struct event_hdr {
+	uint32_t kind;
+	uint32_t id;
+};
+
+/* Indexes in the globals array map, written by user space before attaching. */
+enum {
+	GLOBAL_START_NS = 0,
+	GLOBAL_COUNT = 2,
+};
+
+struct map_info {
+	char *name;		/* "@x" or "@" */
+	struct loc loc;		/* first use */
+	int id;
+	struct type *key;	/* key as stored (ints widened to 8 bytes), NULL without keys */
+	uint32_t nkeys;		/* 0 without keys */
+	struct type **key_parts;/* the key expressions' types as written (for printing) */
+	struct type *value;	/* value type: ints widened; aggregations by kind */
+	int64_t lhist_min, lhist_max, lhist_step;
+	bool percpu;		/* aggregations live in per-CPU maps */
+	bool has_keys_mismatch;
+};
+
+/* printf/system/cat/time/print(value) call sites: the format and the argument layout. */
+struct fmt_info {
+	enum event_kind kind;
+	char *fmt;
+	struct type *args;	/* tuple of the arguments as sent */
+	struct type **arg_types;/* the arguments' types as written (for decoding) */
+	uint32_t nargs;
+};
+
+/* One BPF program: a probe block for one attach point and one target (or all of them). */
+struct prog_info {
+	struct probe *probe;
+	struct attach_point *ap;
+	struct probe_targets *targets;	/* owned by ap->priv */
+	size_t target;			/* index, or SIZE_MAX for a shared program */
+	char *name;			/* BPF program name: p0_1 */
+	char *probe_name;		/* for the `probe` builtin */
+	struct record *args;		/* tracepoint args of this target */
+	struct bpf_program *bpf;	/* set by the loader */
+};
+
+struct script_options {
+	char **params;		/* positional parameters $1.. */
+	int nparams;
+	bool unsafe;
+	uint32_t strlen;	/* BPFTRACE_STRLEN, default 64 */
+	uint32_t map_keys_max;	/* BPFTRACE_MAP_KEYS_MAX, default 4096 */
+	uint32_t stack_max;	/* BPFTRACE_MAX_STACK (frames), default 127 */
+	int pid;		/* -p */
+	int cpid;		/* -c child */
+	bool listing;		/* -l: expand only */
+};
+
+struct script {
+	struct program prog;
+	struct script_options opts;
+
+	struct map_info **maps;
+	size_t nmaps, capmaps;
+	struct fmt_info *fmts;
+	size_t nfmts, capfmts;
+	char **probe_names;
+	size_t nprobe_names, capprobe_names;
+	struct prog_info *progs;
+	size_t nprogs, capprogs;
+
+	bool has_begin, has_end;
+	bool uses_stack;	/* needs the stack trace map */
+	bool uses_elapsed;
+	unsigned nattach;	/* probes to report in "Attaching N probes..." */
+};
+
+void script_init(struct script *s);
+void script_free(struct script *s);
+struct map_info *script_map(struct script *s, const char *name);
+int script_add_fmt(struct script *s, enum event_kind kind, const char *fmt, struct type *args,
+		   struct type **arg_types, uint32_t nargs);
+int script_add_probe_name(struct script *s, const char *name);
+
+/* Bytes of a map's BPF key (hist/lhist add a u64 bucket) and of its (per-CPU) value. */
+uint32_t script_map_key_size(const struct map_info *mi);
+uint32_t script_map_value_size(const struct map_info *mi);
+
+/* sema.c: resolve and type the whole program; 0 or -EINVAL (errors reported). */
+int sema_run(struct script *s);
+
+#endif

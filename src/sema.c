@@ -1,0 +1,1299 @@
+/*
+ * sema.c - the semantic pass: attach points expanded through their probe type, identifiers
+ * resolved (builtins, macros, enum constants), every expression typed, maps given one key and
+ * value type, printf-like calls checked against their format.
+ *
+ * It runs twice over the program.  Maps are global and may be read in one probe and assigned in
+ * a later one, so the first pass only infers map types (quietly); the second pass reports
+ * errors with those types known and assigns ids to formats.
+ */
+#include "sema.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "builtins/builtins.h"
+#include "cdecl.h"
+#include "diag.h"
+#include "parser.h"
+#include "preprocess.h"
+#include "runtime/btf.h"
+#include "util.h"
+
+void sema_error(struct sema *se, const struct loc *loc, const char *fmt, ...)
+{
+	va_list ap;
+
+	se->errors++;
+	if (!se->final)
+		return;
+	va_start(ap, fmt);
+	diag_verror(loc, fmt, ap);
+	va_end(ap);
+}
+
+/* ---- types and records ---------------------------------------------------------------- */
+
+/* Script C definitions win over BTF only when BTF lacks the type (LANGUAGE.md). */
+static struct record *resolve_record(struct record *rec)
+{
+	struct record *r = NULL;
+
+	if (rec->complete)
+		return rec;
+	if (btf_find_record(rec->name, rec->is_union, &r) == 0 && r && r->complete)
+		return r;
+	if (cdecl_find_record(rec->name, rec->is_union, &r) == 0 && r)
+		return r;
+	return rec;
+}
+
+static struct type *resolve_type(struct type *t)
+{
+	if (!t)
+		return t;
+	if (t->kind == TYPE_RECORD) {
+		struct record *r = resolve_record(t->rec);
+
+		if (r != t->rec) {
+			struct type *c = type_with_as(t, t->as);
+
+			c->rec = r;
+			c->size = r->size;
+			return c;
+		}
+	} else if (t->kind == TYPE_POINTER && t->elem) {
+		struct type *e = resolve_type(t->elem);
+
+		if (e != t->elem) {
+			struct type *c = type_with_as(t, t->as);
+
+			c->elem = e;
+			return c;
+		}
+	}
+	return t;
+}
+
+struct type *sema_storage_type(struct sema *se, struct type *t)
+{
+	uint32_t i;
+
+	if (!t)
+		return NULL;
+	switch (t->kind) {
+	case TYPE_INT:
+		return t->size == 8 ? t : type_int(8, t->is_signed);
+	case TYPE_STRING:
+		return t->size >= se->s->opts.strlen ? t : type_string(se->s->opts.strlen);
+	case TYPE_TUPLE: {
+		struct type **f = xcalloc(t->nfields, sizeof(*f));
+		struct type *r;
+
+		for (i = 0; i < t->nfields; i++)
+			f[i] = sema_storage_type(se, t->fields[i]);
+		r = type_tuple(f, t->nfields);
+		free(f);
+		return r;
+	}
+	default:
+		return t;
+	}
+}
+
+/* Same kind of value: ints with ints, strings with strings of any size, equal tuples. */
+static bool compatible(const struct type *a, const struct type *b)
+{
+	uint32_t i;
+
+	if (a->kind != b->kind)
+		return (a->kind == TYPE_INT && b->kind == TYPE_POINTER) ||
+		       (a->kind == TYPE_POINTER && b->kind == TYPE_INT);
+	if (a->kind == TYPE_TUPLE) {
+		if (a->nfields != b->nfields)
+			return false;
+		for (i = 0; i < a->nfields; i++)
+			if (!compatible(a->fields[i], b->fields[i]))
+				return false;
+	}
+	return true;
+}
+
+/* Grow strings (and strings inside tuples) of a to hold b's. */
+static struct type *merge_types(struct type *a, struct type *b)
+{
+	uint32_t i;
+
+	if (a->kind == TYPE_STRING && b->kind == TYPE_STRING)
+		return b->size > a->size ? b : a;
+	if (a->kind == TYPE_TUPLE && b->kind == TYPE_TUPLE && a->nfields == b->nfields) {
+		struct type **f = xcalloc(a->nfields, sizeof(*f));
+		struct type *r;
+		bool changed = false;
+
+		for (i = 0; i < a->nfields; i++) {
+			f[i] = merge_types(a->fields[i], b->fields[i]);
+			changed |= f[i] != a->fields[i];
+		}
+		r = changed ? type_tuple(f, a->nfields) : a;
+		free(f);
+		return r;
+	}
+	return a;
+}
+
+/* ---- constants ------------------------------------------------------------------------- */
+
+bool sema_const_int(struct sema *se, struct node *n, int64_t *v)
+{
+	(void)se;
+	if (n->kind == N_INT || n->is_const) {
+		*v = n->ival;
+		return true;
+	}
+	return false;
+}
+
+const char *sema_literal_str(struct sema *se, struct node *arg, const char *fname, int argno)
+{
+	if (!arg || arg->kind != N_STR) {
+		sema_error(se, arg ? &arg->loc : NULL, "%s() expects a string literal as argument %d",
+			   fname, argno);
+		return NULL;
+	}
+	return arg->str;
+}
+
+bool sema_require_int(struct sema *se, struct node *arg, const char *fname, int argno)
+{
+	struct type *t = sema_expr(se, arg);
+
+	if (!t)
+		return false;
+	if (t->kind != TYPE_INT && t->kind != TYPE_POINTER) {
+		sema_error(se, &arg->loc, "%s() only supports integer arguments (%s provided)", fname,
+			   type_name(t));
+		return false;
+	}
+	(void)argno;
+	return true;
+}
+
+static void make_int(struct node *n, int64_t v)
+{
+	n->kind = N_INT;
+	n->ival = v;
+	n->is_const = true;
+	n->type = type_int(8, true);
+}
+
+static void make_str(struct node *n, const char *s)
+{
+	free(n->str);
+	n->kind = N_STR;
+	n->str = xstrdup(s);
+	n->slen = strlen(s);
+}
+
+/* $N: an integer when the parameter is numeric, a string literal otherwise; missing is 0/"". */
+static void resolve_positional(struct sema *se, struct node *n)
+{
+	const char *p = n->ival >= 1 && n->ival <= se->s->opts.nparams ?
+			se->s->opts.params[n->ival - 1] : NULL;
+	char *end;
+	long long v;
+
+	if (!p || !*p) {
+		if (p)
+			make_str(n, "");
+		else
+			make_int(n, 0);
+		return;
+	}
+	errno = 0;
+	v = strtoll(p, &end, 0);
+	if (!errno && *end == '\0')
+		make_int(n, v);
+	else
+		make_str(n, p);
+}
+
+/* ---- variables and maps ---------------------------------------------------------------- */
+
+static struct var_info *var_find(struct sema *se, const char *name)
+{
+	struct var_info *v;
+
+	for (v = se->vars; v; v = v->next)
+		if (strcmp(v->name, name) == 0)
+			return v;
+	return NULL;
+}
+
+static struct var_info *var_define(struct sema *se, const char *name, struct type *t)
+{
+	struct var_info *v = types_alloc(sizeof(*v));
+
+	v->name = types_strdup(name);
+	v->type = t;
+	v->next = se->vars;
+	se->vars = v;
+	return v;
+}
+
+/* Type the keys of a map access and check them against the map's key. */
+static bool map_keys(struct sema *se, struct node *m)
+{
+	struct map_info *mi = m->map;
+	uint32_t n = (uint32_t)ast_list_len(m->args), i;
+	struct type **parts;
+	struct node *k;
+	bool ok = true;
+
+	if (n == 0) {
+		if (mi->nkeys && mi->key) {
+			sema_error(se, &m->loc, "%s used as a map without an explicit key (scalar map), "
+				   "previously used with an explicit key (non-scalar map)", mi->name);
+			return false;
+		}
+		return true;
+	}
+	parts = xcalloc(n, sizeof(*parts));
+	for (i = 0, k = m->args; k; k = k->next, i++) {
+		struct type *t = sema_expr(se, k);
+
+		if (!t) {
+			ok = false;
+			continue;
+		}
+		if (type_is_aggregation(t) || t->kind == TYPE_VOID || t->kind == TYPE_RECORD ||
+		    t->kind == TYPE_ARRAY) {
+			sema_error(se, &k->loc, "%s cannot be used as a map key", type_name(t));
+			ok = false;
+			continue;
+		}
+		parts[i] = sema_storage_type(se, t);
+		if (t->kind == TYPE_STRING)
+			parts[i] = t->size > se->s->opts.strlen ? t : type_string(se->s->opts.strlen);
+	}
+	if (!ok) {
+		free(parts);
+		return false;
+	}
+	if (!mi->key_parts) {
+		mi->nkeys = n;
+		mi->key_parts = types_alloc(n * sizeof(*parts));
+		memcpy(mi->key_parts, parts, n * sizeof(*parts));
+	} else if (mi->nkeys != n) {
+		sema_error(se, &m->loc, "Argument mismatch for %s: trying to access with %u arguments "
+			   "when map expects %u arguments", mi->name, n, mi->nkeys);
+		ok = false;
+	} else {
+		for (i = 0; i < n; i++) {
+			if (!compatible(mi->key_parts[i], parts[i])) {
+				struct strbuf want, got;
+
+				sb_init(&want);
+				sb_init(&got);
+				type_format(mi->key_parts[i], &want);
+				type_format(parts[i], &got);
+				sema_error(se, &m->loc, "Argument mismatch for %s: trying to access with "
+					   "arguments: [%s] when map expects arguments: [%s]",
+					   mi->name, got.buf, want.buf);
+				sb_free(&want);
+				sb_free(&got);
+				ok = false;
+				break;
+			}
+			mi->key_parts[i] = merge_types(mi->key_parts[i], parts[i]);
+		}
+	}
+	free(parts);
+	if (ok)
+		mi->key = n == 1 ? mi->key_parts[0] : type_tuple(mi->key_parts, n);
+	return ok;
+}
+
+bool sema_map_assign(struct sema *se, struct node *map, struct type *value, const struct loc *loc)
+{
+	struct map_info *mi = map->map;
+
+	if (!mi->value) {
+		mi->value = value;
+		return true;
+	}
+	if (type_is_aggregation(mi->value) || type_is_aggregation(value)) {
+		if (mi->value->kind != value->kind) {
+			sema_error(se, loc, "Type mismatch for %s: trying to assign value of type '%s' "
+				   "when map already contains a value of type '%s'", mi->name,
+				   type_name(value), type_name(mi->value));
+			return false;
+		}
+		return true;
+	}
+	if (!compatible(mi->value, value)) {
+		struct strbuf a;
+
+		sb_init(&a);
+		type_format(mi->value, &a);
+		sema_error(se, loc, "Type mismatch for %s: trying to assign value of type '%s' when "
+			   "map already contains a value of type '%s'", mi->name, type_name(value), a.buf);
+		sb_free(&a);
+		return false;
+	}
+	mi->value = merge_types(mi->value, value);
+	return true;
+}
+
+/* ---- expressions ------------------------------------------------------------------------ */
+
+static struct type *type_call(struct sema *se, struct node *n, bool is_stmt, struct node *target);
+
+static const char *binop_name(int op)
+{
+	switch (op) {
+	case PLUS: return "+";
+	case MINUS: return "-";
+	case MUL: return "*";
+	case DIV: return "/";
+	case MOD: return "%";
+	case BAND: return "&";
+	case BOR: return "|";
+	case BXOR: return "^";
+	case LEFT: return "<<";
+	case RIGHT: return ">>";
+	case EQ: return "==";
+	case NE: return "!=";
+	case LT: return "<";
+	case GT: return ">";
+	case LE: return "<=";
+	case GE: return ">=";
+	case LAND: return "&&";
+	case LOR: return "||";
+	default: return "?";
+	}
+}
+
+static bool fold_binop(int op, int64_t a, int64_t b, bool is_signed, int64_t *r)
+{
+	uint64_t ua = (uint64_t)a, ub = (uint64_t)b;
+
+	switch (op) {
+	case PLUS: *r = (int64_t)(ua + ub); return true;
+	case MINUS: *r = (int64_t)(ua - ub); return true;
+	case MUL: *r = (int64_t)(ua * ub); return true;
+	case DIV:
+		if (!b)
+			return false;
+		*r = is_signed ? (b == -1 ? (int64_t)(0 - ua) : a / b) : (int64_t)(ua / ub);
+		return true;
+	case MOD:
+		if (!b)
+			return false;
+		*r = is_signed ? (b == -1 ? 0 : a % b) : (int64_t)(ua % ub);
+		return true;
+	case BAND: *r = a & b; return true;
+	case BOR: *r = a | b; return true;
+	case BXOR: *r = a ^ b; return true;
+	case LEFT: *r = (int64_t)(ua << (ub & 63)); return true;
+	case RIGHT: *r = is_signed ? a >> (ub & 63) : (int64_t)(ua >> (ub & 63)); return true;
+	case EQ: *r = a == b; return true;
+	case NE: *r = a != b; return true;
+	case LT: *r = is_signed ? a < b : ua < ub; return true;
+	case GT: *r = is_signed ? a > b : ua > ub; return true;
+	case LE: *r = is_signed ? a <= b : ua <= ub; return true;
+	case GE: *r = is_signed ? a >= b : ua >= ub; return true;
+	case LAND: *r = a && b; return true;
+	case LOR: *r = a || b; return true;
+	}
+	return false;
+}
+
+static struct type *type_binop(struct sema *se, struct node *n)
+{
+	struct type *a = sema_expr(se, n->a), *b = sema_expr(se, n->b);
+	bool cmp = n->op == EQ || n->op == NE || n->op == LT || n->op == GT || n->op == LE ||
+		   n->op == GE;
+
+	if (!a || !b)
+		return NULL;
+	if (a->kind == TYPE_STRING || b->kind == TYPE_STRING) {
+		if (a->kind != b->kind || (n->op != EQ && n->op != NE)) {
+			if (a->kind == b->kind)
+				sema_error(se, &n->loc, "The %s operator can not be used on expressions of "
+					   "types string, string", binop_name(n->op));
+			else
+				sema_error(se, &n->loc, "Type mismatch for '%s': comparing '%s' with '%s'",
+					   binop_name(n->op), type_name(a), type_name(b));
+			return NULL;
+		}
+		return type_int(8, false);
+	}
+	if ((a->kind != TYPE_INT && a->kind != TYPE_POINTER) ||
+	    (b->kind != TYPE_INT && b->kind != TYPE_POINTER)) {
+		struct strbuf sa;
+
+		sb_init(&sa);
+		type_format(a, &sa);
+		sema_error(se, &n->loc, "Type mismatch for '%s': comparing '%s' with '%s'",
+			   binop_name(n->op), sa.buf, type_name(b));
+		sb_free(&sa);
+		return NULL;
+	}
+	if ((n->op == DIV || n->op == MOD) && n->b->is_const && n->b->ival == 0) {
+		sema_error(se, &n->loc, "Division by zero");
+		return NULL;
+	}
+	if (n->a->is_const && n->b->is_const) {
+		bool is_signed = a->is_signed || b->is_signed;
+		int64_t r;
+
+		if (fold_binop(n->op, n->a->ival, n->b->ival, is_signed, &r)) {
+			n->is_const = true;
+			n->ival = r;
+		}
+	}
+	if (cmp || n->op == LAND || n->op == LOR)
+		return type_int(8, false);
+	/* pointer +/- integer stays a pointer (scaled by the element size in codegen) */
+	if (a->kind == TYPE_POINTER && b->kind == TYPE_INT && (n->op == PLUS || n->op == MINUS))
+		return a;
+	if (a->kind == TYPE_INT && b->kind == TYPE_INT)
+		return type_int(8, a->is_signed || b->is_signed);
+	return type_int(8, false);
+}
+
+static struct type *type_unop(struct sema *se, struct node *n)
+{
+	struct type *a = sema_expr(se, n->a);
+
+	if (!a)
+		return NULL;
+	if (n->op == MUL) {
+		if (a->kind == TYPE_POINTER) {
+			struct type *e = resolve_type(a->elem);
+
+			if (!e || e->kind == TYPE_VOID) {
+				sema_error(se, &n->loc, "Can not dereference a pointer to void");
+				return NULL;
+			}
+			if (e->kind == TYPE_RECORD || e->kind == TYPE_ARRAY)
+				return type_with_as(e, a->as);
+			if (e->kind != TYPE_INT && e->kind != TYPE_POINTER) {
+				sema_error(se, &n->loc, "Can not dereference a pointer to %s", type_name(e));
+				return NULL;
+			}
+			return e->kind == TYPE_POINTER ? type_with_as(e, e->as ? e->as : a->as) : e;
+		}
+		if (a->kind == TYPE_INT)
+			return type_int(8, true);
+		sema_error(se, &n->loc, "Can not dereference type %s", type_name(a));
+		return NULL;
+	}
+	if (a->kind != TYPE_INT && a->kind != TYPE_POINTER) {
+		sema_error(se, &n->loc, "The %s operator can not be used on expressions of type %s",
+			   n->op == LNOT ? "!" : n->op == BNOT ? "~" : "-", type_name(a));
+		return NULL;
+	}
+	if (n->a->is_const) {
+		n->is_const = true;
+		n->ival = n->op == LNOT ? !n->a->ival : n->op == BNOT ? ~n->a->ival :
+			  (int64_t)(0 - (uint64_t)n->a->ival);
+	}
+	if (n->op == LNOT)
+		return type_int(8, false);
+	if (n->op == MINUS)
+		return type_int(8, true);
+	return a->kind == TYPE_INT ? type_int(8, a->is_signed) : type_int(8, false);
+}
+
+static struct type *type_field(struct sema *se, struct node *n)
+{
+	struct type *base = sema_expr(se, n->a);
+	struct record *rec;
+	enum addrspace as;
+	const struct field *f;
+	struct type *ft;
+	uint32_t off;
+
+	if (!base)
+		return NULL;
+	base = resolve_type(base);
+	if (base->kind == TYPE_POINTER && base->elem) {
+		struct type *e = resolve_type(base->elem);
+
+		if (e->kind != TYPE_RECORD) {
+			sema_error(se, &n->loc, "Can not access field '%s' on type '%s'", n->str,
+				   type_name(base));
+			return NULL;
+		}
+		rec = e->rec;
+		as = base->as ? base->as : se->ops->as;
+	} else if (base->kind == TYPE_RECORD) {
+		if (n->arrow) {
+			sema_error(se, &n->loc, "Can not use the -> operator on type '%s', use . instead",
+				   type_name(base));
+			return NULL;
+		}
+		rec = base->rec;
+		as = base->as ? base->as : se->ops->as;
+	} else {
+		sema_error(se, &n->loc, "Can not access field '%s' on expression of type '%s'", n->str,
+			   type_name(base));
+		return NULL;
+	}
+	if (!rec->complete) {
+		sema_error(se, &n->loc, "Unknown struct/union: '%s %s'", rec->is_union ? "union" : "struct",
+			   rec->name);
+		return NULL;
+	}
+	f = record_find_field(rec, n->str, &off);
+	if (!f) {
+		if (as == AS_CTX)
+			sema_error(se, &n->loc, "Can't find field '%s' in the tracepoint's arguments",
+				   n->str);
+		else
+			sema_error(se, &n->loc, "Struct/union of type '%s %s' does not contain a field "
+				   "named '%s'", rec->is_union ? "union" : "struct", rec->name, n->str);
+		return NULL;
+	}
+	n->field = f;
+	n->field_offset = off;
+	ft = resolve_type(f->type);
+	if (f->data_loc)
+		return type_string(se->s->opts.strlen);
+	if (ft->kind == TYPE_RECORD || ft->kind == TYPE_ARRAY)
+		return type_with_as(ft, as == AS_CTX ? AS_KERNEL : as);
+	if (ft->kind == TYPE_STRING)
+		return ft;
+	if (ft->kind == TYPE_POINTER) {
+		/* A pointer read from user memory points to user memory. */
+		if (as == AS_USER)
+			return type_with_as(ft, AS_USER);
+		return ft->as ? ft : type_with_as(ft, as == AS_CTX ? se->ops->as : as);
+	}
+	return ft;
+}
+
+static struct type *type_cast(struct sema *se, struct node *n)
+{
+	struct type *a = sema_expr(se, n->a), *t = resolve_type(n->cast_type);
+
+	if (!a)
+		return NULL;
+	if (t->kind == TYPE_POINTER) {
+		struct type *e = t->elem;
+
+		if (e->kind == TYPE_RECORD && !e->rec->complete) {
+			sema_error(se, &n->loc, "Unknown struct/union: '%s %s'",
+				   e->rec->is_union ? "union" : "struct", e->rec->name);
+			return NULL;
+		}
+		if (a->kind != TYPE_INT && a->kind != TYPE_POINTER) {
+			sema_error(se, &n->loc, "Cannot cast from \"%s\" to \"%s\"", type_name(a),
+				   type_name(t));
+			return NULL;
+		}
+		return type_with_as(t, a->kind == TYPE_POINTER && a->as ? a->as : se->ops->as);
+	}
+	if (t->kind == TYPE_INT) {
+		if (a->kind != TYPE_INT && a->kind != TYPE_POINTER) {
+			sema_error(se, &n->loc, "Cannot cast from \"%s\" to \"%s\"", type_name(a),
+				   type_name(t));
+			return NULL;
+		}
+		if (n->a->is_const) {
+			uint64_t v = (uint64_t)n->a->ival;
+
+			n->is_const = true;
+			if (t->size < 8)
+				v &= (1ULL << (t->size * 8)) - 1;
+			if (t->is_signed && t->size < 8 && (v >> (t->size * 8 - 1)) & 1)
+				v |= ~((1ULL << (t->size * 8)) - 1);
+			n->ival = (int64_t)v;
+		}
+		return t;
+	}
+	sema_error(se, &n->loc, "Cannot cast to \"%s\"", type_name(t));
+	return NULL;
+}
+
+static struct type *type_ident(struct sema *se, struct node *n)
+{
+	const struct builtin *b = builtin_find(n->str);
+	const struct pp_macro *m;
+	int64_t v;
+
+	if (b) {
+		if ((b->where & B_REGS) && !se->ops->has_args && se->ops->ctx != CTX_PERF) {
+			sema_error(se, &n->loc, "The %s builtin can not be used with '%s' probes", n->str,
+				   se->ops->name);
+			return NULL;
+		}
+		if ((b->where & B_RETURN) && !se->ops->is_return) {
+			sema_error(se, &n->loc, "The retval builtin can only be used with 'kretprobe' and "
+				   "'uretprobe' probes");
+			return NULL;
+		}
+		n->builtin = b;
+		return b->type(se, n);
+	}
+	if (pp_lookup(n->str, &m) == 0) {
+		if (m->kind == PP_STR) {
+			make_str(n, m->str);
+			return type_string((uint32_t)n->slen + 1);
+		}
+		make_int(n, m->value);
+		return type_int(8, true);
+	}
+	if (cdecl_find_enum_value(n->str, &v) == 0 || btf_find_enum_value(n->str, &v) == 0) {
+		make_int(n, v);
+		return type_int(8, true);
+	}
+	sema_error(se, &n->loc, "Unknown identifier: '%s'", n->str);
+	return NULL;
+}
+
+static struct type *type_map_read(struct sema *se, struct node *n)
+{
+	struct map_info *mi = script_map(se->s, n->str);
+
+	n->map = mi;
+	if (!map_keys(se, n))
+		return NULL;
+	if (!mi->value) {
+		sema_error(se, &n->loc, "Undefined map: %s", n->str);
+		return NULL;
+	}
+	if (type_is_aggregation(mi->value)) {
+		if (mi->value->kind == TYPE_COUNT || mi->value->kind == TYPE_SUM ||
+		    mi->value->kind == TYPE_MIN || mi->value->kind == TYPE_MAX)
+			return type_int(8, mi->value->is_signed);
+		sema_error(se, &n->loc, "The map %s holds %s() values, which cannot be read in a probe",
+			   mi->name, type_name(mi->value));
+		return NULL;
+	}
+	return mi->value;
+}
+
+struct type *sema_expr(struct sema *se, struct node *n)
+{
+	struct type *t = NULL;
+	struct node *k;
+
+	n->is_const = n->kind == N_INT;
+	switch (n->kind) {
+	case N_INT:
+		t = type_int(8, true);
+		break;
+	case N_STR:
+		t = type_string((uint32_t)n->slen + 1);
+		break;
+	case N_POSITIONAL:
+		resolve_positional(se, n);
+		return sema_expr(se, n);
+	case N_POSCOUNT:
+		make_int(n, se->s->opts.nparams);
+		t = type_int(8, true);
+		break;
+	case N_IDENT:
+		t = type_ident(se, n);
+		if (t && n->kind == N_INT)
+			n->is_const = true;
+		break;
+	case N_VAR: {
+		struct var_info *v = var_find(se, n->str);
+
+		if (!v) {
+			sema_error(se, &n->loc, "Undefined or undeclared variable: %s", n->str);
+			return NULL;
+		}
+		n->var = v;
+		t = v->type;
+		break;
+	}
+	case N_MAP:
+		t = type_map_read(se, n);
+		break;
+	case N_CALL:
+		t = type_call(se, n, false, NULL);
+		break;
+	case N_BINOP:
+		if (n->op == LAND || n->op == LOR) {
+			struct type *a = sema_expr(se, n->a), *b = sema_expr(se, n->b);
+
+			if (!a || !b)
+				return NULL;
+			if ((a->kind != TYPE_INT && a->kind != TYPE_POINTER) ||
+			    (b->kind != TYPE_INT && b->kind != TYPE_POINTER)) {
+				sema_error(se, &n->loc, "Type mismatch for '%s': comparing '%s' with '%s'",
+					   binop_name(n->op), type_name(a), type_name(b));
+				return NULL;
+			}
+			if (n->a->is_const && n->b->is_const) {
+				n->is_const = true;
+				n->ival = n->op == LAND ? (n->a->ival && n->b->ival) :
+					  (n->a->ival || n->b->ival);
+			}
+			t = type_int(8, false);
+			break;
+		}
+		t = type_binop(se, n);
+		break;
+	case N_UNOP:
+		t = type_unop(se, n);
+		break;
+	case N_TERNARY: {
+		struct type *c = sema_expr(se, n->a), *a = sema_expr(se, n->b), *b = sema_expr(se, n->c);
+
+		if (!c || !a || !b)
+			return NULL;
+		if (c->kind != TYPE_INT && c->kind != TYPE_POINTER) {
+			sema_error(se, &n->a->loc, "Invalid condition in ternary: %s", type_name(c));
+			return NULL;
+		}
+		if (!compatible(a, b)) {
+			sema_error(se, &n->loc, "Ternary operator must return the same type: have '%s' "
+				   "and '%s'", type_name(a), type_name(b));
+			return NULL;
+		}
+		t = a->kind == TYPE_STRING ? merge_types(a, b) :
+		    a->kind == TYPE_INT ? type_int(8, a->is_signed || b->is_signed) : a;
+		break;
+	}
+	case N_FIELD:
+		t = type_field(se, n);
+		break;
+	case N_TUPLE_INDEX: {
+		struct type *a = sema_expr(se, n->a);
+
+		if (!a)
+			return NULL;
+		if (a->kind != TYPE_TUPLE) {
+			sema_error(se, &n->loc, "Can not access index '%lld' on expression of type '%s'",
+				   (long long)n->ival, type_name(a));
+			return NULL;
+		}
+		if (n->ival < 0 || (uint64_t)n->ival >= a->nfields) {
+			sema_error(se, &n->loc, "Invalid tuple index: %lld. Found %u elements in tuple.",
+				   (long long)n->ival, a->nfields);
+			return NULL;
+		}
+		t = a->fields[n->ival];
+		break;
+	}
+	case N_INDEX: {
+		struct type *a = sema_expr(se, n->a), *i = sema_expr(se, n->b);
+
+		if (!a || !i)
+			return NULL;
+		if (i->kind != TYPE_INT) {
+			sema_error(se, &n->b->loc, "The array index operator [] only accepts integer "
+				   "indices");
+			return NULL;
+		}
+		if (a->kind == TYPE_ARRAY) {
+			int64_t idx;
+
+			if (sema_const_int(se, n->b, &idx) && (idx < 0 || (uint64_t)idx >= a->nelems)) {
+				sema_error(se, &n->loc, "the index %lld is out of bounds for array of size %u",
+					   (long long)idx, a->nelems);
+				return NULL;
+			}
+			t = resolve_type(a->elem);
+			if (t->kind == TYPE_RECORD || t->kind == TYPE_ARRAY)
+				t = type_with_as(t, a->as);
+		} else if (a->kind == TYPE_POINTER) {
+			t = resolve_type(a->elem);
+			if (t->kind == TYPE_VOID) {
+				sema_error(se, &n->loc, "Can not index a pointer to void");
+				return NULL;
+			}
+			if (t->kind == TYPE_RECORD || t->kind == TYPE_ARRAY)
+				t = type_with_as(t, a->as ? a->as : se->ops->as);
+		} else if (a->kind == TYPE_STRING) {
+			t = type_int(1, true);
+		} else {
+			sema_error(se, &n->loc, "The array index operator [] can only be used on arrays "
+				   "and pointers, found %s", type_name(a));
+			return NULL;
+		}
+		break;
+	}
+	case N_TUPLE: {
+		uint32_t cnt = (uint32_t)ast_list_len(n->args), i = 0;
+		struct type **f = xcalloc(cnt, sizeof(*f));
+		bool ok = true;
+
+		for (k = n->args; k; k = k->next, i++) {
+			struct type *kt = sema_expr(se, k);
+
+			if (!kt) {
+				ok = false;
+				continue;
+			}
+			if (type_is_aggregation(kt) || kt->kind == TYPE_VOID || kt->kind == TYPE_RECORD) {
+				sema_error(se, &k->loc, "Invalid value of type %s in a tuple", type_name(kt));
+				ok = false;
+				continue;
+			}
+			f[i] = kt->kind == TYPE_INT ? type_int(8, kt->is_signed) : kt;
+		}
+		t = ok ? type_tuple(f, cnt) : NULL;
+		free(f);
+		break;
+	}
+	case N_CAST:
+		t = type_cast(se, n);
+		break;
+	case N_INCDEC: {
+		struct node *target = n->a;
+
+		if (target->kind == N_VAR) {
+			struct var_info *v = var_find(se, target->str);
+
+			if (!v) {
+				sema_error(se, &target->loc, "Undefined or undeclared variable: %s",
+					   target->str);
+				return NULL;
+			}
+			target->var = v;
+			t = v->type;
+		} else {
+			target->map = script_map(se->s, target->str);
+			if (!map_keys(se, target))
+				return NULL;
+			if (!target->map->value)
+				target->map->value = type_int(8, true);
+			t = target->map->value;
+		}
+		if (t->kind != TYPE_INT) {
+			sema_error(se, &n->loc, "The %s operator can not be used on expressions of type %s",
+				   n->op == INCREMENT ? "++" : "--", type_name(t));
+			return NULL;
+		}
+		break;
+	}
+	case N_SIZEOF:
+		if (n->cast_type) {
+			struct type *ct = resolve_type(n->cast_type);
+
+			if (ct->kind == TYPE_RECORD && !ct->rec->complete) {
+				sema_error(se, &n->loc, "Unknown struct/union: '%s %s'",
+					   ct->rec->is_union ? "union" : "struct", ct->rec->name);
+				return NULL;
+			}
+			n->ival = ct->size;
+		} else {
+			struct type *at = sema_expr(se, n->a);
+
+			if (!at)
+				return NULL;
+			n->ival = at->size;
+		}
+		n->is_const = true;
+		t = type_int(8, false);
+		break;
+	case N_OFFSETOF: {
+		struct type *ct = resolve_type(n->cast_type);
+		uint32_t off;
+
+		if (ct->kind != TYPE_RECORD || !ct->rec->complete) {
+			sema_error(se, &n->loc, "offsetof() requires a known struct or union type");
+			return NULL;
+		}
+		if (!record_find_field(ct->rec, n->str, &off)) {
+			sema_error(se, &n->loc, "'%s %s' has no field named '%s'",
+				   ct->rec->is_union ? "union" : "struct", ct->rec->name, n->str);
+			return NULL;
+		}
+		n->ival = off;
+		n->is_const = true;
+		t = type_int(8, false);
+		break;
+	}
+	default:
+		sema_error(se, &n->loc, "unexpected statement in expression");
+		return NULL;
+	}
+	n->type = t;
+	return t;
+}
+
+static struct type *type_call(struct sema *se, struct node *n, bool is_stmt, struct node *target)
+{
+	const struct func *f = func_find(n->str);
+	int nargs = (int)ast_list_len(n->args);
+
+	if (!f) {
+		sema_error(se, &n->loc, "Unknown function: %s", n->str);
+		return NULL;
+	}
+	n->func = f;
+	if (f->unsafe && !se->s->opts.unsafe) {
+		sema_error(se, &n->loc, "%s() is an unsafe function being used in safe mode", f->name);
+		return NULL;
+	}
+	if (nargs < f->min_args || (f->max_args >= 0 && nargs > f->max_args)) {
+		if (f->min_args == f->max_args)
+			sema_error(se, &n->loc, "%s() requires %d argument%s (%d provided)", f->name,
+				   f->min_args, f->min_args == 1 ? "" : "s", nargs);
+		else if (nargs < f->min_args)
+			sema_error(se, &n->loc, "%s() requires at least %d argument%s (%d provided)",
+				   f->name, f->min_args, f->min_args == 1 ? "" : "s", nargs);
+		else
+			sema_error(se, &n->loc, "%s() takes up to %d argument%s (%d provided)", f->name,
+				   f->max_args, f->max_args == 1 ? "" : "s", nargs);
+		return NULL;
+	}
+	if (f->use == F_MAP_VALUE && !target) {
+		sema_error(se, &n->loc, "%s() should be directly assigned to a map", f->name);
+		return NULL;
+	}
+	if (f->use == F_STMT && !is_stmt) {
+		sema_error(se, &n->loc, "%s() should not be used in an expression", f->name);
+		return NULL;
+	}
+	return f->check(se, n);
+}
+
+/* ---- statements --------------------------------------------------------------------------- */
+
+static void check_stmts(struct sema *se, struct node *list);
+
+static void check_assign(struct sema *se, struct node *n)
+{
+	struct node *target = n->a, *value = n->b;
+	struct type *t;
+
+	if (target->kind == N_MAP && value->kind == N_CALL && n->op == 0) {
+		const struct func *f = func_find(value->str);
+
+		if (f && f->use == F_MAP_VALUE) {
+			target->map = script_map(se->s, target->str);
+			if (!map_keys(se, target))
+				return;
+			t = type_call(se, value, false, target);
+			value->type = t;
+			if (t) {
+				sema_map_assign(se, target, t, &n->loc);
+				if (t->kind == TYPE_LHIST) {
+					target->map->lhist_min = value->args->next->ival;
+					target->map->lhist_max = value->args->next->next->ival;
+					target->map->lhist_step = value->args->next->next->next->ival;
+				}
+			}
+			return;
+		}
+	}
+	t = sema_expr(se, value);
+	if (!t)
+		return;
+	if (t->kind == TYPE_VOID || type_is_aggregation(t)) {
+		sema_error(se, &value->loc, "Value of type %s cannot be assigned", type_name(t));
+		return;
+	}
+	if (n->op) {
+		struct type *cur;
+
+		if (t->kind != TYPE_INT && t->kind != TYPE_POINTER) {
+			sema_error(se, &n->loc, "The %s= operator can not be used with a value of type %s",
+				   binop_name(n->op), type_name(t));
+			return;
+		}
+		if (target->kind == N_VAR) {
+			struct var_info *v = var_find(se, target->str);
+
+			if (!v) {
+				sema_error(se, &target->loc, "Undefined or undeclared variable: %s",
+					   target->str);
+				return;
+			}
+			target->var = v;
+			cur = v->type;
+		} else {
+			target->map = script_map(se->s, target->str);
+			if (!map_keys(se, target))
+				return;
+			if (!target->map->value)
+				target->map->value = type_int(8, true);
+			cur = target->map->value;
+		}
+		if (cur->kind != TYPE_INT && cur->kind != TYPE_POINTER)
+			sema_error(se, &n->loc, "The %s= operator can not be used on a value of type %s",
+				   binop_name(n->op), type_name(cur));
+		return;
+	}
+	if (t->kind == TYPE_RECORD) {
+		sema_error(se, &value->loc, "Values of type '%s' cannot be stored; read the fields you "
+			   "need instead", type_name(t));
+		return;
+	}
+	if (target->kind == N_VAR) {
+		struct var_info *v = var_find(se, target->str);
+		struct type *st = t->kind == TYPE_INT ? type_int(8, t->is_signed) :
+				  t->kind == TYPE_STRING ? sema_storage_type(se, t) : t;
+
+		if (!v) {
+			v = var_define(se, target->str, st);
+		} else if (!compatible(v->type, st)) {
+			struct strbuf a;
+
+			sb_init(&a);
+			type_format(v->type, &a);
+			sema_error(se, &n->loc, "Type mismatch for %s: trying to assign value of type '%s' "
+				   "when variable already contains a value of type '%s'", target->str,
+				   type_name(st), a.buf);
+			sb_free(&a);
+			return;
+		} else {
+			v->type = merge_types(v->type, st);
+		}
+		target->var = v;
+		target->type = v->type;
+		return;
+	}
+	target->map = script_map(se->s, target->str);
+	if (!map_keys(se, target))
+		return;
+	sema_map_assign(se, target, sema_storage_type(se, t), &n->loc);
+	target->type = target->map->value;
+}
+
+static void check_cond(struct sema *se, struct node *c, const char *what)
+{
+	struct type *t = sema_expr(se, c);
+
+	if (t && t->kind != TYPE_INT && t->kind != TYPE_POINTER)
+		sema_error(se, &c->loc, "Invalid condition in %s: %s", what, type_name(t));
+}
+
+static void check_stmt(struct sema *se, struct node *n)
+{
+	int64_t v;
+
+	switch (n->kind) {
+	case N_EXPR_STMT:
+		if (n->a->kind == N_CALL) {
+			type_call(se, n->a, true, NULL);
+		} else {
+			struct type *t = sema_expr(se, n->a);
+
+			(void)t;
+		}
+		break;
+	case N_ASSIGN:
+		check_assign(se, n);
+		break;
+	case N_IF:
+		check_cond(se, n->a, "if");
+		check_stmts(se, n->body);
+		check_stmts(se, n->c);
+		break;
+	case N_WHILE:
+		check_cond(se, n->a, "while");
+		se->loop_depth++;
+		check_stmts(se, n->body);
+		se->loop_depth--;
+		break;
+	case N_UNROLL:
+		sema_expr(se, n->a);
+		if (!sema_const_int(se, n->a, &v)) {
+			sema_error(se, &n->a->loc, "unroll count must be an integer literal");
+			break;
+		}
+		if (v > 100) {
+			sema_error(se, &n->loc, "unroll maximum value is 100");
+			break;
+		}
+		if (v < 1) {
+			sema_error(se, &n->loc, "unroll minimum value is 1");
+			break;
+		}
+		n->ival = v;
+		check_stmts(se, n->body);
+		break;
+	case N_BREAK:
+	case N_CONTINUE:
+		if (!se->loop_depth)
+			sema_error(se, &n->loc, "%s statement outside of a loop",
+				   n->kind == N_BREAK ? "break" : "continue");
+		break;
+	case N_RETURN:
+		break;
+	default:
+		sema_error(se, &n->loc, "unexpected expression");
+		break;
+	}
+}
+
+static void check_stmts(struct sema *se, struct node *list)
+{
+	for (; list; list = list->next)
+		check_stmt(se, list);
+}
+
+static void check_probe(struct sema *se, struct probe *p)
+{
+	se->probe = p;
+	se->ap = p->aps[0];
+	se->ops = p->ops;
+	se->vars = NULL;
+	se->loop_depth = 0;
+	se->args = p->args;
+	if (p->pred) {
+		struct type *t;
+
+		se->in_pred = true;
+		t = sema_expr(se, p->pred);
+		se->in_pred = false;
+		if (t && t->kind != TYPE_INT && t->kind != TYPE_POINTER)
+			sema_error(se, &p->pred->loc, "Invalid type for predicate: %s", type_name(t));
+	}
+	check_stmts(se, p->body);
+}
+
+/* ---- attach points -------------------------------------------------------------------------- */
+
+/* Replace $N in an attach point by the positional parameter's text (bpftrace allows it). */
+static char *substitute_params(struct script *s, const char *text)
+{
+	struct strbuf sb;
+	const char *p;
+
+	sb_init(&sb);
+	for (p = text; *p; p++) {
+		if (*p == '$' && p[1] >= '0' && p[1] <= '9') {
+			char *end;
+			long n = strtol(p + 1, &end, 10);
+
+			if (n >= 1 && n <= s->opts.nparams)
+				sb_puts(&sb, s->opts.params[n - 1]);
+			p = end - 1;
+			continue;
+		}
+		sb_putc(&sb, *p);
+	}
+	return sb_steal(&sb);
+}
+
+static int expand_probes(struct script *s)
+{
+	size_t i, j;
+	int err = 0;
+
+	for (i = 0; i < s->prog.nprobes; i++) {
+		struct probe *p = s->prog.probes[i];
+
+		for (j = 0; j < p->naps; j++) {
+			struct attach_point *ap = p->aps[j];
+			struct probe_targets *ts;
+			char *text = substitute_params(s, ap->text);
+
+			free(ap->text);
+			ap->text = text;
+			if (probe_parse_attach_point(ap)) {
+				err = -EINVAL;
+				continue;
+			}
+			if (j == 0)
+				p->ops = ap->ops;
+			if (ap->ops == &probe_begin) {
+				if (s->has_begin) {
+					diag_error(&ap->loc, "More than one BEGIN probe defined");
+					err = -EINVAL;
+				}
+				s->has_begin = true;
+			} else if (ap->ops == &probe_end) {
+				if (s->has_end) {
+					diag_error(&ap->loc, "More than one END probe defined");
+					err = -EINVAL;
+				}
+				s->has_end = true;
+			}
+			if (j > 0 && ap->ops->ctx != p->ops->ctx) {
+				diag_error(&ap->loc, "Attach points of one probe must be of compatible "
+					   "types: '%s' and '%s'", p->ops->name, ap->ops->name);
+				err = -EINVAL;
+				continue;
+			}
+			ts = xcalloc(1, sizeof(*ts));
+			ap->priv = ts;
+			if (ap->ops->expand(ap, ts)) {
+				err = -EINVAL;
+				continue;
+			}
+			if (ts->n && !p->args && ap->ops->args)
+				p->args = ap->ops->args(ap, &ts->v[0]);
+			if (!ap->ops->is_special)
+				s->nattach += (unsigned)ts->n;
+			else
+				s->nattach += 1;
+		}
+	}
+	return err;
+}
+
+static void build_progs(struct script *s)
+{
+	size_t i, j, k;
+
+	for (i = 0; i < s->prog.nprobes; i++) {
+		struct probe *p = s->prog.probes[i];
+
+		for (j = 0; j < p->naps; j++) {
+			struct attach_point *ap = p->aps[j];
+			struct probe_targets *ts = ap->priv;
+			size_t n = ts->shared_program ? (ts->n ? 1 : 0) : ts->n;
+
+			for (k = 0; k < n; k++) {
+				struct prog_info *pi;
+
+				xgrow((void **)&s->progs, &s->capprogs, s->nprogs + 1, sizeof(*s->progs));
+				pi = &s->progs[s->nprogs];
+				pi->probe = p;
+				pi->ap = ap;
+				pi->targets = ts;
+				pi->target = ts->shared_program ? SIZE_MAX : k;
+				pi->name = xasprintf("p%zu_%zu", i, s->nprogs);
+				pi->probe_name = xstrdup(ts->shared_program ? ap->text : ts->v[k].name);
+				pi->args = ap->ops->args && ts->n ? ap->ops->args(ap, &ts->v[k]) : NULL;
+				s->nprogs++;
+			}
+		}
+	}
+}
+
+int sema_run(struct script *s)
+{
+	struct sema se = { .s = s };
+	size_t i;
+
+	if (expand_probes(s) || diag_error_count())
+		return -EINVAL;
+	if (s->opts.listing)
+		return 0;
+	/* Pass 1 infers map types quietly; pass 2 reports. */
+	for (se.final = false;; se.final = true) {
+		se.errors = 0;
+		for (i = 0; i < s->prog.nprobes; i++)
+			check_probe(&se, s->prog.probes[i]);
+		if (se.final)
+			break;
+	}
+	if (diag_error_count())
+		return -EINVAL;
+	for (i = 0; i < s->nmaps; i++) {
+		struct map_info *mi = s->maps[i];
+
+		if (!mi->value) {
+			diag_error(&mi->loc, "Undefined map: %s", mi->name);
+			return -EINVAL;
+		}
+		mi->percpu = type_is_aggregation(mi->value);
+	}
+	build_progs(s);
+	return 0;
+}
