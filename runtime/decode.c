@@ -40,43 +40,69 @@ static struct val decode_int(const struct type *t, const void *data)
 	return t->is_signed ? val_int(v) : val_uint((uint64_t)v);
 }
 
+/* struct bpf_stack_build_id */
+struct stack_frame_bid {
+	int32_t status;		/* 0 empty, 1 build id + offset, 2 ip only */
+	unsigned char build_id[20];
+	uint64_t offset_or_ip;
+};
+
+static void user_frame_bid(struct session *ss, const struct type *t, int pid,
+			   const struct stack_frame_bid *f, struct strbuf *sb)
+{
+	enum usyms_mode mode = t->stack_mode == 3 ? USYMS_SOURCE : USYMS_BPFTRACE;
+
+	if (f->status == 1)
+		usyms_format_build_id(ss->usyms, f->build_id, sizeof(f->build_id), f->offset_or_ip,
+				      mode, sb);
+	else
+		usyms_format_frame(ss->usyms, pid, f->offset_or_ip, mode, sb);
+}
+
 char *decode_stack(struct session *ss, const struct type *t, const void *data, int indent)
 {
 	int64_t id = (int64_t)u64_at(data);
 	int pid = t->kind == TYPE_USTACK ? (int)u64_at((const char *)data + 8) : 0;
-	uint64_t *ips;
+	bool by_build_id = t->kind == TYPE_USTACK && (t->stack_mode == 0 || t->stack_mode == 3);
+	int fd = by_build_id ? ss->ustacks_fd : ss->stacks_fd;
+	size_t fsize = by_build_id ? sizeof(struct stack_frame_bid) : sizeof(uint64_t);
 	struct strbuf sb;
 	uint32_t i, n = ss->s->opts.stack_max, limit = t->stack_limit ? t->stack_limit : n;
+	char *frames;
 
 	sb_init(&sb);
 	sb_puts(&sb, "");
-	if (id < 0 || ss->stacks_fd < 0)
+	if (id < 0 || fd < 0)
 		return sb_steal(&sb);
-	ips = xcalloc(n, sizeof(*ips));
-	if (bpf_map_lookup_elem(ss->stacks_fd, &(uint32_t){ (uint32_t)id }, ips) == 0) {
-		for (i = 0; i < n && i < limit && ips[i]; i++) {
-			sb_printf(&sb, "%*s", indent, "");
-			if (t->kind == TYPE_USTACK) {
-				enum usyms_mode mode = t->stack_mode == 1 ? USYMS_PERF :
-						       t->stack_mode == 3 ? USYMS_SOURCE : USYMS_BPFTRACE;
+	frames = xcalloc(n, fsize);
+	if (bpf_map_lookup_elem(fd, &(uint32_t){ (uint32_t)id }, frames) == 0) {
+		for (i = 0; i < n && i < limit; i++) {
+			const struct stack_frame_bid *bf = (const void *)(frames + i * fsize);
+			uint64_t ip = by_build_id ? 0 : ((const uint64_t *)frames)[i];
 
+			if (by_build_id ? bf->status == 0 : ip == 0)
+				break;
+			sb_printf(&sb, "%*s", indent, "");
+			if (by_build_id) {
+				user_frame_bid(ss, t, pid, bf, &sb);
+			} else if (t->kind == TYPE_USTACK) {
 				if (t->stack_mode == 2)
-					sb_printf(&sb, "%llx", (unsigned long long)ips[i]);
+					sb_printf(&sb, "%llx", (unsigned long long)ip);
 				else
-					usyms_format_frame(ss->usyms, pid, ips[i], mode, &sb);
+					usyms_format_frame(ss->usyms, pid, ip, USYMS_PERF, &sb);
 			} else if (t->stack_mode == 1) {
-				sb_printf(&sb, "\t%llx ", (unsigned long long)ips[i]);
-				ksyms_resolve(ips[i], &sb);
+				sb_printf(&sb, "\t%llx ", (unsigned long long)ip);
+				ksyms_resolve(ip, &sb);
 				sb_puts(&sb, " ([kernel.kallsyms])");
 			} else if (t->stack_mode == 2) {
-				sb_printf(&sb, "%llx", (unsigned long long)ips[i]);
+				sb_printf(&sb, "%llx", (unsigned long long)ip);
 			} else {
-				ksyms_resolve(ips[i], &sb);
+				ksyms_resolve(ip, &sb);
 			}
 			sb_putc(&sb, '\n');
 		}
 	}
-	free(ips);
+	free(frames);
 	return sb_steal(&sb);
 }
 

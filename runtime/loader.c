@@ -128,6 +128,7 @@ int session_load(struct session *ss, const void *obj, size_t size)
 		ss->map_fds[i] = bpf_object__find_map_fd_by_name(ss->obj, name);
 	}
 	ss->stacks_fd = bpf_object__find_map_fd_by_name(ss->obj, MAP_STACKS);
+	ss->ustacks_fd = bpf_object__find_map_fd_by_name(ss->obj, MAP_USTACKS);
 	ss->globals_fd = bpf_object__find_map_fd_by_name(ss->obj, MAP_GLOBALS);
 	ss->lost_fd = bpf_object__find_map_fd_by_name(ss->obj, MAP_LOST);
 	ss->ncpus = libbpf_num_possible_cpus();
@@ -145,6 +146,16 @@ int session_load(struct session *ss, const void *obj, size_t size)
 	}
 	if (!ss->usyms)
 		ss->usyms = usyms_new();
+	/* the probed binaries are known up front for build-id symbolization */
+	for (i = 0; i < s->nprogs; i++) {
+		const struct probe_targets *ts = s->progs[i].targets;
+
+		if (ts && ts->n && ts->v[0].path && ts->v[0].path[0] == '/' &&
+		    s->progs[i].ap->ops->ctx == CTX_PT_REGS)
+			usyms_add_file(ss->usyms, ts->v[0].path);
+	}
+	if (s->opts.pid)
+		usyms_prepare(ss->usyms, s->opts.pid);
 	return 0;
 }
 

@@ -26,7 +26,7 @@ struct session {
 	struct attach_set links;
 	struct usyms *usyms;
 	int *map_fds;		/* per script map */
-	int stacks_fd, globals_fd, lost_fd;
+	int stacks_fd, ustacks_fd, globals_fd, lost_fd;
 	int ncpus;		/* possible CPUs: per-CPU values come in this many copies */
 	int64_t boot_to_real_ns;	/* CLOCK_REALTIME - CLOCK_MONOTONIC at start, for strftime */
 	bool exited;		/* exit() was called */

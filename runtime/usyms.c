@@ -16,6 +16,7 @@
  */
 #include "runtime/usyms.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -56,6 +57,7 @@ struct usyms {
 	size_t nprocs, cap_procs;
 	struct usyms_obj **objs;
 	size_t nobjs, cap_objs;
+	long long scanned_ns;	/* last scan of all processes for a missing build id */
 };
 
 static long long now_ns(void)
@@ -333,6 +335,96 @@ int usyms_format_frame(struct usyms *us, int pid, uint64_t addr, enum usyms_mode
 	if (mode == USYMS_PERF)
 		sb_printf(out, " (%s)", info.module);
 	if (mode == USYMS_SOURCE && usyms_resolve_line(us, pid, addr, &file, &line) == 0) {
+		sb_printf(out, " (%s:%d)", file, line);
+		free(file);
+	}
+	return 0;
+}
+
+int usyms_add_file(struct usyms *us, const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st))
+		return -errno;
+	/* held with one reference forever: not tied to any process snapshot */
+	obj_get(us, 0, path, (unsigned long long)st.st_dev, (unsigned long)st.st_ino, 0, 0);
+	return 0;
+}
+
+/* Does the file's build id (hex) equal the kernel's (raw, zero padded to 20 bytes)? */
+static bool build_id_equal(struct elf_file *ef, const unsigned char *id, size_t len)
+{
+	const char *hex = ef ? elf_build_id(ef) : NULL;
+	size_t i, n;
+
+	if (!hex)
+		return false;
+	n = strlen(hex) / 2;
+	if (n > len)
+		return false;
+	for (i = 0; i < len; i++) {
+		unsigned int b = 0;
+
+		if (i < n && sscanf(hex + 2 * i, "%2x", &b) != 1)
+			return false;
+		if (id[i] != (i < n ? b : 0))
+			return false;
+	}
+	return true;
+}
+
+static struct usyms_obj *find_build_id(struct usyms *us, const unsigned char *id, size_t len)
+{
+	for (size_t i = 0; i < us->nobjs; i++)
+		if (build_id_equal(us->objs[i]->ef, id, len))
+			return us->objs[i];
+	return NULL;
+}
+
+/* Snapshot every running process once, so their mapped files become known. */
+static void scan_processes(struct usyms *us)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		int pid = atoi(e->d_name);
+
+		if (pid > 0 && !proc_find(us, pid))
+			usyms_prepare(us, pid);
+	}
+	closedir(d);
+	us->scanned_ns = now_ns();
+}
+
+int usyms_format_build_id(struct usyms *us, const unsigned char *build_id, size_t len,
+			  uint64_t file_off, enum usyms_mode mode, struct strbuf *out)
+{
+	struct usyms_obj *o = find_build_id(us, build_id, len);
+	struct elf_sym sym;
+	uint64_t vaddr, delta;
+	char *file;
+	int line;
+
+	if (!o && now_ns() - us->scanned_ns >= REFRESH_NS) {
+		scan_processes(us);
+		o = find_build_id(us, build_id, len);
+	}
+	if (mode == USYMS_PERF)
+		sb_printf(out, "\t%" PRIx64 " ", file_off);
+	if (!o || elf_offset_to_vaddr(o->ef, file_off, &vaddr) || elf_sym_at(o->ef, vaddr, &sym, &delta)) {
+		sb_printf(out, "0x%" PRIx64, file_off);
+		if (mode == USYMS_PERF)
+			sb_puts(out, " ([unknown])");
+		return -ENOENT;
+	}
+	sb_printf(out, "%s+%" PRIu64, sym.demangled ? sym.demangled : sym.name, delta);
+	if (mode == USYMS_PERF)
+		sb_printf(out, " (%s)", o->path);
+	if (mode == USYMS_SOURCE && elf_addr_to_line(o->ef, vaddr, &file, &line) == 0) {
 		sb_printf(out, " (%s:%d)", file, line);
 		free(file);
 	}

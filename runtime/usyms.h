@@ -2,6 +2,7 @@
 #ifndef SONDE_USYMS_H
 #define SONDE_USYMS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct strbuf;
@@ -45,6 +46,17 @@ int usyms_resolve_line(struct usyms *us, int pid, uint64_t addr, char **file, in
  * (it is still appended, in bpftrace's unknown-frame form). */
 int usyms_format_frame(struct usyms *us, int pid, uint64_t addr, enum usyms_mode mode,
 			struct strbuf *out);
+
+/*
+ * Frames captured as (build id, file offset) by a BPF_F_STACK_BUILD_ID stack map: symbolized
+ * through the file, so they resolve after the process exited.  Files are found among those
+ * already seen (process snapshots, usyms_add_file) and, on a miss, by scanning the mapped files
+ * of running processes (at most once a second).  Appends "sym+off", or "0x<offset>" if unknown.
+ */
+int usyms_format_build_id(struct usyms *us, const unsigned char *build_id, size_t len,
+			  uint64_t file_off, enum usyms_mode mode, struct strbuf *out);
+/* Make a file known for build-id lookups (uprobe and usdt targets). */
+int usyms_add_file(struct usyms *us, const char *path);
 
 /* Forget pid's snapshot (and close files no other pid maps). */
 void usyms_evict(struct usyms *us, int pid);

@@ -1260,6 +1260,10 @@ static void build_progs(struct script *s)
 				pi->name = xasprintf("p%zu_%zu", i, s->nprogs);
 				pi->probe_name = xstrdup(ts->shared_program ? ap->text : ts->v[k].name);
 				pi->args = ap->ops->args && ts->n ? ap->ops->args(ap, &ts->v[k]) : NULL;
+				if (ts->shared_program)
+					for (size_t t = 0; t < ts->n; t++)
+						ts->v[t].cookie = (uint64_t)script_add_probe_name(s,
+							ts->v[t].func ? ts->v[t].func : ts->v[t].name);
 				s->nprogs++;
 			}
 		}

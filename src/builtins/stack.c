@@ -66,9 +66,14 @@ static struct type *t_func(struct sema *se, struct node *n)
 		sema_error(se, &n->loc, "The func builtin can not be used with '%s' probes", se->ops->name);
 		return NULL;
 	}
-	if (se->ops->is_return)
-		return type_string(se->s->opts.strlen);
-	return strcmp(se->ops->name, "kprobe") == 0 ? type_simple(TYPE_KSYM) : type_simple(TYPE_USYM);
+	/* one function per program: its name is a constant; a shared program reads the ip */
+	for (size_t i = 0; i < se->probe->naps; i++) {
+		const struct probe_targets *ts = se->probe->aps[i]->priv;
+
+		if (ts && ts->shared_program)
+			return type_simple(TYPE_PROBE);	/* an id in the name table: the cookie */
+	}
+	return type_string(se->s->opts.strlen);
 }
 
 static LLVMValueRef usym_value(struct cg *cg, LLVMValueRef addr)
@@ -101,9 +106,7 @@ static LLVMValueRef e_func(struct cg *cg, struct node *n)
 		irb_copy(cg, slot, src, len);
 		return slot;
 	}
-	if (n->type->kind == TYPE_KSYM)
-		return cg_regs_load(cg, 128);
-	return usym_value(cg, cg_regs_load(cg, 128));
+	return irb_helper_call(cg, BPF_FUNC_get_attach_cookie, cg->i64, &cg->ctxv, 1);
 }
 
 static struct type *t_probe(struct sema *se, struct node *n)
@@ -173,21 +176,23 @@ static struct type *t_ustack(struct sema *se, struct node *n)
 	return stack_type(se, n, true);
 }
 
-static LLVMValueRef stackid(struct cg *cg, bool user)
+/* bpftrace and source layouts symbolize by build id; perf and raw need the addresses */
+static LLVMValueRef stackid(struct cg *cg, bool user, int mode)
 {
-	LLVMValueRef args[] = { cg->ctxv, cg->stacks, irb_const(cg, user ? BPF_F_USER_STACK : 0) };
+	LLVMValueRef map = user && (mode == 0 || mode == 3) ? cg->ustacks : cg->stacks;
+	LLVMValueRef args[] = { cg->ctxv, map, irb_const(cg, user ? BPF_F_USER_STACK : 0) };
 
 	return irb_helper_call(cg, BPF_FUNC_get_stackid, cg->i64, args, 3);
 }
 
 static LLVMValueRef e_kstack(struct cg *cg, struct node *n)
 {
-	return stackid(cg, false);
+	return stackid(cg, false, n->type->stack_mode);
 }
 
 static LLVMValueRef e_ustack(struct cg *cg, struct node *n)
 {
-	return usym_value(cg, stackid(cg, true));
+	return usym_value(cg, stackid(cg, true, n->type->stack_mode));
 }
 
 static struct type *c_kstack(struct sema *se, struct node *n)

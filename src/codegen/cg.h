@@ -34,7 +34,7 @@ struct cg {
 	LLVMTypeRef i1, i8, i16, i32, i64, ptr, vd;
 
 	LLVMValueRef *maps;		/* per map_info */
-	LLVMValueRef ringbuf, scratch, stacks, globals, lost;
+	LLVMValueRef ringbuf, scratch, stacks, ustacks, globals, lost;
 
 	/* the program being generated */
 	struct prog_info *pi;

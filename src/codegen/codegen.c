@@ -433,7 +433,10 @@ static LLVMValueRef cg_field(struct cg *cg, struct node *n)
 	base = cg_expr(cg, n->a);
 	addr = LLVMBuildAdd(cg->b, base, irb_const(cg, off), "");
 	if (f->bit_width) {
-		LLVMValueRef v = cg_read(cg, type_int(f->type->size, false), addr, as);
+		/* a bitfield may straddle its type's size: read the bytes that hold it */
+		uint32_t bytes = (f->bit_offset + f->bit_width + 7) / 8;
+		LLVMValueRef v = cg_read(cg, type_int(bytes <= 1 ? 1 : bytes <= 2 ? 2 : bytes <= 4 ? 4 : 8,
+						     false), addr, as);
 
 		return cg_bitfield(cg, v, f);
 	}
@@ -830,6 +833,17 @@ void cg_program(struct cg *cg, struct prog_info *pi, size_t index)
 		LLVMMoveBasicBlockAfter(init, entry);
 	}
 	LLVMPositionBuilderAtEnd(cg->b, body);
+	if (cg->s->opts.pid && !pi->ap->ops->is_special) {
+		/* -p PID filters every probe to that process (tgid as seen from the root namespace) */
+		LLVMBasicBlockRef mine = irb_block(cg, "pid.match");
+		LLVMValueRef tgid = LLVMBuildLShr(cg->b, irb_helper_call(cg, BPF_FUNC_get_current_pid_tgid,
+									  cg->i64, NULL, 0),
+						  irb_const(cg, 32), "");
+
+		LLVMBuildCondBr(cg->b, LLVMBuildICmp(cg->b, LLVMIntEQ, tgid, irb_const(cg, cg->s->opts.pid), ""),
+				mine, cg->ret_bb);
+		LLVMPositionBuilderAtEnd(cg->b, mine);
+	}
 	if (pi->probe->pred) {
 		LLVMBasicBlockRef pass = irb_block(cg, "pred.pass");
 

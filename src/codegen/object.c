@@ -45,7 +45,7 @@ void codegen_map_name(const struct map_info *mi, char *buf, size_t len)
 
 struct map_def {
 	LLVMValueRef global;
-	uint32_t type, max_entries, key_size, value_size;
+	uint32_t type, max_entries, key_size, value_size, map_flags;
 };
 
 static LLVMMetadataRef di_uint_field(struct cg *cg, const char *name, uint32_t value, uint64_t off)
@@ -61,8 +61,8 @@ static LLVMMetadataRef di_uint_field(struct cg *cg, const char *name, uint32_t v
 
 static LLVMValueRef map_global(struct cg *cg, const char *name)
 {
-	LLVMTypeRef fields[4] = { cg->ptr, cg->ptr, cg->ptr, cg->ptr };
-	LLVMTypeRef t = LLVMStructTypeInContext(cg->ctx, fields, 4, false);
+	LLVMTypeRef fields[5] = { cg->ptr, cg->ptr, cg->ptr, cg->ptr, cg->ptr };
+	LLVMTypeRef t = LLVMStructTypeInContext(cg->ctx, fields, 5, false);
 	LLVMValueRef g = LLVMAddGlobal(cg->mod, t, name);
 
 	LLVMSetInitializer(g, LLVMConstNull(t));
@@ -74,7 +74,7 @@ static LLVMValueRef map_global(struct cg *cg, const char *name)
 
 static void map_describe(struct cg *cg, const struct map_def *d, const char *name)
 {
-	LLVMMetadataRef members[4], st, expr, gve;
+	LLVMMetadataRef members[5], st, expr, gve;
 	unsigned n = 0;
 
 	members[n++] = di_uint_field(cg, "type", d->type, 0);
@@ -85,6 +85,10 @@ static void map_describe(struct cg *cg, const struct map_def *d, const char *nam
 	}
 	if (d->value_size) {
 		members[n] = di_uint_field(cg, "value_size", d->value_size, 64 * n);
+		n++;
+	}
+	if (d->map_flags) {
+		members[n] = di_uint_field(cg, "map_flags", d->map_flags, 64 * n);
 		n++;
 	}
 	st = LLVMDIBuilderCreateStructType(cg->di, cg->di_file, NULL, 0, cg->di_file, 0, 64 * n, 64,
@@ -217,7 +221,7 @@ int codegen_object(struct script *s, const struct codegen_opts *opts, void **obj
 	int err;
 
 	setup(&cg, s);
-	defs = xcalloc(s->nmaps + 5, sizeof(*defs));
+	defs = xcalloc(s->nmaps + 6, sizeof(*defs));
 	cg.maps = xcalloc(s->nmaps ? s->nmaps : 1, sizeof(*cg.maps));
 	for (i = 0; i < s->nmaps; i++) {
 		struct map_info *mi = s->maps[i];
@@ -241,6 +245,14 @@ int codegen_object(struct script *s, const struct codegen_opts *opts, void **obj
 	defs[ndefs].type = MAP_STACK_TRACE;
 	defs[ndefs].key_size = 4;
 	defs[ndefs].value_size = 8 * s->opts.stack_max;
+	defs[ndefs++].max_entries = 4096;
+	/* user stacks as (build id, file offset) frames: they stay symbolizable after the
+	 * process is gone, since the file, not the process, identifies each frame */
+	cg.ustacks = defs[ndefs].global = map_global(&cg, MAP_USTACKS);
+	defs[ndefs].type = MAP_STACK_TRACE;
+	defs[ndefs].key_size = 4;
+	defs[ndefs].value_size = 32 * s->opts.stack_max;
+	defs[ndefs].map_flags = 1U << 5;	/* BPF_F_STACK_BUILD_ID */
 	defs[ndefs++].max_entries = 4096;
 	cg.globals = defs[ndefs].global = map_global(&cg, MAP_GLOBALS);
 	defs[ndefs].type = MAP_ARRAY;

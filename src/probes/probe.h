@@ -33,6 +33,7 @@ struct probe_target {
 	char *func;		/* function / tracepoint name / event */
 	uint64_t offset;	/* uprobe/usdt: file offset; perf: period/frequency */
 	uint64_t semaphore;	/* usdt: semaphore file offset or 0 */
+	uint64_t cookie;	/* shared programs: the function's id in the script's name table */
 	void *priv;		/* type-specific (usdt argument specs, ...) */
 };
 

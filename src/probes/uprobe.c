@@ -219,21 +219,27 @@ static int attach_multi(const struct probe_targets *ts, struct bpf_program *prog
 {
 	struct sonde_link_create_uprobe_multi attr;
 	uint64_t *offsets = xcalloc(ts->n, sizeof(*offsets));
+	uint64_t *cookies = xcalloc(ts->n, sizeof(*cookies));
 	size_t i;
 	int fd;
 
-	for (i = 0; i < ts->n; i++)
+	/* the cookie tells the shared program which function fired (the `func` builtin) */
+	for (i = 0; i < ts->n; i++) {
 		offsets[i] = ts->v[i].offset;
+		cookies[i] = ts->v[i].cookie;
+	}
 	memset(&attr, 0, sizeof(attr));
 	attr.prog_fd = (uint32_t)bpf_program__fd(prog);
 	attr.attach_type = SONDE_BPF_TRACE_UPROBE_MULTI;
 	attr.path = (uint64_t)(uintptr_t)ts->v[0].path;
 	attr.offsets = (uint64_t)(uintptr_t)offsets;
+	attr.cookies = (uint64_t)(uintptr_t)cookies;
 	attr.cnt = (uint32_t)ts->n;
 	attr.umflags = ret ? SONDE_BPF_F_UPROBE_MULTI_RETURN : 0;
 	attr.pid = (uint32_t)probe_pid;
 	fd = (int)syscall(__NR_bpf, SONDE_BPF_LINK_CREATE, &attr, sizeof(attr));
 	free(offsets);
+	free(cookies);
 	if (fd < 0) {
 		int err = -errno;
 
