@@ -149,6 +149,27 @@ static int on_event(void *ctx, void *data, size_t size)
 		if (h->id < s->nfmts)
 			print_time(ss, s->fmts[h->id].fmt);
 		break;
+	case EV_JOIN: {
+		uint64_t count, i;
+		uint32_t len = s->opts.strlen;
+		struct strbuf sb;
+
+		if (h->id >= s->nfmts || size < sizeof(*h) + 8)
+			break;
+		memcpy(&count, payload, 8);
+		sb_init(&sb);
+		for (i = 0; i < count && i < 16 && sizeof(*h) + 8 + (i + 1) * len <= size; i++) {
+			const char *str = payload + 8 + i * len;
+
+			if (i)
+				sb_puts(&sb, s->fmts[h->id].fmt);
+			sb_putn(&sb, str, strnlen(str, len));
+		}
+		sb_putc(&sb, '\n');
+		output_printf(ss->out, sb.buf);
+		sb_free(&sb);
+		break;
+	}
 	case EV_EXIT:
 		ss->exited = true;
 		session_stop = 1;

@@ -285,7 +285,78 @@ static LLVMValueRef f_strftime(struct cg *cg, struct node *n, struct node *m)
 	return slot;
 }
 
+/* join(argv [, sep]): up to JOIN_MAX strings of a NULL-terminated char *[] */
+#define JOIN_MAX 16
+
+static struct type *c_join(struct sema *se, struct node *n)
+{
+	struct type *t = sema_expr(se, n->args);
+	const char *sep = " ";
+
+	if (!t)
+		return NULL;
+	if (t->kind != TYPE_POINTER && t->kind != TYPE_INT) {
+		sema_error(se, &n->args->loc, "join() expects a pointer to an array of strings (%s "
+			   "provided)", type_name(t));
+		return NULL;
+	}
+	if (n->args->next) {
+		sep = sema_literal_str(se, n->args->next, "join", 2);
+		if (!sep)
+			return NULL;
+	}
+	if (se->final)
+		n->id = script_add_fmt(se->s, EV_JOIN, sep, NULL, NULL, 0);
+	return type_void();
+}
+
+static LLVMValueRef f_join(struct cg *cg, struct node *n, struct node *m)
+{
+	uint32_t len = cg->s->opts.strlen, i;
+	uint32_t size = (uint32_t)sizeof(struct event_hdr) + 8 + JOIN_MAX * len;
+	const struct type *at = n->args->type;
+	enum addrspace as = at->as && at->as != AS_CTX ? at->as : cg->pi->ap->ops->as;
+	LLVMValueRef arr = cg_expr(cg, n->args), rargs[3], rec, slot, count;
+	LLVMBasicBlockRef ok = irb_block(cg, "join.ok"), lost = irb_block(cg, "join.lost"),
+			  fin = irb_block(cg, "join.fin"), done = irb_block(cg, "join.done");
+
+	rargs[0] = cg->ringbuf;
+	rargs[1] = irb_const(cg, ALIGN_UP(size, 8));
+	rargs[2] = irb_const(cg, 0);
+	rec = irb_helper_call(cg, BPF_FUNC_ringbuf_reserve, cg->ptr, rargs, 3);
+	LLVMBuildCondBr(cg->b, irb_bool(cg, rec), ok, lost);
+	LLVMPositionBuilderAtEnd(cg->b, lost);
+	LLVMBuildBr(cg->b, done);
+	LLVMPositionBuilderAtEnd(cg->b, ok);
+	irb_store(cg, rec, irb_const(cg, (int64_t)((uint64_t)(uint32_t)n->id << 32 | EV_JOIN)), 8);
+	count = irb_gep(cg, rec, 8);
+	irb_store(cg, count, irb_const(cg, 0), 8);
+	slot = cg_slot(cg, 8);
+	for (i = 0; i < JOIN_MAX; i++) {
+		LLVMBasicBlockRef more = irb_block(cg, "join.more");
+		LLVMValueRef p, dst = irb_gep(cg, rec, 16 + i * len);
+
+		irb_store(cg, slot, irb_const(cg, 0), 8);
+		irb_probe_read(cg, slot, 8, LLVMBuildAdd(cg->b, arr, irb_const(cg, 8 * i), ""), as);
+		p = LLVMBuildLoad2(cg->b, cg->i64, slot, "");
+		LLVMBuildCondBr(cg->b, irb_bool(cg, p), more, fin);
+		LLVMPositionBuilderAtEnd(cg->b, more);
+		irb_store(cg, dst, LLVMConstInt(cg->i8, 0, false), 1);
+		irb_probe_read_str(cg, dst, len, p, as);
+		irb_store(cg, count, irb_const(cg, i + 1), 8);
+	}
+	LLVMBuildBr(cg->b, fin);
+	LLVMPositionBuilderAtEnd(cg->b, fin);
+	rargs[0] = rec;
+	rargs[1] = irb_const(cg, 0);
+	irb_helper_call(cg, BPF_FUNC_ringbuf_submit, cg->vd, rargs, 2);
+	LLVMBuildBr(cg->b, done);
+	LLVMPositionBuilderAtEnd(cg->b, done);
+	return irb_const(cg, 0);
+}
+
 const struct func funcs_print[] = {
+	{ "join", 1, 2, F_STMT, false, c_join, f_join },
 	{ "printf", 1, 65, F_STMT, false, c_printf, f_format_call },
 	{ "system", 1, 65, F_STMT, true, c_system, f_format_call },
 	{ "cat", 1, 65, F_STMT, false, c_cat, f_format_call },
