@@ -118,7 +118,7 @@ static int on_event(void *ctx, void *data, size_t size)
 	const char *payload = (const char *)data + sizeof(*h);
 	char *text;
 
-	if (size < sizeof(*h))
+	if (size < sizeof(*h) || ss->discard)
 		return 0;
 	switch (h->kind) {
 	case EV_PRINTF:
@@ -194,8 +194,8 @@ static int on_event(void *ctx, void *data, size_t size)
 	default:
 		break;
 	}
-	/* stop consuming after exit(): what follows belongs to END */
-	return ss->exited ? 1 : 0;
+	/* stop consuming after exit(): libbpf stops only on a negative return */
+	return ss->exited ? -ECANCELED : 0;
 }
 
 static int ensure_rb(struct session *ss)
@@ -238,6 +238,16 @@ int session_drain(struct session *ss)
 	return 0;
 }
 
+void session_discard(struct session *ss)
+{
+	if (ensure_rb(ss))
+		return;
+	ss->discard = true;
+	while (ring_buffer__consume(ss->rb) > 0)
+		;
+	ss->discard = false;
+}
+
 static void check_child(struct session *ss)
 {
 	int status;
@@ -262,7 +272,7 @@ int session_poll(struct session *ss)
 		uint64_t lost;
 
 		err = ring_buffer__poll(ss->rb, 100);
-		if (err < 0 && err != -EINTR) {
+		if (err < 0 && err != -EINTR && err != -ECANCELED) {
 			diag_error(NULL, "failed to poll the ring buffer: %s", strerror(-err));
 			return err;
 		}

@@ -30,6 +30,7 @@ struct session {
 	int ncpus;		/* possible CPUs: per-CPU values come in this many copies */
 	int64_t boot_to_real_ns;	/* CLOCK_REALTIME - CLOCK_MONOTONIC at start, for strftime */
 	bool exited;		/* exit() was called */
+	bool discard;		/* drop events: those that followed exit() */
 	bool unsafe;
 	int child_pid;		/* -c */
 	int child_go_fd;	/* write end: the child execs when it is closed */
@@ -49,6 +50,7 @@ void session_close(struct session *ss);
 /* events.c */
 int session_poll(struct session *ss);	/* until exit(), a signal or the -c child's exit */
 int session_drain(struct session *ss);	/* consume what is left in the ring buffer */
+void session_discard(struct session *ss);	/* drop what is left (after exit()) */
 uint64_t session_lost(struct session *ss);
 
 /* decode.c: BPF bytes of type t into a printable value (stacks symbolized, ...) */

@@ -13,6 +13,7 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <wordexp.h>
 
 #include "ast.h"
 #include "cdecl.h"
@@ -194,23 +195,50 @@ static void on_signal(int sig)
 }
 
 /* -c: fork now, exec once the probes are attached (the child blocks on a pipe until then). */
+static bool in_path(const char *name)
+{
+	const char *path = getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin";
+	char *dirs = xstrdup(path), *save = NULL, *d;
+	bool found = false;
+
+	for (d = strtok_r(dirs, ":", &save); d && !found; d = strtok_r(NULL, ":", &save)) {
+		char *full = xasprintf("%s/%s", *d ? d : ".", name);
+
+		found = access(full, X_OK) == 0;
+		free(full);
+	}
+	free(dirs);
+	return found;
+}
+
 static int spawn_child(const char *cmd, int *pid, int *go_fd)
 {
+	wordexp_t we;
+	bool found;
 	int fds[2];
 	pid_t p;
 
+	if (wordexp(cmd, &we, WRDE_NOCMD) || we.we_wordc == 0)
+		return -EINVAL;
+	found = strchr(we.we_wordv[0], '/') ? access(we.we_wordv[0], X_OK) == 0 : in_path(we.we_wordv[0]);
+	wordfree(&we);
+	if (!found)
+		return -ENOENT;
 	if (pipe2(fds, O_CLOEXEC))
 		return -errno;
 	p = fork();
 	if (p < 0)
 		return -errno;
 	if (p == 0) {
+		wordexp_t we;
 		char c;
 
 		close(fds[1]);
 		if (read(fds[0], &c, 1) != 1)
 			_exit(0);	/* sonde gave up before attaching */
-		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		if (wordexp(cmd, &we, WRDE_NOCMD) == 0 && we.we_wordc > 0)
+			execvp(we.we_wordv[0], we.we_wordv);
+		fprintf(stderr, "ERROR: failed to execute '%s': %s\n", cmd, strerror(errno));
 		_exit(127);
 	}
 	close(fds[0]);
@@ -333,7 +361,9 @@ static int run(struct options *o, struct script *s)
 	session_drain(&ss);
 	if (!ss.exited)
 		err = session_poll(&ss);
-	/* END sees every probe still attached, as in bpftrace; then detach before printing */
+	/* like bpftrace, nothing after exit() is printed, except END's output */
+	if (ss.exited)
+		session_discard(&ss);
 	ss.exited = false;
 	session_run_special(&ss, &probe_end);
 	attach_set_release(&ss.links);
