@@ -53,6 +53,6 @@ const struct builtin *builtin_find(const char *name);
 const struct func *func_find(const char *name);
 
 extern const struct builtin builtins_proc[], builtins_stack[];
-extern const struct func funcs_print[], funcs_agg[], funcs_str[], funcs_stack[];
+extern const struct func funcs_print[], funcs_agg[], funcs_str[], funcs_stack[], funcs_proc[];
 
 #endif

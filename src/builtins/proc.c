@@ -1,6 +1,10 @@
 /* proc.c - builtin variables about the current task and time: pid, tid, comm, nsecs, ... */
 #include "builtins.h"
 
+#include <errno.h>
+#include <sys/stat.h>
+#include <string.h>
+
 #include "codegen/cg.h"
 #include "runtime/btf.h"
 #include "sema.h"
@@ -121,6 +125,92 @@ static LLVMValueRef e_comm(struct cg *cg, struct node *n)
 	irb_helper_call(cg, BPF_FUNC_get_current_comm, cg->i64, args, 2);
 	return slot;
 }
+
+/* signal(SIGNAME | "NAME" | n): send a signal to the current task (unsafe) */
+static const struct {
+	const char *name;
+	int sig;
+} signals[] = {
+	{ "HUP", 1 }, { "INT", 2 }, { "QUIT", 3 }, { "ILL", 4 }, { "TRAP", 5 }, { "ABRT", 6 },
+	{ "BUS", 7 }, { "FPE", 8 }, { "KILL", 9 }, { "USR1", 10 }, { "SEGV", 11 }, { "USR2", 12 },
+	{ "PIPE", 13 }, { "ALRM", 14 }, { "TERM", 15 }, { "STKFLT", 16 }, { "CHLD", 17 },
+	{ "CONT", 18 }, { "STOP", 19 }, { "TSTP", 20 }, { "TTIN", 21 }, { "TTOU", 22 },
+	{ "URG", 23 }, { "XCPU", 24 }, { "XFSZ", 25 }, { "VTALRM", 26 }, { "PROF", 27 },
+	{ "WINCH", 28 }, { "IO", 29 }, { "PWR", 30 }, { "SYS", 31 },
+};
+
+static struct type *c_signal(struct sema *se, struct node *n)
+{
+	struct node *a = n->args;
+	struct type *t;
+	size_t i;
+
+	if (a->kind == N_STR) {
+		const char *name = strncmp(a->str, "SIG", 3) == 0 ? a->str + 3 : a->str;
+
+		for (i = 0; i < sizeof(signals) / sizeof(signals[0]); i++) {
+			if (strcmp(signals[i].name, name) == 0) {
+				n->ival = signals[i].sig;
+				return type_void();
+			}
+		}
+		sema_error(se, &a->loc, "signal(): unknown signal '%s'", a->str);
+		return NULL;
+	}
+	t = sema_expr(se, a);
+	if (!t)
+		return NULL;
+	if (t->kind != TYPE_INT) {
+		sema_error(se, &a->loc, "signal() expects a signal name or number (%s provided)",
+			   type_name(t));
+		return NULL;
+	}
+	if (a->is_const && (a->ival < 1 || a->ival > 64)) {
+		sema_error(se, &a->loc, "signal(): %lld is not a valid signal", (long long)a->ival);
+		return NULL;
+	}
+	n->ival = 0;
+	return type_void();
+}
+
+static LLVMValueRef f_signal(struct cg *cg, struct node *n, struct node *m)
+{
+	LLVMValueRef sig = n->ival ? irb_const(cg, n->ival) : cg_expr(cg, n->args);
+	LLVMValueRef arg = LLVMBuildTrunc(cg->b, sig, cg->i32, "");
+
+	irb_helper_call(cg, BPF_FUNC_send_signal, cg->i64, &arg, 1);
+	return irb_const(cg, 0);
+}
+
+/* cgroupid("/sys/fs/cgroup/...") -> the cgroup's id, at compile time: on cgroup v2 (kernfs) the
+ * id is the directory's inode number */
+static struct type *c_cgroupid(struct sema *se, struct node *n)
+{
+	const char *path = sema_literal_str(se, n->args, "cgroupid", 1);
+	struct stat st;
+
+	if (!path)
+		return NULL;
+	if (stat(path, &st)) {
+		sema_error(se, &n->args->loc, "cgroupid(): cannot resolve '%s': %s", path,
+			   strerror(errno));
+		return NULL;
+	}
+	n->ival = (int64_t)st.st_ino;
+	n->is_const = true;
+	return type_int(8, false);
+}
+
+static LLVMValueRef f_cgroupid(struct cg *cg, struct node *n, struct node *m)
+{
+	return irb_const(cg, n->ival);
+}
+
+const struct func funcs_proc[] = {
+	{ "signal", 1, 1, F_STMT, true, c_signal, f_signal },
+	{ "cgroupid", 1, 1, F_EXPR, false, c_cgroupid, f_cgroupid },
+	{ NULL },
+};
 
 const struct builtin builtins_proc[] = {
 	{ "pid", B_ANY, t_u64, e_pid },
