@@ -40,24 +40,50 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	return 0;
 }
 
-/* The last meaningful line of the verifier log: what it rejected. */
+/* Lines of the verifier log that trace its walk rather than state what it rejected. */
+static bool log_noise(const char *p)
+{
+	static const char *const prefixes[] = {
+		"libbpf:", "--", "processed ", "verification time", "stack depth", "func#",
+		"mark_precise", "last_idx", "parent ", "regs=", "from ", "cur state", "old state",
+		"; ", "Validating ", "Func#", "arg#", "R1 type=", "reg type unsupported",
+	};
+	size_t i;
+
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p == '\n' || *p == '\0')
+		return true;
+	if (*p >= '0' && *p <= '9') {
+		while (*p >= '0' && *p <= '9')
+			p++;
+		if (*p == ':')
+			return true;	/* an instruction: "12: (85) call ..." */
+	}
+	for (i = 0; i < ARRAY_SIZE(prefixes); i++)
+		if (strncmp(p, prefixes[i], strlen(prefixes[i])) == 0)
+			return true;
+	return false;
+}
+
+/* What the verifier rejected: the last message of the program's load log. */
 static char *verifier_reason(const char *log)
 {
-	const char *p, *best = NULL, *end;
+	const char *begin = strstr(log, "-- BEGIN PROG LOAD LOG --");
+	const char *end = begin ? strstr(begin, "-- END PROG LOAD LOG --") : NULL;
+	const char *p, *best = NULL, *eol;
 
-	for (p = log; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
-		if (strncmp(p, "libbpf:", 7) == 0 || strncmp(p, "--", 2) == 0 ||
-		    strncmp(p, "processed ", 10) == 0 || strncmp(p, "Error:", 6) == 0 ||
-		    *p == '\n' || *p == ';')
-			continue;
-		best = p;
-		if (strstr(p, "-- END PROG LOAD LOG --"))
-			break;
+	if (!begin || !end)
+		return xstrdup("unknown reason (run with -v for the verifier log)");
+	for (p = strchr(begin, '\n'); p && p < end; p = strchr(p, '\n')) {
+		p++;
+		if (p < end && !log_noise(p))
+			best = p;
 	}
 	if (!best)
 		return xstrdup("unknown reason (run with -v for the verifier log)");
-	end = strchr(best, '\n');
-	return end ? xstrndup(best, (size_t)(end - best)) : xstrdup(best);
+	eol = strchr(best, '\n');
+	return eol ? xstrndup(best, (size_t)(eol - best)) : xstrdup(best);
 }
 
 static void report_load_error(struct session *ss, int err)
