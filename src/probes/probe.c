@@ -148,7 +148,9 @@ int probe_list(const char *pattern, bool verbose, FILE *out)
 
 		if (!o->list)
 			continue;
-		if (pattern && *pattern) {
+		if (pattern && *pattern && !strchr(pattern, ':') && o != &probe_tracepoint)
+			continue;	/* a bare pattern searches tracepoints, as bpftrace's -l does */
+		if (pattern && *pattern && strchr(pattern, ':')) {
 			len = strcspn(pattern, ":");
 			if (len < sizeof(type)) {
 				memcpy(type, pattern, len);

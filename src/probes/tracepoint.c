@@ -94,6 +94,7 @@ static int tp_attach(struct attach_point *ap, const struct probe_targets *ts,
 struct list_ctx {
 	FILE *out;
 	bool verbose;
+	const char *bare;	/* a pattern without a probe type: matched against cat:name */
 };
 
 static int list_one(const char *cat, const char *name, void *arg)
@@ -101,6 +102,15 @@ static int list_one(const char *cat, const char *name, void *arg)
 	struct list_ctx *c = arg;
 	char **lines;
 	size_t n, i;
+
+	if (c->bare) {
+		char *full = xasprintf("%s:%s", cat, name);
+		bool match = glob_match(c->bare, name) || glob_match(c->bare, full);
+
+		free(full);
+		if (!match)
+			return 0;
+	}
 
 	fprintf(c->out, "tracepoint:%s:%s\n", cat, name);
 	if (c->verbose && tracefs_tp_fields_text(cat, name, &lines, &n) == 0) {
@@ -113,13 +123,18 @@ static int list_one(const char *cat, const char *name, void *arg)
 
 static int tp_list(const char *pattern, bool verbose, FILE *out)
 {
-	struct list_ctx c = { out, verbose };
+	struct list_ctx c = { out, verbose, NULL };
 	char *parts[4] = { 0 };
 	int n = 0, i, err;
 	const char *root;
 
 	if (tracefs_root(&root))
 		return -ENOENT;
+	if (pattern && *pattern && !strchr(pattern, ':')) {
+		c.bare = pattern;
+		err = tracefs_foreach_tracepoint("*", "*", list_one, &c);
+		return err == -ENOENT ? 0 : err;
+	}
 	if (pattern && *pattern)
 		n = probe_split(pattern, parts, 4);
 	err = tracefs_foreach_tracepoint(n > 1 && *parts[1] ? parts[1] : "*",

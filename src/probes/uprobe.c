@@ -280,6 +280,8 @@ struct list_ctx {
 	const char *path;
 	const char *pattern;
 	FILE *out;
+	char **names;	/* sorted before printing, as bpftrace lists them */
+	size_t n, cap;
 };
 
 static int list_sym(const struct elf_sym *sym, void *arg)
@@ -289,8 +291,14 @@ static int list_sym(const struct elf_sym *sym, void *arg)
 
 	if (c->pattern && !glob_match(c->pattern, sym->name) && !glob_match(c->pattern, name))
 		return 0;
-	fprintf(c->out, "uprobe:%s:%s\n", c->path, name);
+	xgrow((void **)&c->names, &c->cap, c->n + 1, sizeof(*c->names));
+	c->names[c->n++] = xasprintf("uprobe:%s:%s", c->path, name);
 	return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 static int uprobe_list(const char *pattern, bool verbose, FILE *out)
@@ -321,6 +329,12 @@ static int uprobe_list(const char *pattern, bool verbose, FILE *out)
 	c.pattern = n > 2 && *parts[n - 1] ? parts[n - 1] : NULL;
 	elf_sym_foreach(ef, list_sym, &c);
 	elf_close(ef);
+	qsort(c.names, c.n, sizeof(*c.names), cmp_str);
+	for (size_t k = 0; k < c.n; k++) {
+		fprintf(out, "%s\n", c.names[k]);
+		free(c.names[k]);
+	}
+	free(c.names);
 out:
 	free(path);
 	for (i = 0; i < n; i++)
