@@ -115,12 +115,10 @@ struct type *type_tuple(struct type **fields, uint32_t n)
 	t->nfields = n;
 	t->fields = types_alloc(n * sizeof(*t->fields));
 	t->offsets = types_alloc(n * sizeof(*t->offsets));
+	/* every field 8-byte aligned: ints are widened to 64 bits, and code generation copies
+	 * aggregates with 8-byte moves */
 	for (i = 0; i < n; i++) {
-		uint32_t align = fields[i]->kind == TYPE_INT ? fields[i]->size : 1;
-
-		if (fields[i]->kind == TYPE_INT && fields[i]->size < 8)
-			align = 8;	/* ints in tuples are widened to 64 bits */
-		off = ALIGN_UP(off, align ? align : 1);
+		off = ALIGN_UP(off, 8);
 		t->fields[i] = fields[i];
 		t->offsets[i] = off;
 		off += fields[i]->kind == TYPE_INT ? 8 : fields[i]->size;

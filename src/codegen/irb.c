@@ -5,6 +5,7 @@
 #include "cg.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 /* BPF_MAP_UPDATE flags */
 #define BPF_ANY 0
@@ -78,33 +79,58 @@ void irb_probe_read_str(struct cg *cg, LLVMValueRef dst, uint32_t size, LLVMValu
 }
 
 /*
- * The BPF backend expands constant-size memset/memcpy inline only up to a limit (and
- * cannot call libc), so large ones are split into chunks it always inlines.
+ * The BPF backend expands constant-size memset/memcpy inline only up to 128 stores and cannot
+ * call libc.  Chunks small enough to expand, marked volatile so LLVM never merges them back
+ * into one large call.  Every base is 8-byte aligned (frame slots, map values, ring buffer
+ * records, tuple fields), so a chunk at a multiple of 8 uses 8-byte stores.
  */
-#define IRB_CHUNK 512
+#define IRB_CHUNK 256
+
+static LLVMValueRef mem_intrinsic(struct cg *cg, const char *name, bool is_set)
+{
+	LLVMTypeRef types[3] = { cg->ptr, is_set ? cg->i64 : cg->ptr, cg->i64 };
+	unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
+
+	return LLVMGetIntrinsicDeclaration(cg->mod, id, types, is_set ? 2 : 3);
+}
+
+static void set_align(LLVMValueRef call, unsigned idx, unsigned align, LLVMContextRef ctx)
+{
+	unsigned kind = LLVMGetEnumAttributeKindForName("align", 5);
+
+	LLVMAddCallSiteAttribute(call, idx, LLVMCreateEnumAttribute(ctx, kind, align));
+}
 
 void irb_zero(struct cg *cg, LLVMValueRef dst, uint32_t size)
 {
+	LLVMValueRef fn = mem_intrinsic(cg, "llvm.memset", true);
+	LLVMTypeRef fty = LLVMGlobalGetValueType(fn);
 	uint32_t off;
 
 	for (off = 0; off < size; off += IRB_CHUNK) {
 		uint32_t n = size - off < IRB_CHUNK ? size - off : IRB_CHUNK;
-		LLVMValueRef p = irb_gep(cg, dst, off);
+		LLVMValueRef args[4] = { irb_gep(cg, dst, off), LLVMConstInt(cg->i8, 0, false),
+					 LLVMConstInt(cg->i64, n, false), LLVMConstInt(cg->i1, 1, false) };
+		LLVMValueRef call = LLVMBuildCall2(cg->b, fty, fn, args, 4, "");
 
-		LLVMBuildMemSet(cg->b, p, LLVMConstInt(cg->i8, 0, false),
-				LLVMConstInt(cg->i64, n, false), (off % 8 == 0 && n % 8 == 0) ? 8 : 1);
+		set_align(call, 1, off % 8 == 0 ? 8 : 1, cg->ctx);
 	}
 }
 
 void irb_copy(struct cg *cg, LLVMValueRef dst, LLVMValueRef src, uint32_t size)
 {
+	LLVMValueRef fn = mem_intrinsic(cg, "llvm.memcpy", false);
+	LLVMTypeRef fty = LLVMGlobalGetValueType(fn);
 	uint32_t off;
 
 	for (off = 0; off < size; off += IRB_CHUNK) {
 		uint32_t n = size - off < IRB_CHUNK ? size - off : IRB_CHUNK;
+		LLVMValueRef args[4] = { irb_gep(cg, dst, off), irb_gep(cg, src, off),
+					 LLVMConstInt(cg->i64, n, false), LLVMConstInt(cg->i1, 1, false) };
+		LLVMValueRef call = LLVMBuildCall2(cg->b, fty, fn, args, 4, "");
 
-		LLVMBuildMemCpy(cg->b, irb_gep(cg, dst, off), 1, irb_gep(cg, src, off), 1,
-				LLVMConstInt(cg->i64, n, false));
+		set_align(call, 1, 8, cg->ctx);
+		set_align(call, 2, 8, cg->ctx);
 	}
 }
 
