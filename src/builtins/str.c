@@ -231,7 +231,75 @@ static LLVMValueRef f_macaddr(struct cg *cg, struct node *n, struct node *m)
 	return slot;
 }
 
+/*
+ * strcontains(haystack, "needle"): 1 when needle occurs in haystack.  The needle is a literal so
+ * the search unrolls into a bounded number of comparisons the verifier accepts.
+ */
+static struct type *c_strcontains(struct sema *se, struct node *n)
+{
+	struct type *h = sema_expr(se, n->args), *nt = sema_expr(se, n->args->next);
+
+	if (!h || !nt)
+		return NULL;
+	if (h->kind != TYPE_STRING || nt->kind != TYPE_STRING) {
+		sema_error(se, &n->loc, "strcontains() expects string arguments (%s and %s provided)",
+			   type_name(h), type_name(nt));
+		return NULL;
+	}
+	if (n->args->next->kind != N_STR) {
+		sema_error(se, &n->args->next->loc, "strcontains() expects a string literal as the "
+			   "needle");
+		return NULL;
+	}
+	return type_int(8, false);
+}
+
+static LLVMValueRef f_strcontains(struct cg *cg, struct node *n, struct node *m)
+{
+	LLVMValueRef hay = cg_expr(cg, n->args);
+	const char *needle = n->args->next->str;
+	uint32_t nlen = (uint32_t)n->args->next->slen, hsize = n->args->type->size, i, j;
+	LLVMValueRef res = irb_alloca(cg, cg->i64, "contains");
+	LLVMBasicBlockRef found = irb_block(cg, "contains.found"), done = irb_block(cg, "contains.done");
+
+	LLVMBuildStore(cg->b, irb_const(cg, nlen == 0), res);
+	if (nlen == 0 || nlen >= hsize) {
+		LLVMBuildBr(cg->b, done);
+		LLVMPositionBuilderAtEnd(cg->b, found);
+		LLVMBuildBr(cg->b, done);
+		LLVMPositionBuilderAtEnd(cg->b, done);
+		return LLVMBuildLoad2(cg->b, cg->i64, res, "");
+	}
+	for (i = 0; i + nlen < hsize; i++) {
+		LLVMBasicBlockRef next = irb_block(cg, "contains.next");
+		LLVMValueRef c0 = LLVMBuildLoad2(cg->b, cg->i8, irb_gep(cg, hay, i), "");
+		LLVMBasicBlockRef live = irb_block(cg, "contains.live");
+
+		/* the haystack ended: not found */
+		LLVMBuildCondBr(cg->b, LLVMBuildICmp(cg->b, LLVMIntEQ, c0, LLVMConstInt(cg->i8, 0, false), ""),
+				done, live);
+		LLVMPositionBuilderAtEnd(cg->b, live);
+		for (j = 0; j < nlen; j++) {
+			LLVMBasicBlockRef ok = j + 1 < nlen ? irb_block(cg, "contains.match") : found;
+			LLVMValueRef c = LLVMBuildLoad2(cg->b, cg->i8, irb_gep(cg, hay, i + j), "");
+
+			LLVMBuildCondBr(cg->b, LLVMBuildICmp(cg->b, LLVMIntEQ, c,
+				LLVMConstInt(cg->i8, (unsigned char)needle[j], false), ""), ok, next);
+			if (j + 1 < nlen)
+				LLVMPositionBuilderAtEnd(cg->b, ok);
+		}
+		LLVMPositionBuilderAtEnd(cg->b, next);
+	}
+	LLVMBuildBr(cg->b, done);
+	LLVMPositionBuilderAtEnd(cg->b, found);
+	LLVMBuildStore(cg->b, irb_const(cg, 1), res);
+	LLVMBuildBr(cg->b, done);
+	LLVMPositionBuilderAtEnd(cg->b, done);
+	return LLVMBuildLoad2(cg->b, cg->i64, res, "");
+}
+
 const struct func funcs_str[] = {
+	{ "strcontains", 2, 2, F_EXPR, false, c_strcontains, f_strcontains },
 	{ "str", 1, 2, F_EXPR, false, c_str, f_str },
 	{ "buf", 1, 2, F_EXPR, false, c_buf, f_buf },
 	{ "strncmp", 3, 3, F_EXPR, false, c_strncmp, f_strncmp },
