@@ -247,7 +247,9 @@ def run_case(ctx, case):
         start = time.time()
         timed_out = False
         if case.after:
-            out.attached.wait(timeout=1.0)
+            # bpftrace announces "Attaching" just before it attaches: leave it a moment.
+            if out.attached.wait(timeout=1.0):
+                time.sleep(0.3)
             for cmd in case.after:
                 subprocess.run(ctx.subst(cmd, vars_), shell=True, stdin=subprocess.DEVNULL,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
