@@ -45,6 +45,7 @@ conn-lifecycle.bt: close of the upstream connection with its exact byte counts
 conn-lifecycle.bt: the process exit ends tracing
 conn-lifecycle.bt: accept over ::1 with the client's real port
 conn-lifecycle.bt: close over ::1 with its exact byte counts
+conn-lifecycle.bt: VERBOSE lists each read and send
 trace-envoy-socket.bt: setsockopt SO_REUSEADDR with its value
 trace-envoy-socket.bt: bind of the loopback address
 trace-envoy-socket.bt: accept4 with the client's real port
@@ -172,12 +173,14 @@ value() { sed -n "s/^$2 //p" "$1" | head -1; }
 dump() { sed 's/^/# /' "$1" | head -40; }
 
 # ---- conn-lifecycle.bt: IPv4 ------------------------------------------------
-# conn_case 4|6 SCRIPT HEADER: run SCRIPT on conn_fixture's server process.
-# conn-lifecycle.bt ends by itself when the process exits; others get Ctrl-C.
+# conn_case 4|6 SCRIPT HEADER [ARG]: run SCRIPT on conn_fixture's server
+# process (PID, then ARG). conn-lifecycle.bt ends by itself when the process
+# exits; others get Ctrl-C.
 conn_case() {
 	fam=$1
 	script=$2
 	header=$3
+	extra=${4:-}
 	fx=$tmp/conn$fam-$script.out
 	out=$tmp/conn$fam-$script.trace
 	go=$tmp/conn$fam-$script.go
@@ -188,7 +191,7 @@ conn_case() {
 	wait_for "$fx" '^upstream_port ' 10
 	server=$(value "$fx" pid)
 	started=0
-	start_tracer "$out" "$header" "$scripts/$script" "$server" && started=1
+	start_tracer "$out" "$header" "$scripts/$script" "$server" $extra && started=1
 	touch "$go"
 	wait "$fixture"
 	status=1
@@ -228,11 +231,15 @@ check "conn-lifecycle.bt: the process exit ends tracing" \
 	sh -c "[ $status = 0 ] && grep -Eq '^[0-9]+ +EXIT +- +process $server exited\$' '$out'"
 [ "$(grep -c ' CLOSE ' "$out")" = 2 ] || { echo "# trace:"; dump "$out"; dump "$out.err"; }
 
-conn_case 6 conn-lifecycle.bt '^TIME\(ms\) +EVENT'
+conn_case 6 conn-lifecycle.bt '^TIME\(ms\) +EVENT' 1
 check "conn-lifecycle.bt: accept over ::1 with the client's real port" \
 	grep -Eq "^[0-9]+ +ACCEPT +$afd +peer $addr:$cport \(listening fd [0-9]+\)\$" "$out"
 check "conn-lifecycle.bt: close over ::1 with its exact byte counts" \
 	grep -Eq "^[0-9]+ +CLOSE +$afd +peer $addr:$cport rx 1241 B \([0-9]+ calls\) tx 77 B \(3 calls\) [0-9]+ ms\$" "$out"
+# VERBOSE 1: each call; the server's first read(700) and its sendto(30).
+check "conn-lifecycle.bt: VERBOSE lists each read and send" \
+	sh -c "grep -Eq '^[0-9]+ +RX +$afd +tracepoint:syscalls:sys_exit_read ret 700\$' '$out' &&
+	    grep -Eq '^[0-9]+ +TX +$afd +tracepoint:syscalls:sys_exit_sendto ret 30\$' '$out'"
 [ "$(grep -c ' CLOSE ' "$out")" = 2 ] || { echo "# trace:"; dump "$out"; dump "$out.err"; }
 
 # ---- trace-envoy-socket.bt (includes <linux/in.h>: bpftrace 0.17 fails) -----
