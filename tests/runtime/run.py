@@ -333,8 +333,6 @@ def main():
         builddir = os.environ.get("top_builddir", os.path.join(HERE, "..", ".."))
         sonde = os.path.join(builddir, "sonde")
     sonde = os.path.abspath(sonde) if os.path.sep in sonde else (shutil.which(sonde) or sonde)
-    if os.path.basename(os.path.realpath(sonde)).startswith("bpftrace"):
-        args.compat = True
     files = args.files or sorted(glob.glob(os.path.join(HERE, "*.test")))
     cases = []
     for f in files:
