@@ -148,7 +148,8 @@ stmts
 	| WHILE LPAREN expr RPAREN block stmts
 		{ $$ = ast_cons(ast_stmt(N_WHILE, $3, $5, NULL, &@$), $6); }
 	| UNROLL LPAREN expr RPAREN block stmts
-		{ $$ = ast_cons(ast_stmt(N_UNROLL, $3, $5, NULL, &@1), $6); }
+		{ YYLTYPE l = @1; l.last_line = @4.last_line; l.last_column = @4.last_column;
+		  $$ = ast_cons(ast_stmt(N_UNROLL, $3, $5, NULL, &l), $6); }
 	| SEMI stmts				{ $$ = $2; }
 	;
 
@@ -163,8 +164,8 @@ if_stmt
 
 simple_stmt
 	: expr					{ $$ = ast_stmt(N_EXPR_STMT, $1, NULL, NULL, &@1); }
-	| lvalue ASSIGN expr			{ $$ = ast_assign(0, $1, $3, &@$); }
-	| lvalue assign_op expr			{ $$ = ast_assign($2, $1, $3, &@$); }
+	| lvalue ASSIGN expr			{ $$ = ast_assign(0, $1, $3, &@2); }
+	| lvalue assign_op expr			{ $$ = ast_assign($2, $1, $3, &@2); }
 	| RETURN				{ $$ = ast_stmt(N_RETURN, NULL, NULL, NULL, &@1); }
 	| BREAK					{ $$ = ast_stmt(N_BREAK, NULL, NULL, NULL, &@1); }
 	| CONTINUE				{ $$ = ast_stmt(N_CONTINUE, NULL, NULL, NULL, &@1); }
@@ -195,35 +196,36 @@ expr
 cond_expr
 	: unary
 	| cond_expr QUES cond_expr COLON cond_expr	{ $$ = ast_ternary($1, $3, $5, &@$); }
-	| cond_expr LOR cond_expr	{ $$ = ast_binop(LOR, $1, $3, &@$); }
-	| cond_expr LAND cond_expr	{ $$ = ast_binop(LAND, $1, $3, &@$); }
-	| cond_expr BOR cond_expr	{ $$ = ast_binop(BOR, $1, $3, &@$); }
-	| cond_expr BXOR cond_expr	{ $$ = ast_binop(BXOR, $1, $3, &@$); }
-	| cond_expr BAND cond_expr	{ $$ = ast_binop(BAND, $1, $3, &@$); }
-	| cond_expr EQ cond_expr	{ $$ = ast_binop(EQ, $1, $3, &@$); }
-	| cond_expr NE cond_expr	{ $$ = ast_binop(NE, $1, $3, &@$); }
-	| cond_expr LT cond_expr	{ $$ = ast_binop(LT, $1, $3, &@$); }
-	| cond_expr GT cond_expr	{ $$ = ast_binop(GT, $1, $3, &@$); }
-	| cond_expr LE cond_expr	{ $$ = ast_binop(LE, $1, $3, &@$); }
-	| cond_expr GE cond_expr	{ $$ = ast_binop(GE, $1, $3, &@$); }
-	| cond_expr LEFT cond_expr	{ $$ = ast_binop(LEFT, $1, $3, &@$); }
-	| cond_expr RIGHT cond_expr	{ $$ = ast_binop(RIGHT, $1, $3, &@$); }
-	| cond_expr PLUS cond_expr	{ $$ = ast_binop(PLUS, $1, $3, &@$); }
-	| cond_expr MINUS cond_expr	{ $$ = ast_binop(MINUS, $1, $3, &@$); }
-	| cond_expr MUL cond_expr	{ $$ = ast_binop(MUL, $1, $3, &@$); }
-	| cond_expr DIV cond_expr	{ $$ = ast_binop(DIV, $1, $3, &@$); }
-	| cond_expr MOD cond_expr	{ $$ = ast_binop(MOD, $1, $3, &@$); }
+	| cond_expr LOR cond_expr	{ $$ = ast_binop(LOR, $1, $3, &@$); $$->op_loc = @2; }
+	| cond_expr LAND cond_expr	{ $$ = ast_binop(LAND, $1, $3, &@$); $$->op_loc = @2; }
+	| cond_expr BOR cond_expr	{ $$ = ast_binop(BOR, $1, $3, &@$); $$->op_loc = @2; }
+	| cond_expr BXOR cond_expr	{ $$ = ast_binop(BXOR, $1, $3, &@$); $$->op_loc = @2; }
+	| cond_expr BAND cond_expr	{ $$ = ast_binop(BAND, $1, $3, &@$); $$->op_loc = @2; }
+	| cond_expr EQ cond_expr	{ $$ = ast_binop(EQ, $1, $3, &@$); $$->op_loc = @2; }
+	| cond_expr NE cond_expr	{ $$ = ast_binop(NE, $1, $3, &@$); $$->op_loc = @2; }
+	| cond_expr LT cond_expr	{ $$ = ast_binop(LT, $1, $3, &@$); $$->op_loc = @2; }
+	| cond_expr GT cond_expr	{ $$ = ast_binop(GT, $1, $3, &@$); $$->op_loc = @2; }
+	| cond_expr LE cond_expr	{ $$ = ast_binop(LE, $1, $3, &@$); $$->op_loc = @2; }
+	| cond_expr GE cond_expr	{ $$ = ast_binop(GE, $1, $3, &@$); $$->op_loc = @2; }
+	| cond_expr LEFT cond_expr	{ $$ = ast_binop(LEFT, $1, $3, &@$); $$->op_loc = @2; }
+	| cond_expr RIGHT cond_expr	{ $$ = ast_binop(RIGHT, $1, $3, &@$); $$->op_loc = @2; }
+	| cond_expr PLUS cond_expr	{ $$ = ast_binop(PLUS, $1, $3, &@$); $$->op_loc = @2; }
+	| cond_expr MINUS cond_expr	{ $$ = ast_binop(MINUS, $1, $3, &@$); $$->op_loc = @2; }
+	| cond_expr MUL cond_expr	{ $$ = ast_binop(MUL, $1, $3, &@$); $$->op_loc = @2; }
+	| cond_expr DIV cond_expr	{ $$ = ast_binop(DIV, $1, $3, &@$); $$->op_loc = @2; }
+	| cond_expr MOD cond_expr	{ $$ = ast_binop(MOD, $1, $3, &@$); $$->op_loc = @2; }
 	;
 
 unary
 	: postfix
-	| LNOT unary			{ $$ = ast_unop(LNOT, $2, &@$); }
-	| BNOT unary			{ $$ = ast_unop(BNOT, $2, &@$); }
-	| MINUS unary			{ $$ = ast_unop(MINUS, $2, &@$); }
-	| MUL unary			{ $$ = ast_unop(MUL, $2, &@$); }
+	| LNOT unary			{ $$ = ast_unop(LNOT, $2, &@$); $$->op_loc = @1; }
+	| BNOT unary			{ $$ = ast_unop(BNOT, $2, &@$); $$->op_loc = @1; }
+	| MINUS unary			{ $$ = ast_unop(MINUS, $2, &@$); $$->op_loc = @1; }
+	| MUL unary			{ $$ = ast_unop(MUL, $2, &@$); $$->op_loc = @1; }
 	| INCREMENT lvalue		{ $$ = ast_incdec(INCREMENT, false, $2, &@$); }
 	| DECREMENT lvalue		{ $$ = ast_incdec(DECREMENT, false, $2, &@$); }
-	| LPAREN type RPAREN unary	{ $$ = ast_cast($2, $4, &@$); }
+	| LPAREN type RPAREN unary	{ YYLTYPE l = @1; l.last_line = @3.last_line; l.last_column = @3.last_column;
+					  $$ = ast_cast($2, $4, &l); }
 	;
 
 postfix
@@ -246,7 +248,7 @@ primary
 	| POSCOUNT			{ $$ = ast_node(N_POSCOUNT, &@$); }
 	| var %prec LOW
 	| map %prec LOW
-	| IDENT LPAREN opt_args RPAREN	{ $$ = ast_named(N_CALL, $1, $3, &@$); }
+	| IDENT LPAREN opt_args RPAREN	{ $$ = ast_named(N_CALL, $1, $3, &@$); $$->op_loc = @1; }
 	| LPAREN expr RPAREN		{ $$ = $2; }
 	| LPAREN expr COMMA args RPAREN	{ $$ = ast_named(N_TUPLE, NULL, ast_cons($2, $4), &@$); }
 	| SIZEOF LPAREN type RPAREN	{ $$ = ast_node(N_SIZEOF, &@$); $$->cast_type = $3; }

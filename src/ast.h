@@ -59,6 +59,7 @@ struct node {
 	int op;
 	bool arrow;		/* N_FIELD via -> */
 	bool is_post;		/* N_INCDEC */
+	bool positional;	/* a literal that came from $N */
 	int64_t ival;
 	char *str;
 	size_t slen;		/* N_STR: bytes excluding the terminating NUL */
@@ -66,7 +67,7 @@ struct node {
 	struct node *args;
 	struct node *body;
 	struct type *cast_type;	/* N_CAST, N_SIZEOF (type form), N_OFFSETOF */
-	struct loc type_loc;
+	struct loc op_loc;	/* operator token (binop/unop), function name (call) */
 
 	/* sema's annotations */
 	struct type *type;

@@ -306,16 +306,25 @@ static int run(struct options *o, struct script *s)
 	if (geteuid() != 0 && access("/sys/kernel/btf/vmlinux", R_OK) == 0 && !getenv("SONDE_NO_ROOT_CHECK")) {
 		/* the load reports EPERM with the capabilities to grant */
 	}
+	if (o->cmd) {
+		/* the child exists (waiting) before code generation: cpid is a constant */
+		err = spawn_child(o->cmd, &ss.child_pid, &ss.child_go_fd);
+		if (err) {
+			diag_error(NULL, "failed to run '%s': %s", o->cmd, strerror(-err));
+			return 1;
+		}
+		s->opts.cpid = ss.child_pid;
+	}
 	err = codegen_object(s, &copts, &obj, &objsize);
 	if (err)
-		return 1;
+		goto out;
 	setrlimit(RLIMIT_MEMLOCK, &rl);
 	if (o->outfile) {
 		out = fopen(o->outfile, "we");
 		if (!out) {
 			diag_error(NULL, "failed to open output file %s: %s", o->outfile, strerror(errno));
-			free(obj);
-			return 1;
+			out = stdout;
+			goto out;
 		}
 	}
 	if (o->buffering) {
@@ -334,13 +343,6 @@ static int run(struct options *o, struct script *s)
 	}
 	ss.out = output_new(out, o->format);
 	ss.unsafe = o->unsafe;
-	if (o->cmd) {
-		err = spawn_child(o->cmd, &ss.child_pid, &ss.child_go_fd);
-		if (err) {
-			diag_error(NULL, "failed to run '%s': %s", o->cmd, strerror(-err));
-			goto out;
-		}
-	}
 	err = session_load(&ss, obj, objsize);
 	if (err)
 		goto out;

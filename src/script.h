@@ -44,7 +44,8 @@ struct map_info {
 	int id;
 	struct type *key;	/* key as stored (ints widened to 8 bytes), NULL without keys */
 	uint32_t nkeys;		/* 0 without keys */
-	struct type **key_parts;/* the key expressions' types as written (for printing) */
+	struct type **key_parts;/* each key part as stored */
+	struct type **key_shown;/* each key part as first written (for messages) */
 	struct type *value;	/* value type: ints widened; aggregations by kind */
 	int64_t lhist_min, lhist_max, lhist_step;
 	bool percpu;		/* aggregations live in per-CPU maps */

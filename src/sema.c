@@ -156,28 +156,47 @@ bool sema_const_int(struct sema *se, struct node *n, int64_t *v)
 	return false;
 }
 
-const char *sema_literal_str(struct sema *se, struct node *arg, const char *fname, int argno)
+const char *sema_literal_str(struct sema *se, struct node *call, struct node *arg)
 {
+	if (arg && arg->kind == N_POSITIONAL)
+		sema_expr(se, arg);
 	if (!arg || arg->kind != N_STR) {
-		sema_error(se, arg ? &arg->loc : NULL, "%s() expects a string literal as argument %d",
-			   fname, argno);
+		struct type *t = arg ? sema_expr(se, arg) : NULL;
+
+		if (arg && !t)
+			return NULL;
+		sema_error(se, &call->loc, "%s() expects a string literal (%s provided)", call->str,
+			   type_kind_word(t));
 		return NULL;
 	}
 	return arg->str;
 }
 
-bool sema_require_int(struct sema *se, struct node *arg, const char *fname, int argno)
+bool sema_literal_int(struct sema *se, struct node *call, struct node *arg, int64_t *v)
+{
+	struct type *t = sema_expr(se, arg);
+
+	if (!t)
+		return false;
+	if (!sema_const_int(se, arg, v)) {
+		sema_error(se, &call->loc, "%s() expects a integer literal (%s provided)", call->str,
+			   type_kind_word(t));
+		return false;
+	}
+	return true;
+}
+
+bool sema_require_int(struct sema *se, struct node *call, struct node *arg)
 {
 	struct type *t = sema_expr(se, arg);
 
 	if (!t)
 		return false;
 	if (t->kind != TYPE_INT && t->kind != TYPE_POINTER) {
-		sema_error(se, &arg->loc, "%s() only supports integer arguments (%s provided)", fname,
-			   type_name(t));
+		sema_error(se, &call->loc, "%s() only supports integer arguments (%s provided)",
+			   call->str, type_kind_word(t));
 		return false;
 	}
-	(void)argno;
 	return true;
 }
 
@@ -218,6 +237,7 @@ static void resolve_positional(struct sema *se, struct node *n)
 		make_int(n, v);
 	else
 		make_str(n, p);
+	n->positional = true;
 }
 
 /* ---- variables and maps ---------------------------------------------------------------- */
@@ -243,12 +263,31 @@ static struct var_info *var_define(struct sema *se, const char *name, struct typ
 	return v;
 }
 
+/* How bpftrace names a key part in messages: integers are 64-bit unsigned keys. */
+static struct type *key_display(struct type *t)
+{
+	return t->kind == TYPE_INT ? type_int(8, false) : t;
+}
+
+static void key_list(struct strbuf *sb, struct type **parts, uint32_t n)
+{
+	uint32_t i;
+
+	sb_putc(sb, '[');
+	for (i = 0; i < n; i++) {
+		if (i)
+			sb_puts(sb, ", ");
+		type_format(key_display(parts[i]), sb);
+	}
+	sb_putc(sb, ']');
+}
+
 /* Type the keys of a map access and check them against the map's key. */
 static bool map_keys(struct sema *se, struct node *m)
 {
 	struct map_info *mi = m->map;
 	uint32_t n = (uint32_t)ast_list_len(m->args), i;
-	struct type **parts;
+	struct type **parts, **raw;
 	struct node *k;
 	bool ok = true;
 
@@ -261,10 +300,17 @@ static bool map_keys(struct sema *se, struct node *m)
 		return true;
 	}
 	parts = xcalloc(n, sizeof(*parts));
+	raw = xcalloc(n, sizeof(*raw));
 	for (i = 0, k = m->args; k; k = k->next, i++) {
 		struct type *t = sema_expr(se, k);
 
 		if (!t) {
+			ok = false;
+			continue;
+		}
+		if (t->kind == TYPE_TUPLE) {
+			sema_error(se, &m->loc, "tuple cannot be used as a map key. Try a multi-key "
+				   "associative array instead (eg `@map[$1, $2] = ...)`.");
 			ok = false;
 			continue;
 		}
@@ -274,45 +320,47 @@ static bool map_keys(struct sema *se, struct node *m)
 			ok = false;
 			continue;
 		}
+		raw[i] = t;
 		parts[i] = sema_storage_type(se, t);
 		if (t->kind == TYPE_STRING)
 			parts[i] = t->size > se->s->opts.strlen ? t : type_string(se->s->opts.strlen);
 	}
-	if (!ok) {
-		free(parts);
-		return false;
-	}
+	if (!ok)
+		goto out;
 	if (!mi->key_parts) {
 		mi->nkeys = n;
 		mi->key_parts = types_alloc(n * sizeof(*parts));
 		memcpy(mi->key_parts, parts, n * sizeof(*parts));
-	} else if (mi->nkeys != n) {
-		sema_error(se, &m->loc, "Argument mismatch for %s: trying to access with %u arguments "
-			   "when map expects %u arguments", mi->name, n, mi->nkeys);
-		ok = false;
+		mi->key_shown = types_alloc(n * sizeof(*raw));
+		memcpy(mi->key_shown, raw, n * sizeof(*raw));
 	} else {
-		for (i = 0; i < n; i++) {
-			if (!compatible(mi->key_parts[i], parts[i])) {
-				struct strbuf want, got;
+		bool same = mi->nkeys == n;
 
-				sb_init(&want);
-				sb_init(&got);
-				type_format(mi->key_parts[i], &want);
-				type_format(parts[i], &got);
-				sema_error(se, &m->loc, "Argument mismatch for %s: trying to access with "
-					   "arguments: [%s] when map expects arguments: [%s]",
-					   mi->name, got.buf, want.buf);
-				sb_free(&want);
-				sb_free(&got);
-				ok = false;
-				break;
-			}
-			mi->key_parts[i] = merge_types(mi->key_parts[i], parts[i]);
+		for (i = 0; same && i < n; i++)
+			same = compatible(mi->key_parts[i], parts[i]);
+		if (!same) {
+			struct strbuf want, got;
+
+			sb_init(&want);
+			sb_init(&got);
+			key_list(&want, mi->key_shown, mi->nkeys);
+			key_list(&got, raw, n);
+			sema_error(se, &m->loc, "Argument mismatch for %s: trying to access with "
+				   "arguments: %s when map expects arguments: %s", mi->name, got.buf,
+				   want.buf);
+			sb_free(&want);
+			sb_free(&got);
+			ok = false;
+		} else {
+			for (i = 0; i < n; i++)
+				mi->key_parts[i] = merge_types(mi->key_parts[i], parts[i]);
 		}
 	}
-	free(parts);
 	if (ok)
 		mi->key = n == 1 ? mi->key_parts[0] : type_tuple(mi->key_parts, n);
+out:
+	free(parts);
+	free(raw);
 	return ok;
 }
 
@@ -419,27 +467,25 @@ static struct type *type_binop(struct sema *se, struct node *n)
 
 	if (!a || !b)
 		return NULL;
-	if (a->kind == TYPE_STRING || b->kind == TYPE_STRING) {
-		if (a->kind != b->kind || (n->op != EQ && n->op != NE)) {
-			if (a->kind == b->kind)
-				sema_error(se, &n->loc, "The %s operator can not be used on expressions of "
-					   "types string, string", binop_name(n->op));
-			else
-				sema_error(se, &n->loc, "Type mismatch for '%s': comparing '%s' with '%s'",
-					   binop_name(n->op), type_name(a), type_name(b));
+	if ((type_is_int(a) || a->kind == TYPE_POINTER) != (type_is_int(b) || b->kind == TYPE_POINTER)) {
+		sema_error(se, &n->loc, "Type mismatch for '%s': comparing '%s' with '%s'",
+			   binop_name(n->op), type_name(a), type_name(b));
+		return NULL;
+	}
+	if (a->kind == TYPE_STRING && b->kind == TYPE_STRING) {
+		if (n->op != EQ && n->op != NE) {
+			sema_error(se, &n->op_loc, "The %s operator can not be used on expressions of "
+				   "types %s, %s", binop_name(n->op), type_name(a), type_name(b));
 			return NULL;
 		}
 		return type_int(8, false);
 	}
 	if ((a->kind != TYPE_INT && a->kind != TYPE_POINTER) ||
-	    (b->kind != TYPE_INT && b->kind != TYPE_POINTER)) {
-		struct strbuf sa;
-
-		sb_init(&sa);
-		type_format(a, &sa);
-		sema_error(se, &n->loc, "Type mismatch for '%s': comparing '%s' with '%s'",
-			   binop_name(n->op), sa.buf, type_name(b));
-		sb_free(&sa);
+	    (b->kind != TYPE_INT && b->kind != TYPE_POINTER) ||
+	    ((a->kind == TYPE_POINTER || b->kind == TYPE_POINTER) &&
+	     !cmp && n->op != PLUS && n->op != MINUS && n->op != BAND && n->op != BOR)) {
+		sema_error(se, &n->op_loc, "The %s operator can not be used on expressions of types "
+			   "%s, %s", binop_name(n->op), type_name(a), type_name(b));
 		return NULL;
 	}
 	if ((n->op == DIV || n->op == MOD) && n->b->is_const && n->b->ival == 0) {
@@ -447,7 +493,7 @@ static struct type *type_binop(struct sema *se, struct node *n)
 		return NULL;
 	}
 	if (n->a->is_const && n->b->is_const) {
-		bool is_signed = a->is_signed || b->is_signed;
+		bool is_signed = a->kind == TYPE_INT && a->is_signed && b->kind == TYPE_INT && b->is_signed;
 		int64_t r;
 
 		if (fold_binop(n->op, n->a->ival, n->b->ival, is_signed, &r)) {
@@ -461,7 +507,7 @@ static struct type *type_binop(struct sema *se, struct node *n)
 	if (a->kind == TYPE_POINTER && b->kind == TYPE_INT && (n->op == PLUS || n->op == MINUS))
 		return a;
 	if (a->kind == TYPE_INT && b->kind == TYPE_INT)
-		return type_int(8, a->is_signed || b->is_signed);
+		return type_int(8, a->is_signed && b->is_signed);
 	return type_int(8, false);
 }
 
@@ -493,7 +539,7 @@ static struct type *type_unop(struct sema *se, struct node *n)
 		return NULL;
 	}
 	if (a->kind != TYPE_INT && a->kind != TYPE_POINTER) {
-		sema_error(se, &n->loc, "The %s operator can not be used on expressions of type %s",
+		sema_error(se, &n->op_loc, "The %s operator can not be used on expressions of type '%s'",
 			   n->op == LNOT ? "!" : n->op == BNOT ? "~" : "-", type_name(a));
 		return NULL;
 	}
@@ -551,12 +597,8 @@ static struct type *type_field(struct sema *se, struct node *n)
 	}
 	f = record_find_field(rec, n->str, &off);
 	if (!f) {
-		if (as == AS_CTX)
-			sema_error(se, &n->loc, "Can't find field '%s' in the tracepoint's arguments",
-				   n->str);
-		else
-			sema_error(se, &n->loc, "Struct/union of type '%s %s' does not contain a field "
-				   "named '%s'", rec->is_union ? "union" : "struct", rec->name, n->str);
+		sema_error(se, &n->loc, "Struct/union of type '%s %s' does not contain a field "
+			   "named '%s'", rec->is_union ? "union" : "struct", rec->name, n->str);
 		return NULL;
 	}
 	n->field = f;
@@ -600,8 +642,7 @@ static struct type *type_cast(struct sema *se, struct node *n)
 	}
 	if (t->kind == TYPE_INT) {
 		if (a->kind != TYPE_INT && a->kind != TYPE_POINTER) {
-			sema_error(se, &n->loc, "Cannot cast from \"%s\" to \"%s\"", type_name(a),
-				   type_name(t));
+			sema_error(se, &n->loc, "Casts are not supported for type: \"%s\"", type_name(a));
 			return NULL;
 		}
 		if (n->a->is_const) {
@@ -627,14 +668,14 @@ static struct type *type_ident(struct sema *se, struct node *n)
 	int64_t v;
 
 	if (b) {
-		if ((b->where & B_REGS) && !se->ops->has_args && se->ops->ctx != CTX_PERF) {
-			sema_error(se, &n->loc, "The %s builtin can not be used with '%s' probes", n->str,
-				   se->ops->name);
+		if ((b->where & B_REGS) && !se->ops->has_args) {
+			sema_error(se, &n->loc, "The %s builtin can only be used with 'kprobes', 'uprobes' "
+				   "and 'usdt' probes", n->str);
 			return NULL;
 		}
 		if ((b->where & B_RETURN) && !se->ops->is_return) {
 			sema_error(se, &n->loc, "The retval builtin can only be used with 'kretprobe' and "
-				   "'uretprobe' probes");
+				   "'uretprobe' and 'kfunc' probes");
 			return NULL;
 		}
 		n->builtin = b;
@@ -667,14 +708,8 @@ static struct type *type_map_read(struct sema *se, struct node *n)
 		sema_error(se, &n->loc, "Undefined map: %s", n->str);
 		return NULL;
 	}
-	if (type_is_aggregation(mi->value)) {
-		if (mi->value->kind == TYPE_COUNT || mi->value->kind == TYPE_SUM ||
-		    mi->value->kind == TYPE_MIN || mi->value->kind == TYPE_MAX)
-			return type_int(8, mi->value->is_signed);
-		sema_error(se, &n->loc, "The map %s holds %s() values, which cannot be read in a probe",
-			   mi->name, type_name(mi->value));
-		return NULL;
-	}
+	/* an aggregation's value only exists per CPU: its type stays count/sum/..., which
+	 * every use then rejects as bpftrace does */
 	return mi->value;
 }
 
@@ -756,7 +791,7 @@ struct type *sema_expr(struct sema *se, struct node *n)
 		}
 		if (!compatible(a, b)) {
 			sema_error(se, &n->loc, "Ternary operator must return the same type: have '%s' "
-				   "and '%s'", type_name(a), type_name(b));
+				   "and '%s'", type_kind_word(a), type_kind_word(b));
 			return NULL;
 		}
 		t = a->kind == TYPE_STRING ? merge_types(a, b) :
@@ -797,6 +832,11 @@ struct type *sema_expr(struct sema *se, struct node *n)
 		if (a->kind == TYPE_ARRAY) {
 			int64_t idx;
 
+			if (a->as == AS_NONE && !sema_const_int(se, n->b, &idx)) {
+				sema_error(se, &n->b->loc, "the index of an array value must be an integer "
+					   "literal");
+				return NULL;
+			}
 			if (sema_const_int(se, n->b, &idx) && (idx < 0 || (uint64_t)idx >= a->nelems)) {
 				sema_error(se, &n->loc, "the index %lld is out of bounds for array of size %u",
 					   (long long)idx, a->nelems);
@@ -870,7 +910,7 @@ struct type *sema_expr(struct sema *se, struct node *n)
 			t = target->map->value;
 		}
 		if (t->kind != TYPE_INT) {
-			sema_error(se, &n->loc, "The %s operator can not be used on expressions of type %s",
+			sema_error(se, &n->loc, "The %s operator can not be used on expressions of type '%s'",
 				   n->op == INCREMENT ? "++" : "--", type_name(t));
 			return NULL;
 		}
@@ -881,7 +921,7 @@ struct type *sema_expr(struct sema *se, struct node *n)
 			struct type *ct = resolve_type(n->cast_type);
 
 			if (ct->kind == TYPE_RECORD && !ct->rec->complete) {
-				sema_error(se, &n->loc, "Unknown struct/union: '%s %s'",
+				sema_error(se, &n->loc, "Unknown identifier: '%s %s'",
 					   ct->rec->is_union ? "union" : "struct", ct->rec->name);
 				return NULL;
 			}
@@ -928,24 +968,37 @@ static struct type *type_call(struct sema *se, struct node *n, bool is_stmt, str
 	int nargs = (int)ast_list_len(n->args);
 
 	if (!f) {
-		sema_error(se, &n->loc, "Unknown function: %s", n->str);
+		sema_error(se, &n->op_loc, "Unknown function: %s", n->str);
 		return NULL;
 	}
 	n->func = f;
-	if (f->unsafe && !se->s->opts.unsafe) {
+	if (f->unsafe && !se->s->opts.unsafe)
 		sema_error(se, &n->loc, "%s() is an unsafe function being used in safe mode", f->name);
-		return NULL;
-	}
 	if (nargs < f->min_args || (f->max_args >= 0 && nargs > f->max_args)) {
-		if (f->min_args == f->max_args)
-			sema_error(se, &n->loc, "%s() requires %d argument%s (%d provided)", f->name,
-				   f->min_args, f->min_args == 1 ? "" : "s", nargs);
-		else if (nargs < f->min_args)
-			sema_error(se, &n->loc, "%s() requires at least %d argument%s (%d provided)",
-				   f->name, f->min_args, f->min_args == 1 ? "" : "s", nargs);
-		else
-			sema_error(se, &n->loc, "%s() takes up to %d argument%s (%d provided)", f->name,
-				   f->max_args, f->max_args == 1 ? "" : "s", nargs);
+		/* bpftrace's wording */
+		struct strbuf m;
+
+		sb_init(&m);
+		if (f->min_args == f->max_args) {
+			if (f->min_args == 0)
+				sb_printf(&m, "%s() requires no arguments", f->name);
+			else if (f->min_args == 1)
+				sb_printf(&m, "%s() requires one argument", f->name);
+			else
+				sb_printf(&m, "%s() requires %d arguments", f->name, f->min_args);
+		} else if (nargs < f->min_args) {
+			if (f->min_args == 1)
+				sb_printf(&m, "%s() requires at least one argument", f->name);
+			else
+				sb_printf(&m, "%s() requires at least %d arguments", f->name, f->min_args);
+		} else {
+			if (f->max_args == 1)
+				sb_printf(&m, "%s() takes up to one argument", f->name);
+			else
+				sb_printf(&m, "%s() takes up to %d arguments", f->name, f->max_args);
+		}
+		sema_error(se, &n->loc, "%s (%d provided)", m.buf, nargs);
+		sb_free(&m);
 		return NULL;
 	}
 	if (f->use == F_MAP_VALUE && !target) {
@@ -956,6 +1009,12 @@ static struct type *type_call(struct sema *se, struct node *n, bool is_stmt, str
 		sema_error(se, &n->loc, "%s() should not be used in an expression", f->name);
 		return NULL;
 	}
+	if (f->unsafe && se->ops->is_special && strcmp(f->name, "signal") == 0) {
+		sema_error(se, &n->loc, "%s can not be used with \"%s\" probes", f->name, se->ops->name);
+		return NULL;
+	}
+	if (f->unsafe && !se->s->opts.unsafe)
+		return NULL;
 	return f->check(se, n);
 }
 
@@ -1033,8 +1092,7 @@ static void check_assign(struct sema *se, struct node *n)
 	}
 	if (target->kind == N_VAR) {
 		struct var_info *v = var_find(se, target->str);
-		struct type *st = t->kind == TYPE_INT ? type_int(8, t->is_signed) :
-				  t->kind == TYPE_STRING ? sema_storage_type(se, t) : t;
+		struct type *st = t;
 
 		if (!v) {
 			v = var_define(se, target->str, st);
@@ -1118,7 +1176,7 @@ static void check_stmt(struct sema *se, struct node *n)
 	case N_BREAK:
 	case N_CONTINUE:
 		if (!se->loop_depth)
-			sema_error(se, &n->loc, "%s statement outside of a loop",
+			sema_error(se, &n->loc, "%s used outside of a loop",
 				   n->kind == N_BREAK ? "break" : "continue");
 		break;
 	case N_RETURN:

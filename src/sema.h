@@ -29,9 +29,11 @@ struct type *sema_expr(struct sema *se, struct node *n);
 void sema_error(struct sema *se, const struct loc *loc, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* Require an integer argument; false (reported) otherwise. */
-bool sema_require_int(struct sema *se, struct node *arg, const char *fname, int argno);
+bool sema_require_int(struct sema *se, struct node *call, struct node *arg);
 /* A string literal argument (after positional substitution); NULL (reported) otherwise. */
-const char *sema_literal_str(struct sema *se, struct node *arg, const char *fname, int argno);
+const char *sema_literal_str(struct sema *se, struct node *call, struct node *arg);
+/* An integer literal argument (after folding); false (reported) otherwise. */
+bool sema_literal_int(struct sema *se, struct node *call, struct node *arg, int64_t *v);
 /* The declared value type of a map, inferring it from value if not set yet. */
 bool sema_map_assign(struct sema *se, struct node *map, struct type *value, const struct loc *loc);
 /* Is this an integer constant (folded)?  Sets *v. */

@@ -300,7 +300,7 @@ void type_format(const struct type *t, struct strbuf *sb)
 	}
 	switch (t->kind) {
 	case TYPE_INT:
-		sb_printf(sb, "%sint%u", t->is_signed ? "" : "u", t->size * 8);
+		sb_printf(sb, "%sint%u", t->is_signed ? "" : "unsigned ", t->size * 8);
 		break;
 	case TYPE_STRING:
 		sb_printf(sb, "string[%u]", t->size);
@@ -334,14 +334,34 @@ void type_format(const struct type *t, struct strbuf *sb)
 	}
 }
 
+/* Four rotating buffers, so one message can name several types. */
 const char *type_name(const struct type *t)
 {
-	static char *last;
+	static char *bufs[4];
+	static unsigned next;
 	struct strbuf sb;
+	char **slot = &bufs[next++ % 4];
 
-	free(last);
+	free(*slot);
 	sb_init(&sb);
 	type_format(t, &sb);
-	last = sb_steal(&sb);
-	return last;
+	*slot = sb_steal(&sb);
+	return *slot;
+}
+
+const char *type_kind_word(const struct type *t)
+{
+	switch (t ? t->kind : TYPE_NONE) {
+	case TYPE_INT:
+	case TYPE_POINTER:
+		return "integer";
+	case TYPE_STRING:
+		return "string";
+	case TYPE_BUFFER:
+		return "buffer";
+	case TYPE_NONE:
+		return "none";
+	default:
+		return type_name(t);
+	}
 }

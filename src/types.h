@@ -128,5 +128,7 @@ bool type_is_aggregate(const struct type *t);
 void type_format(const struct type *t, struct strbuf *sb);
 /* Same, into a static buffer that is valid until the next call (for diagnostics). */
 const char *type_name(const struct type *t);
+/* bpftrace's word for a kind in messages: integer, string, buffer, or the type's name. */
+const char *type_kind_word(const struct type *t);
 
 #endif

@@ -29,8 +29,8 @@ static struct type *c_value_agg(struct sema *se, struct node *n, enum type_kind 
 	if (!t)
 		return NULL;
 	if (t->kind != TYPE_INT && t->kind != TYPE_POINTER) {
-		sema_error(se, &n->args->loc, "%s() only supports integer arguments (%s provided)",
-			   n->str, type_name(t));
+		sema_error(se, &n->loc, "%s() only supports integer arguments (%s provided)",
+			   n->str, type_kind_word(t));
 		return NULL;
 	}
 	return agg(kind, t->kind == TYPE_INT && t->is_signed);
@@ -52,11 +52,8 @@ static struct type *c_lhist(struct sema *se, struct node *n)
 	if (!c_value_agg(se, n, TYPE_LHIST))
 		return NULL;
 	for (i = 0; i < 3; i++, a = a->next) {
-		sema_expr(se, a);
-		if (!sema_const_int(se, a, &v[i])) {
-			sema_error(se, &a->loc, "lhist() expects integer literals for min, max and step");
+		if (!sema_literal_int(se, n, a, &v[i]))
 			return NULL;
-		}
 		a->ival = v[i];
 	}
 	if (v[0] < 0) {
@@ -254,7 +251,7 @@ static struct type *c_map_fn(struct sema *se, struct node *n)
 	struct node *a = n->args;
 
 	if (a->kind != N_MAP || a->args) {
-		sema_error(se, &a->loc, "%s() expects a map argument", n->str);
+		sema_error(se, &n->loc, "%s() expects a map to be provided", n->str);
 		return NULL;
 	}
 	a->map = script_map(se->s, a->str);
@@ -282,7 +279,7 @@ static struct type *c_delete(struct sema *se, struct node *n)
 	struct node *a = n->args;
 
 	if (a->kind != N_MAP) {
-		sema_error(se, &a->loc, "delete() expects a map with a key as its argument");
+		sema_error(se, &n->loc, "delete() expects a map to be provided");
 		return NULL;
 	}
 	/* type the keys and check them against the map */

@@ -9,22 +9,6 @@
 #include "runtime/format.h"
 #include "sema.h"
 
-/* bpftrace's words for argument kinds in printf diagnostics */
-static const char *kind_word(const struct type *t)
-{
-	switch (t->kind) {
-	case TYPE_INT:
-	case TYPE_POINTER:
-		return "integer";
-	case TYPE_STRING:
-		return "string";
-	case TYPE_BUFFER:
-		return "buffer";
-	default:
-		return type_name(t);
-	}
-}
-
 static bool printable_as_string(const struct type *t)
 {
 	switch (t->kind) {
@@ -65,7 +49,11 @@ static struct type *check_format_call(struct sema *se, struct node *n, enum even
 	if (n->args->kind == N_POSITIONAL)
 		sema_expr(se, n->args);
 	if (n->args->kind != N_STR) {
-		sema_error(se, &n->loc, "%s() expects a string literal as the first argument", name);
+		struct type *t = sema_expr(se, n->args);
+
+		if (t)
+			sema_error(se, &n->loc, "%s() expects a string literal (%s provided)", name,
+				   type_kind_word(t));
 		return NULL;
 	}
 	if (fmt_parse(n->args->str, &specs, &nspecs, &err)) {
@@ -77,31 +65,26 @@ static struct type *check_format_call(struct sema *se, struct node *n, enum even
 	for (i = 0, a = n->args->next; a; a = a->next, i++) {
 		types[i] = sema_expr(se, a);
 		if (!types[i]) {
-			ok = false;
-			continue;
-		}
-		if (type_is_aggregation(types[i]) || types[i]->kind == TYPE_VOID ||
-		    types[i]->kind == TYPE_RECORD || types[i]->kind == TYPE_ARRAY) {
-			sema_error(se, &a->loc, "%s: cannot print a value of type %s", name,
-				   type_name(types[i]));
+			/* an undefined map still gets its conversion checked, as "none" (bpftrace) */
+			if (a->kind != N_MAP)
+				goto out;
+			types[i] = type_new(TYPE_NONE);
 			ok = false;
 		}
 	}
-	if (!ok)
-		goto out;
-	if (nargs < nspecs) {
+	if (nargs < nspecs && ok) {
 		sema_error(se, &n->loc, "%s: Not enough arguments for format string (%u supplied, %zu "
 			   "expected)", name, nargs, nspecs);
 		ok = false;
 		goto out;
 	}
-	if (nargs > nspecs) {
+	if (nargs > nspecs && ok) {
 		sema_error(se, &n->loc, "%s: Too many arguments for format string (%u supplied, %zu "
 			   "expected)", name, nargs, nspecs);
 		ok = false;
 		goto out;
 	}
-	for (i = 0; i < nspecs; i++) {
+	for (i = 0; i < nspecs && i < nargs; i++) {
 		const struct type *t = types[i];
 		bool good;
 
@@ -121,9 +104,17 @@ static struct type *check_format_call(struct sema *se, struct node *n, enum even
 			sema_error(se, &n->loc, "%s: %%%s specifier expects a value of type %s (%s supplied)",
 				   name, specs[i].conv == 'r' ? "r" : (char[]){ specs[i].conv, 0 },
 				   specs[i].arg == FMT_ARG_STR ? "string" :
-				   specs[i].arg == FMT_ARG_BUF ? "buffer" : "integer", kind_word(t));
+				   specs[i].arg == FMT_ARG_BUF ? "buffer" : "integer", type_kind_word(t));
 			ok = false;
 			break;
+		}
+	}
+	for (i = 0; ok && i < nargs; i++) {
+		if (types[i]->kind == TYPE_VOID || types[i]->kind == TYPE_RECORD ||
+		    types[i]->kind == TYPE_ARRAY) {
+			sema_error(se, &n->loc, "%s: cannot print a value of type %s", name,
+				   type_name(types[i]));
+			ok = false;
 		}
 	}
 	if (ok && se->final) {
@@ -184,7 +175,7 @@ static struct type *c_time(struct sema *se, struct node *n)
 	const char *fmt = "%H:%M:%S\n";
 
 	if (n->args) {
-		fmt = sema_literal_str(se, n->args, "time", 1);
+		fmt = sema_literal_str(se, n, n->args);
 		if (!fmt)
 			return NULL;
 	}
@@ -266,9 +257,9 @@ static LLVMValueRef f_print(struct cg *cg, struct node *n, struct node *m)
 
 static struct type *c_strftime(struct sema *se, struct node *n)
 {
-	const char *fmt = sema_literal_str(se, n->args, "strftime", 1);
+	const char *fmt = sema_literal_str(se, n, n->args);
 
-	if (!fmt || !sema_require_int(se, n->args->next, "strftime", 2))
+	if (!fmt || !sema_require_int(se, n, n->args->next))
 		return NULL;
 	if (se->final)
 		n->id = script_add_fmt(se->s, EV_TIME, fmt, NULL, NULL, 0);
@@ -301,7 +292,7 @@ static struct type *c_join(struct sema *se, struct node *n)
 		return NULL;
 	}
 	if (n->args->next) {
-		sep = sema_literal_str(se, n->args->next, "join", 2);
+		sep = sema_literal_str(se, n, n->args->next);
 		if (!sep)
 			return NULL;
 	}

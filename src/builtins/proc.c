@@ -186,7 +186,7 @@ static LLVMValueRef f_signal(struct cg *cg, struct node *n, struct node *m)
  * id is the directory's inode number */
 static struct type *c_cgroupid(struct sema *se, struct node *n)
 {
-	const char *path = sema_literal_str(se, n->args, "cgroupid", 1);
+	const char *path = sema_literal_str(se, n, n->args);
 	struct stat st;
 
 	if (!path)

@@ -219,7 +219,7 @@ static LLVMValueRef f_ustack(struct cg *cg, struct node *n, struct node *m)
 
 static struct type *c_ksym(struct sema *se, struct node *n)
 {
-	if (!sema_require_int(se, n->args, "ksym", 1))
+	if (!sema_require_int(se, n, n->args))
 		return NULL;
 	return type_simple(TYPE_KSYM);
 }
@@ -231,7 +231,7 @@ static LLVMValueRef f_ksym(struct cg *cg, struct node *n, struct node *m)
 
 static struct type *c_usym(struct sema *se, struct node *n)
 {
-	if (!sema_require_int(se, n->args, "usym", 1))
+	if (!sema_require_int(se, n, n->args))
 		return NULL;
 	return type_simple(TYPE_USYM);
 }
@@ -243,7 +243,7 @@ static LLVMValueRef f_usym(struct cg *cg, struct node *n, struct node *m)
 
 static struct type *c_kaddr(struct sema *se, struct node *n)
 {
-	const char *name = sema_literal_str(se, n->args, "kaddr", 1);
+	const char *name = sema_literal_str(se, n, n->args);
 	uint64_t addr;
 
 	if (!name)
@@ -264,7 +264,7 @@ static LLVMValueRef f_const(struct cg *cg, struct node *n, struct node *m)
 
 static struct type *c_reg(struct sema *se, struct node *n)
 {
-	const char *name = sema_literal_str(se, n->args, "reg", 1);
+	const char *name = sema_literal_str(se, n, n->args);
 	size_t i;
 
 	if (!name)

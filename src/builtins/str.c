@@ -1,13 +1,12 @@
 /* str.c - strings and bytes from traced memory: str, buf, strncmp, ntop, macaddr. */
 #include "builtins.h"
 
+#include <arpa/inet.h>
 #include <string.h>
 
 #include "codegen/cg.h"
 #include "sema.h"
 
-#define AF_INET 2
-#define AF_INET6 10
 
 static enum addrspace arg_as(struct cg *cg, const struct type *t)
 {
@@ -22,14 +21,15 @@ static struct type *c_str(struct sema *se, struct node *n)
 
 	if (!t)
 		return NULL;
-	if (t->kind != TYPE_INT && t->kind != TYPE_POINTER && t->kind != TYPE_STRING &&
-	    t->kind != TYPE_ARRAY) {
-		sema_error(se, &n->args->loc, "str() expects an integer or a pointer type as first "
+	/* a string literal is rejected as bpftrace does; $N and tracepoint strings are fine */
+	if ((t->kind != TYPE_INT && t->kind != TYPE_POINTER && t->kind != TYPE_ARRAY &&
+	     t->kind != TYPE_STRING) || (n->args->kind == N_STR && !n->args->positional)) {
+		sema_error(se, &n->loc, "str() expects an integer or a pointer type as first "
 			   "argument (%s provided)", type_name(t));
 		return NULL;
 	}
 	if (n->args->next) {
-		if (!sema_require_int(se, n->args->next, "str", 2))
+		if (!sema_require_int(se, n, n->args->next))
 			return NULL;
 		if (sema_const_int(se, n->args->next, &len)) {
 			if (len < 0) {
@@ -40,7 +40,7 @@ static struct type *c_str(struct sema *se, struct node *n)
 				size = (uint32_t)len + 1;
 		}
 	}
-	if (t->kind == TYPE_STRING)
+	if (t->kind == TYPE_STRING && !n->args->next)
 		return t;
 	return type_string(size);
 }
@@ -51,8 +51,14 @@ static LLVMValueRef f_str(struct cg *cg, struct node *n, struct node *m)
 	LLVMValueRef v = cg_expr(cg, n->args), slot, size;
 	uint32_t max = n->type->size;
 
-	if (at->kind == TYPE_STRING)
-		return v;
+	if (at->kind == TYPE_STRING) {
+		if (!n->args->next)
+			return v;
+		/* str($1, 3): a prefix of a string we already hold */
+		slot = cg_slot(cg, max);
+		cg_store(cg, slot, n->type, v, at);
+		return slot;
+	}
 	slot = cg_slot(cg, max);
 	irb_zero(cg, slot, max);
 	if (n->args->next && !n->args->next->is_const) {
@@ -125,10 +131,11 @@ static struct type *c_strncmp(struct sema *se, struct node *n)
 			   type_name(a), type_name(b));
 		return NULL;
 	}
-	sema_expr(se, n->args->next->next);
-	if (!sema_const_int(se, n->args->next->next, &len) || len < 0) {
-		sema_error(se, &n->args->next->next->loc, "strncmp() expects a non-negative integer "
-			   "literal as its third argument");
+	if (!sema_literal_int(se, n, n->args->next->next, &len))
+		return NULL;
+	if (len < 0) {
+		sema_error(se, &n->loc, "strncmp() length must be non-negative (%lld provided)",
+			   (long long)len);
 		return NULL;
 	}
 	n->ival = len;
@@ -153,7 +160,7 @@ static struct type *c_ntop(struct sema *se, struct node *n)
 	int64_t af;
 
 	if (n->args->next) {
-		if (!sema_require_int(se, n->args, "ntop", 1))
+		if (!sema_require_int(se, n, n->args))
 			return NULL;
 	}
 	t = sema_expr(se, addr);
@@ -196,7 +203,7 @@ static LLVMValueRef f_ntop(struct cg *cg, struct node *n, struct node *m)
 	irb_store(cg, slot, fam, 8);
 	if (t->kind == TYPE_INT) {
 		irb_store(cg, irb_gep(cg, slot, 8), v, t->size >= 4 ? 4 : t->size);
-	} else if (t->kind == TYPE_STRING) {
+	} else if (t->kind == TYPE_STRING || (t->kind == TYPE_ARRAY && t->as == AS_NONE)) {
 		irb_copy(cg, irb_gep(cg, slot, 8), v, t->size);
 	} else {
 		irb_probe_read(cg, irb_gep(cg, slot, 8), t->kind == TYPE_POINTER ? 16 : t->size, v,
@@ -298,7 +305,44 @@ static LLVMValueRef f_strcontains(struct cg *cg, struct node *n, struct node *m)
 	return LLVMBuildLoad2(cg->b, cg->i64, res, "");
 }
 
+/* pton("1.2.3.4") / pton("::1"): the address's bytes, parsed at compile time */
+static struct type *c_pton(struct sema *se, struct node *n)
+{
+	const char *text = sema_literal_str(se, n, n->args);
+	unsigned char buf[16];
+
+	if (!text)
+		return NULL;
+	if (inet_pton(AF_INET, text, buf) == 1) {
+		n->ival = AF_INET;
+		return type_array(type_int(1, false), 4);
+	}
+	if (inet_pton(AF_INET6, text, buf) == 1) {
+		n->ival = AF_INET6;
+		return type_array(type_int(1, false), 16);
+	}
+	sema_error(se, &n->loc, "pton() expects a valid IPv4 or IPv6 address (\"%s\" provided)", text);
+	return NULL;
+}
+
+static LLVMValueRef f_pton(struct cg *cg, struct node *n, struct node *m)
+{
+	unsigned char buf[16] = { 0 };
+	LLVMValueRef slot = cg_slot(cg, 16);
+	int i;
+
+	inet_pton((int)n->ival, n->args->str, buf);
+	for (i = 0; i < 16; i += 8) {
+		uint64_t w;
+
+		memcpy(&w, buf + i, 8);
+		irb_store(cg, irb_gep(cg, slot, (uint32_t)i), irb_const(cg, (int64_t)w), 8);
+	}
+	return slot;
+}
+
 const struct func funcs_str[] = {
+	{ "pton", 1, 1, F_EXPR, false, c_pton, f_pton },
 	{ "strcontains", 2, 2, F_EXPR, false, c_strcontains, f_strcontains },
 	{ "str", 1, 2, F_EXPR, false, c_str, f_str },
 	{ "buf", 1, 2, F_EXPR, false, c_buf, f_buf },

@@ -39,9 +39,11 @@ LLVMValueRef cg_slot(struct cg *cg, uint32_t size)
 	return p;
 }
 
+/* Records and arrays read through a pointer stay in the traced memory until used; an array
+ * without an address space (pton()) is a value held in scratch memory. */
 static bool is_lazy(const struct type *t)
 {
-	return t && (t->kind == TYPE_RECORD || t->kind == TYPE_ARRAY);
+	return t && (t->kind == TYPE_RECORD || (t->kind == TYPE_ARRAY && t->as != AS_NONE));
 }
 
 static bool in_memory(const struct type *t)
@@ -296,11 +298,35 @@ LLVMValueRef cg_strncmp(struct cg *cg, LLVMValueRef a, LLVMValueRef b, uint32_t 
 	return cg_streq(cg, a, b, n);
 }
 
+/*
+ * Signed division and remainder.  The BPF instruction set (before v4, which LLVM 16 cannot
+ * target) divides unsigned only: divide the magnitudes and give the result C's sign.
+ */
+static LLVMValueRef cg_sdiv(struct cg *cg, LLVMValueRef a, LLVMValueRef b, bool rem)
+{
+	LLVMValueRef zero = irb_const(cg, 0);
+	LLVMValueRef an = LLVMBuildICmp(cg->b, LLVMIntSLT, a, zero, "");
+	LLVMValueRef bn = LLVMBuildICmp(cg->b, LLVMIntSLT, b, zero, "");
+	LLVMValueRef ua = LLVMBuildSelect(cg->b, an, LLVMBuildNeg(cg->b, a, ""), a, "");
+	LLVMValueRef ub = LLVMBuildSelect(cg->b, bn, LLVMBuildNeg(cg->b, b, ""), b, "");
+	LLVMValueRef q, neg;
+
+	if (rem) {
+		q = LLVMBuildURem(cg->b, ua, ub, "");
+		neg = an;	/* the remainder has the dividend's sign */
+	} else {
+		q = LLVMBuildUDiv(cg->b, ua, ub, "");
+		neg = LLVMBuildXor(cg->b, an, bn, "");
+	}
+	return LLVMBuildSelect(cg->b, neg, LLVMBuildNeg(cg->b, q, ""), q, "");
+}
+
 static LLVMValueRef cg_binop(struct cg *cg, struct node *n)
 {
 	const struct type *ta = n->a->type, *tb = n->b->type;
 	LLVMValueRef a, b;
-	bool is_signed = (ta->kind == TYPE_INT && ta->is_signed) || (tb->kind == TYPE_INT && tb->is_signed);
+	/* C's usual arithmetic conversions: signed only when both operands are */
+	bool is_signed = ta->kind == TYPE_INT && ta->is_signed && tb->kind == TYPE_INT && tb->is_signed;
 
 	if (n->op == LAND || n->op == LOR) {
 		LLVMValueRef res = irb_alloca(cg, cg->i64, "logic");
@@ -341,8 +367,8 @@ static LLVMValueRef cg_binop(struct cg *cg, struct node *n)
 	case PLUS: return LLVMBuildAdd(cg->b, a, b, "");
 	case MINUS: return LLVMBuildSub(cg->b, a, b, "");
 	case MUL: return LLVMBuildMul(cg->b, a, b, "");
-	case DIV: return is_signed ? LLVMBuildSDiv(cg->b, a, b, "") : LLVMBuildUDiv(cg->b, a, b, "");
-	case MOD: return is_signed ? LLVMBuildSRem(cg->b, a, b, "") : LLVMBuildURem(cg->b, a, b, "");
+	case DIV: return is_signed ? cg_sdiv(cg, a, b, false) : LLVMBuildUDiv(cg->b, a, b, "");
+	case MOD: return is_signed ? cg_sdiv(cg, a, b, true) : LLVMBuildURem(cg->b, a, b, "");
 	case BAND: return LLVMBuildAnd(cg->b, a, b, "");
 	case BOR: return LLVMBuildOr(cg->b, a, b, "");
 	case BXOR: return LLVMBuildXor(cg->b, a, b, "");
@@ -464,6 +490,12 @@ static LLVMValueRef cg_index(struct cg *cg, struct node *n)
 		LLVMValueRef p = LLVMBuildInBoundsGEP2(cg->b, cg->i8, base, &idx, 1, "");
 
 		return irb_load(cg, p, 1, true);
+	}
+	if (bt->kind == TYPE_ARRAY && bt->as == AS_NONE && bt->elem->kind == TYPE_INT) {
+		/* an array value in scratch memory: the index must be a constant (checked) */
+		LLVMValueRef p = irb_gep(cg, base, (uint32_t)n->b->ival * bt->elem->size);
+
+		return irb_load(cg, p, bt->elem->size, bt->elem->is_signed);
 	}
 	esz = bt->elem && bt->elem->size ? bt->elem->size : 1;
 	addr = LLVMBuildAdd(cg->b, base, LLVMBuildMul(cg->b, idx, irb_const(cg, esz), ""), "");

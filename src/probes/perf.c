@@ -60,16 +60,14 @@ static int rate_parse(struct attach_point *ap)
 	const char *unit;
 
 	if (n != 3) {
-		diag_error(&ap->loc, "%s probe must have 2 arguments: %s:unit:count", ap->ops->name,
-			   ap->ops->name);
+		diag_error(&ap->loc, "%s probe type requires 2 arguments", ap->ops->name);
 		err = -EINVAL;
 		goto out;
 	}
 	unit = parts[1];
 	if (strcmp(unit, "s") && strcmp(unit, "ms") && strcmp(unit, "us") && strcmp(unit, "hz") &&
 	    strcmp(unit, "ns")) {
-		diag_error(&ap->loc, "%s probe: invalid unit '%s' (expected s, ms, us or hz)",
-			   ap->ops->name, unit);
+		diag_error(&ap->loc, "%s is not an accepted unit of time", unit);
 		err = -EINVAL;
 		goto out;
 	}
@@ -121,7 +119,7 @@ static int event_parse(struct attach_point *ap)
 	}
 	ev = event_find(tab, parts[1]);
 	if (!ev) {
-		diag_error(&ap->loc, "%s: unknown event '%s'", ap->ops->name, parts[1]);
+		diag_error(&ap->loc, "%s is not a %s probe", parts[1], ap->ops->name);
 		err = -EINVAL;
 		goto out;
 	}

@@ -20,7 +20,7 @@ static int tp_parse(struct attach_point *ap)
 	int n = probe_split(ap->text, parts, 4), i, err = 0;
 
 	if (n != 3 || !*parts[1] || !*parts[2]) {
-		diag_error(&ap->loc, "tracepoint probe must have 2 arguments: tracepoint:category:name");
+		diag_error(&ap->loc, "tracepoint probe type requires 2 arguments");
 		err = -EINVAL;
 	} else {
 		ap->target = parts[1];
@@ -59,8 +59,11 @@ static int tp_expand(struct attach_point *ap, struct probe_targets *ts)
 		diag_error(&ap->loc, "failed to list tracepoints: %s", strerror(-err));
 		return err;
 	}
-	if (!ts->n && !has_wildcard(ap->target) && !has_wildcard(ap->func)) {
-		diag_error(&ap->loc, "tracepoint not found: %s:%s", ap->target, ap->func);
+	if (!ts->n) {
+		if (has_wildcard(ap->target) || has_wildcard(ap->func))
+			diag_error(&ap->loc, "tracepoints not found: %s:%s", ap->target, ap->func);
+		else
+			diag_error(&ap->loc, "tracepoint not found: %s:%s", ap->target, ap->func);
 		return -ENOENT;
 	}
 	return 0;
