@@ -832,7 +832,7 @@ struct type *sema_expr(struct sema *se, struct node *n)
 		if (a->kind == TYPE_ARRAY) {
 			int64_t idx;
 
-			if (a->as == AS_NONE && !sema_const_int(se, n->b, &idx)) {
+			if (a->as == AS_SCRATCH && !sema_const_int(se, n->b, &idx)) {
 				sema_error(se, &n->b->loc, "the index of an array value must be an integer "
 					   "literal");
 				return NULL;

@@ -50,6 +50,7 @@ enum addrspace {
 	AS_KERNEL,
 	AS_USER,
 	AS_CTX,		/* the program's context (tracepoint args): direct loads */
+	AS_SCRATCH,	/* a value the program holds itself (pton()'s array) */
 };
 
 struct record;

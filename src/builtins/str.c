@@ -10,7 +10,10 @@
 
 static enum addrspace arg_as(struct cg *cg, const struct type *t)
 {
-	return t->as && t->as != AS_CTX ? t->as : cg->pi->ap->ops->as;
+	if (t->as == AS_USER || t->as == AS_KERNEL)
+		return t->as;
+	/* a bare integer: unknown, except in a probe whose memory is all user space */
+	return cg->pi->ap->ops->as == AS_USER ? AS_USER : AS_NONE;
 }
 
 static struct type *c_str(struct sema *se, struct node *n)
@@ -72,7 +75,8 @@ static LLVMValueRef f_str(struct cg *cg, struct node *n, struct node *m)
 		args[1] = LLVMBuildTrunc(cg->b, size, cg->i32, "");
 		args[2] = LLVMBuildIntToPtr(cg->b, v, cg->ptr, "");
 		irb_helper_call(cg, arg_as(cg, at) == AS_USER ? BPF_FUNC_probe_read_user_str :
-				BPF_FUNC_probe_read_kernel_str, cg->i64, args, 3);
+				arg_as(cg, at) == AS_KERNEL ? BPF_FUNC_probe_read_kernel_str :
+				BPF_FUNC_probe_read_str, cg->i64, args, 3);
 		return slot;
 	}
 	irb_probe_read_str(cg, slot, max, v, arg_as(cg, at));
@@ -203,7 +207,7 @@ static LLVMValueRef f_ntop(struct cg *cg, struct node *n, struct node *m)
 	irb_store(cg, slot, fam, 8);
 	if (t->kind == TYPE_INT) {
 		irb_store(cg, irb_gep(cg, slot, 8), v, t->size >= 4 ? 4 : t->size);
-	} else if (t->kind == TYPE_STRING || (t->kind == TYPE_ARRAY && t->as == AS_NONE)) {
+	} else if (t->kind == TYPE_STRING || (t->kind == TYPE_ARRAY && t->as == AS_SCRATCH)) {
 		irb_copy(cg, irb_gep(cg, slot, 8), v, t->size);
 	} else {
 		irb_probe_read(cg, irb_gep(cg, slot, 8), t->kind == TYPE_POINTER ? 16 : t->size, v,
@@ -315,11 +319,11 @@ static struct type *c_pton(struct sema *se, struct node *n)
 		return NULL;
 	if (inet_pton(AF_INET, text, buf) == 1) {
 		n->ival = AF_INET;
-		return type_array(type_int(1, false), 4);
+		return type_with_as(type_array(type_int(1, false), 4), AS_SCRATCH);
 	}
 	if (inet_pton(AF_INET6, text, buf) == 1) {
 		n->ival = AF_INET6;
-		return type_array(type_int(1, false), 16);
+		return type_with_as(type_array(type_int(1, false), 16), AS_SCRATCH);
 	}
 	sema_error(se, &n->loc, "pton() expects a valid IPv4 or IPv6 address (\"%s\" provided)", text);
 	return NULL;

@@ -43,7 +43,7 @@ LLVMValueRef cg_slot(struct cg *cg, uint32_t size)
  * without an address space (pton()) is a value held in scratch memory. */
 static bool is_lazy(const struct type *t)
 {
-	return t && (t->kind == TYPE_RECORD || (t->kind == TYPE_ARRAY && t->as != AS_NONE));
+	return t && (t->kind == TYPE_RECORD || (t->kind == TYPE_ARRAY && t->as != AS_SCRATCH));
 }
 
 static bool in_memory(const struct type *t)
@@ -491,7 +491,7 @@ static LLVMValueRef cg_index(struct cg *cg, struct node *n)
 
 		return irb_load(cg, p, 1, true);
 	}
-	if (bt->kind == TYPE_ARRAY && bt->as == AS_NONE && bt->elem->kind == TYPE_INT) {
+	if (bt->kind == TYPE_ARRAY && bt->as == AS_SCRATCH && bt->elem->kind == TYPE_INT) {
 		/* an array value in scratch memory: the index must be a constant (checked) */
 		LLVMValueRef p = irb_gep(cg, base, (uint32_t)n->b->ival * bt->elem->size);
 

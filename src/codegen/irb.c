@@ -65,7 +65,9 @@ void irb_probe_read(struct cg *cg, LLVMValueRef dst, uint32_t size, LLVMValueRef
 {
 	LLVMValueRef args[] = { dst, LLVMConstInt(cg->i32, size, false), as_ptr(cg, addr) };
 
-	irb_helper_call(cg, as == AS_USER ? BPF_FUNC_probe_read_user : BPF_FUNC_probe_read_kernel,
+	/* unknown address space: the compat helper picks user or kernel by the address (x86) */
+	irb_helper_call(cg, as == AS_USER ? BPF_FUNC_probe_read_user :
+			as == AS_KERNEL ? BPF_FUNC_probe_read_kernel : BPF_FUNC_probe_read,
 			cg->i64, args, 3);
 }
 
@@ -75,7 +77,8 @@ void irb_probe_read_str(struct cg *cg, LLVMValueRef dst, uint32_t size, LLVMValu
 	LLVMValueRef args[] = { dst, LLVMConstInt(cg->i32, size, false), as_ptr(cg, addr) };
 
 	irb_helper_call(cg, as == AS_USER ? BPF_FUNC_probe_read_user_str :
-			BPF_FUNC_probe_read_kernel_str, cg->i64, args, 3);
+			as == AS_KERNEL ? BPF_FUNC_probe_read_kernel_str : BPF_FUNC_probe_read_str,
+			cg->i64, args, 3);
 }
 
 /*

@@ -24,7 +24,7 @@ static int special_expand(struct attach_point *ap, struct probe_targets *ts)
 const struct probe_ops probe_begin = {
 	.name = "BEGIN",
 	.ctx = CTX_NONE,
-	.as = AS_KERNEL,
+	.as = AS_NONE,	/* unknown: compat reads pick user or kernel by address */
 	.prog_type = 17,	/* BPF_PROG_TYPE_RAW_TRACEPOINT */
 	.is_special = true,
 	.parse = special_parse,
@@ -34,7 +34,7 @@ const struct probe_ops probe_begin = {
 const struct probe_ops probe_end = {
 	.name = "END",
 	.ctx = CTX_NONE,
-	.as = AS_KERNEL,
+	.as = AS_NONE,	/* unknown: compat reads pick user or kernel by address */
 	.prog_type = 17,
 	.is_special = true,
 	.parse = special_parse,
