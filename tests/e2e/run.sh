@@ -109,9 +109,13 @@ start_tracer() {
 stop_tracer() {
 	kill -INT "$tracer" 2>/dev/null
 	i=0
+	# repeated after 2s and 5s: bpftrace 0.17 can miss a signal that arrives outside epoll_wait
 	while kill -0 "$tracer" 2>/dev/null && [ "$i" -lt 100 ]; do
 		sleep 0.1
 		i=$((i + 1))
+		if [ "$i" = 20 ] || [ "$i" = 50 ]; then
+			kill -INT "$tracer" 2>/dev/null
+		fi
 	done
 	wait "$tracer" 2>/dev/null
 }

@@ -171,6 +171,23 @@ def wait_exec(pid, shell_exe, limit=1.0):
         time.sleep(0.02)
 
 
+def wchans(pid):
+    """Where each thread of pid sleeps (for the diagnostics of a timed-out case)."""
+    out = []
+    try:
+        for tid in sorted(os.listdir("/proc/%d/task" % pid)):
+            try:
+                with open("/proc/%d/task/%s/comm" % (pid, tid)) as f:
+                    comm = f.read().strip()
+                with open("/proc/%d/task/%s/wchan" % (pid, tid)) as f:
+                    out.append("%s/%s:%s" % (tid, comm, f.read().strip() or "-"))
+            except OSError:
+                pass
+    except OSError:
+        return "(gone)"
+    return " ".join(out)
+
+
 def before_pid(pid, shell_exe):
     """The pid of the program a BEFORE command runs: the shell itself when it exec'd the
     program, else the shell's only child."""
@@ -258,6 +275,7 @@ def run_case(ctx, case):
             proc.wait(timeout=max(0.1, case.timeout - (time.time() - start)))
         except subprocess.TimeoutExpired:
             timed_out = True
+            diags.append("at timeout, threads of pid %d wait in: %s" % (proc.pid, wchans(proc.pid)))
             kill_group(proc)
         out.join(timeout=2)
         err.join(timeout=2)
