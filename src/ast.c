@@ -226,7 +226,7 @@ void ast_free_program(struct program *prog)
 	memset(prog, 0, sizeof(*prog));
 }
 
-static const char *op_name(int op)
+const char *ast_op_name(int op)
 {
 	switch (op) {
 	case PLUS: return "+";
@@ -275,8 +275,8 @@ static void dump(const struct node *n, FILE *f, int depth)
 	case N_VAR: fprintf(f, "variable: %s\n", n->str); return;
 	case N_MAP: fprintf(f, "map: %s\n", n->str); dump_list(n->args, f, depth + 1); return;
 	case N_CALL: fprintf(f, "call: %s\n", n->str); dump_list(n->args, f, depth + 1); return;
-	case N_BINOP: fprintf(f, "%s\n", op_name(n->op)); break;
-	case N_UNOP: fprintf(f, "%s\n", n->op == MUL ? "dereference" : op_name(n->op)); break;
+	case N_BINOP: fprintf(f, "%s\n", ast_op_name(n->op)); break;
+	case N_UNOP: fprintf(f, "%s\n", n->op == MUL ? "dereference" : ast_op_name(n->op)); break;
 	case N_TERNARY: fprintf(f, "?:\n"); break;
 	case N_FIELD: fprintf(f, "%s\n", n->arrow ? "->" : "."); dump(n->a, f, depth + 1);
 		fprintf(f, "%*s%s\n", depth + 1, "", n->str); return;
@@ -285,11 +285,11 @@ static void dump(const struct node *n, FILE *f, int depth)
 	case N_INDEX: fprintf(f, "[]\n"); break;
 	case N_TUPLE: fprintf(f, "tuple:\n"); dump_list(n->args, f, depth + 1); return;
 	case N_CAST: fprintf(f, "(%s)\n", type_name(n->cast_type)); break;
-	case N_INCDEC: fprintf(f, "%s %s\n", op_name(n->op), n->is_post ? "(post)" : "(pre)"); break;
+	case N_INCDEC: fprintf(f, "%s %s\n", ast_op_name(n->op), n->is_post ? "(post)" : "(pre)"); break;
 	case N_SIZEOF: fprintf(f, "sizeof\n"); break;
 	case N_OFFSETOF: fprintf(f, "offsetof: %s\n", n->str); return;
 	case N_EXPR_STMT: fprintf(f, "expr\n"); break;
-	case N_ASSIGN: fprintf(f, "=%s\n", n->op ? op_name(n->op) : ""); break;
+	case N_ASSIGN: fprintf(f, "=%s\n", n->op ? ast_op_name(n->op) : ""); break;
 	case N_IF: fprintf(f, "if\n"); break;
 	case N_WHILE: fprintf(f, "while\n"); break;
 	case N_UNROLL: fprintf(f, "unroll\n"); break;

@@ -146,6 +146,9 @@ void ast_program_add(struct program *prog, struct probe *p);
 void ast_free_node(struct node *n);	/* n and everything it owns, following next */
 void ast_free_program(struct program *prog);
 
+/* An operator's spelling ("+", "<<", "&&", ...) from its token. */
+const char *ast_op_name(int op);
+
 /* -d ast: an indented dump of the tree. */
 void ast_dump(const struct program *prog, FILE *f);
 

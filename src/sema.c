@@ -399,31 +399,6 @@ bool sema_map_assign(struct sema *se, struct node *map, struct type *value, cons
 
 static struct type *type_call(struct sema *se, struct node *n, bool is_stmt, struct node *target);
 
-static const char *binop_name(int op)
-{
-	switch (op) {
-	case PLUS: return "+";
-	case MINUS: return "-";
-	case MUL: return "*";
-	case DIV: return "/";
-	case MOD: return "%";
-	case BAND: return "&";
-	case BOR: return "|";
-	case BXOR: return "^";
-	case LEFT: return "<<";
-	case RIGHT: return ">>";
-	case EQ: return "==";
-	case NE: return "!=";
-	case LT: return "<";
-	case GT: return ">";
-	case LE: return "<=";
-	case GE: return ">=";
-	case LAND: return "&&";
-	case LOR: return "||";
-	default: return "?";
-	}
-}
-
 static bool fold_binop(int op, int64_t a, int64_t b, bool is_signed, int64_t *r)
 {
 	uint64_t ua = (uint64_t)a, ub = (uint64_t)b;
@@ -469,13 +444,13 @@ static struct type *type_binop(struct sema *se, struct node *n)
 		return NULL;
 	if ((type_is_int(a) || a->kind == TYPE_POINTER) != (type_is_int(b) || b->kind == TYPE_POINTER)) {
 		sema_error(se, &n->loc, "Type mismatch for '%s': comparing '%s' with '%s'",
-			   binop_name(n->op), type_name(a), type_name(b));
+			   ast_op_name(n->op), type_name(a), type_name(b));
 		return NULL;
 	}
 	if (a->kind == TYPE_STRING && b->kind == TYPE_STRING) {
 		if (n->op != EQ && n->op != NE) {
 			sema_error(se, &n->op_loc, "The %s operator can not be used on expressions of "
-				   "types %s, %s", binop_name(n->op), type_name(a), type_name(b));
+				   "types %s, %s", ast_op_name(n->op), type_name(a), type_name(b));
 			return NULL;
 		}
 		return type_int(8, false);
@@ -485,7 +460,7 @@ static struct type *type_binop(struct sema *se, struct node *n)
 	    ((a->kind == TYPE_POINTER || b->kind == TYPE_POINTER) &&
 	     !cmp && n->op != PLUS && n->op != MINUS && n->op != BAND && n->op != BOR)) {
 		sema_error(se, &n->op_loc, "The %s operator can not be used on expressions of types "
-			   "%s, %s", binop_name(n->op), type_name(a), type_name(b));
+			   "%s, %s", ast_op_name(n->op), type_name(a), type_name(b));
 		return NULL;
 	}
 	if ((n->op == DIV || n->op == MOD) && n->b->is_const && n->b->ival == 0) {
@@ -764,7 +739,7 @@ struct type *sema_expr(struct sema *se, struct node *n)
 			if ((a->kind != TYPE_INT && a->kind != TYPE_POINTER) ||
 			    (b->kind != TYPE_INT && b->kind != TYPE_POINTER)) {
 				sema_error(se, &n->loc, "Type mismatch for '%s': comparing '%s' with '%s'",
-					   binop_name(n->op), type_name(a), type_name(b));
+					   ast_op_name(n->op), type_name(a), type_name(b));
 				return NULL;
 			}
 			if (n->a->is_const && n->b->is_const) {
@@ -1059,7 +1034,7 @@ static void check_assign(struct sema *se, struct node *n)
 
 		if (t->kind != TYPE_INT && t->kind != TYPE_POINTER) {
 			sema_error(se, &n->loc, "The %s= operator can not be used with a value of type %s",
-				   binop_name(n->op), type_name(t));
+				   ast_op_name(n->op), type_name(t));
 			return;
 		}
 		if (target->kind == N_VAR) {
@@ -1082,7 +1057,7 @@ static void check_assign(struct sema *se, struct node *n)
 		}
 		if (cur->kind != TYPE_INT && cur->kind != TYPE_POINTER)
 			sema_error(se, &n->loc, "The %s= operator can not be used on a value of type %s",
-				   binop_name(n->op), type_name(cur));
+				   ast_op_name(n->op), type_name(cur));
 		return;
 	}
 	if (t->kind == TYPE_RECORD) {
