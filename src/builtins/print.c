@@ -304,22 +304,12 @@ static struct type *c_join(struct sema *se, struct node *n)
 static LLVMValueRef f_join(struct cg *cg, struct node *n, struct node *m)
 {
 	uint32_t len = cg->s->opts.strlen, i;
-	uint32_t size = (uint32_t)sizeof(struct event_hdr) + 8 + JOIN_MAX * len;
 	const struct type *at = n->args->type;
 	enum addrspace as = at->as && at->as != AS_CTX ? at->as : cg->pi->ap->ops->as;
-	LLVMValueRef arr = cg_expr(cg, n->args), rargs[3], rec, slot, count;
-	LLVMBasicBlockRef ok = irb_block(cg, "join.ok"), lost = irb_block(cg, "join.lost"),
-			  fin = irb_block(cg, "join.fin"), done = irb_block(cg, "join.done");
+	LLVMValueRef arr = cg_expr(cg, n->args), rec, slot, count;
+	LLVMBasicBlockRef fin = irb_block(cg, "join.fin"), done;
 
-	rargs[0] = cg->ringbuf;
-	rargs[1] = irb_const(cg, ALIGN_UP(size, 8));
-	rargs[2] = irb_const(cg, 0);
-	rec = irb_helper_call(cg, BPF_FUNC_ringbuf_reserve, cg->ptr, rargs, 3);
-	LLVMBuildCondBr(cg->b, irb_bool(cg, rec), ok, lost);
-	LLVMPositionBuilderAtEnd(cg->b, lost);
-	LLVMBuildBr(cg->b, done);
-	LLVMPositionBuilderAtEnd(cg->b, ok);
-	irb_store(cg, rec, irb_const(cg, (int64_t)((uint64_t)(uint32_t)n->id << 32 | EV_JOIN)), 8);
+	rec = cg_event_begin(cg, EV_JOIN, n->id, 8 + JOIN_MAX * len, &done);
 	count = irb_gep(cg, rec, 8);
 	irb_store(cg, count, irb_const(cg, 0), 8);
 	slot = cg_slot(cg, 8);
@@ -338,11 +328,7 @@ static LLVMValueRef f_join(struct cg *cg, struct node *n, struct node *m)
 	}
 	LLVMBuildBr(cg->b, fin);
 	LLVMPositionBuilderAtEnd(cg->b, fin);
-	rargs[0] = rec;
-	rargs[1] = irb_const(cg, 0);
-	irb_helper_call(cg, BPF_FUNC_ringbuf_submit, cg->vd, rargs, 2);
-	LLVMBuildBr(cg->b, done);
-	LLVMPositionBuilderAtEnd(cg->b, done);
+	cg_event_end(cg, rec, done);
 	return irb_const(cg, 0);
 }
 

@@ -57,6 +57,13 @@ void cg_store(struct cg *cg, LLVMValueRef dst, const struct type *st, LLVMValueR
 /* Build the BPF key of a map access (with an extra u64 for hist/lhist buckets when bucket != NULL). */
 LLVMValueRef cg_map_key(struct cg *cg, struct node *map, LLVMValueRef bucket);
 uint32_t cg_map_key_size(const struct map_info *mi);
+/*
+ * Reserve an event in the ring buffer (a lost one is counted and skips to *done) and write its
+ * header; the caller fills payload bytes after the header, then calls cg_event_end.
+ */
+LLVMValueRef cg_event_begin(struct cg *cg, enum event_kind kind, int id, uint32_t payload,
+			    LLVMBasicBlockRef *done);
+void cg_event_end(struct cg *cg, LLVMValueRef rec, LLVMBasicBlockRef done);
 /* Send an event of kind/id with payload laid out as args_type from the call's arguments. */
 void cg_send_event(struct cg *cg, enum event_kind kind, int id, const struct type *args_type,
 		   struct node *args, struct node *call);

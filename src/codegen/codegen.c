@@ -184,37 +184,53 @@ static void count_lost(struct cg *cg)
 	LLVMPositionBuilderAtEnd(cg->b, done);
 }
 
-void cg_send_event(struct cg *cg, enum event_kind kind, int id, const struct type *args_type,
-		   struct node *args, struct node *call)
+LLVMValueRef cg_event_begin(struct cg *cg, enum event_kind kind, int id, uint32_t payload,
+			    LLVMBasicBlockRef *done)
 {
-	uint32_t size = (uint32_t)sizeof(struct event_hdr) + (args_type ? args_type->size : 0);
-	LLVMValueRef vals[64], rargs[3], rec;
-	LLVMBasicBlockRef ok = irb_block(cg, "ev.ok"), lost = irb_block(cg, "ev.lost"),
-			  done = irb_block(cg, "ev.done");
-	struct node *a;
-	uint32_t i = 0;
+	uint32_t size = (uint32_t)sizeof(struct event_hdr) + payload;
+	LLVMValueRef rargs[3], rec;
+	LLVMBasicBlockRef ok = irb_block(cg, "ev.ok"), lost = irb_block(cg, "ev.lost");
 
-	(void)call;
-	for (a = args; a && i < 64; a = a->next, i++)
-		vals[i] = cg_expr(cg, a);
+	*done = irb_block(cg, "ev.done");
 	rargs[0] = cg->ringbuf;
 	rargs[1] = irb_const(cg, ALIGN_UP(size, 8));
 	rargs[2] = irb_const(cg, 0);
 	rec = irb_helper_call(cg, BPF_FUNC_ringbuf_reserve, cg->ptr, rargs, 3);
 	LLVMBuildCondBr(cg->b, irb_bool(cg, rec), ok, lost);
+	LLVMPositionBuilderAtEnd(cg->b, lost);
+	count_lost(cg);
+	LLVMBuildBr(cg->b, *done);
 	LLVMPositionBuilderAtEnd(cg->b, ok);
 	irb_store(cg, rec, irb_const(cg, (int64_t)((uint64_t)(uint32_t)id << 32 | (uint32_t)kind)), 8);
+	return rec;
+}
+
+void cg_event_end(struct cg *cg, LLVMValueRef rec, LLVMBasicBlockRef done)
+{
+	LLVMValueRef rargs[2] = { rec, irb_const(cg, 0) };
+
+	irb_helper_call(cg, BPF_FUNC_ringbuf_submit, cg->vd, rargs, 2);
+	LLVMBuildBr(cg->b, done);
+	LLVMPositionBuilderAtEnd(cg->b, done);
+}
+
+void cg_send_event(struct cg *cg, enum event_kind kind, int id, const struct type *args_type,
+		   struct node *args, struct node *call)
+{
+	LLVMValueRef vals[64], rec;
+	LLVMBasicBlockRef done;
+	struct node *a;
+	uint32_t i = 0;
+
+	(void)call;
+	/* arguments first: evaluating them may branch and use scratch memory */
+	for (a = args; a && i < 64; a = a->next, i++)
+		vals[i] = cg_expr(cg, a);
+	rec = cg_event_begin(cg, kind, id, args_type ? args_type->size : 0, &done);
 	for (i = 0, a = args; a && args_type && i < args_type->nfields; a = a->next, i++)
 		cg_store(cg, irb_gep(cg, rec, (uint32_t)sizeof(struct event_hdr) + args_type->offsets[i]),
 			 args_type->fields[i], vals[i], a->type);
-	rargs[0] = rec;
-	rargs[1] = irb_const(cg, 0);
-	irb_helper_call(cg, BPF_FUNC_ringbuf_submit, cg->vd, rargs, 2);
-	LLVMBuildBr(cg->b, done);
-	LLVMPositionBuilderAtEnd(cg->b, lost);
-	count_lost(cg);
-	LLVMBuildBr(cg->b, done);
-	LLVMPositionBuilderAtEnd(cg->b, done);
+	cg_event_end(cg, rec, done);
 }
 
 /* ---- probe context ------------------------------------------------------------------------------ */
