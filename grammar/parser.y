@@ -65,7 +65,7 @@ static struct type *record_type_named(const char *name, bool is_union)
 %token <num> INT "integer" POSITIONAL "positional parameter"
 %token <strlit> STRING "string"
 %token POSCOUNT "$#"
-%token PRED_START "predicate" PRED_END "end of predicate"
+%token PRED_START "predicate" PRED_END "end predicate"
 %token LBRACE "{" RBRACE "}" LPAREN "(" RPAREN ")" LBRACKET "[" RBRACKET "]"
 %token SEMI ";" COMMA "," DOT "." PTR "->" QUES "?" COLON ":"
 %token ASSIGN "=" PLUSASSIGN "+=" MINUSASSIGN "-=" MULASSIGN "*=" DIVASSIGN "/="

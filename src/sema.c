@@ -560,6 +560,9 @@ static struct type *type_field(struct sema *se, struct node *n)
 		}
 		rec = base->rec;
 		as = base->as ? base->as : se->ops->as;
+	} else if (base->kind == TYPE_TUPLE) {
+		sema_error(se, &n->loc, "Tuples must be indexed with a constant and non-negative integer");
+		return NULL;
 	} else {
 		sema_error(se, &n->loc, "Can not access field '%s' on expression of type '%s'", n->str,
 			   type_name(base));
