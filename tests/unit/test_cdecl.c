@@ -134,7 +134,7 @@ static void test_arrays(void)
 	is_int(r ? r->size : 0, sizeof(struct Arr), "array_struct_size_matches_compiler");
 	is_str(ftype(r, "m"), "int32[3][2]", "two_dimensional_int_array");
 	is_str(ftype(r, "names"), "string[8][4]", "array_of_char_arrays_is_array_of_strings");
-	is_str(ftype(r, "bytes"), "uint8[5]", "unsigned_char_array_is_not_a_string");
+	is_str(ftype(r, "bytes"), "unsigned int8[5]", "unsigned_char_array_is_not_a_string");
 	is_str(ftype(r, "ptrs"), "int8 *[2]", "array_of_pointers");
 	is_int(offset_of(r, "ll"), offsetof(struct Arr, ll), "long_long_after_arrays");
 }
@@ -169,7 +169,7 @@ static void test_union_and_kernel_types(void)
 	is_int(offset_of(k, "n"), offsetof(struct Kt, n), "size_t_offset");
 	is_int(offset_of(k, "ok"), offsetof(struct Kt, ok), "bool_offset");
 	is_int(offset_of(k, "uli"), offsetof(struct Kt, uli), "unsigned_long_int_offset");
-	is_str(ftype(k, "port"), "uint16", "be16_is_uint16");
+	is_str(ftype(k, "port"), "unsigned int16", "be16_is_uint16");
 	is_str(ftype(k, "pid"), "int32", "pid_t_is_int32");
 	is_str(ftype(k, "sc"), "int8", "signed_char_is_int8");
 
@@ -262,11 +262,11 @@ static void test_parse_type(void)
 	static const struct {
 		const char *text, *want;
 	} cases[] = {
-		{ "unsigned long", "uint64" }, { "const char *", "int8 *" }, { "u32", "uint32" },
-		{ "long long", "int64" }, { "unsigned", "uint32" }, { "char [16]", "string[16]" },
-		{ "int (*)(void)", "void *" }, { "short unsigned int", "uint16" },
-		{ "struct Foo", "struct Foo" }, { "int **", "int32 **" }, { "__be32", "uint32" },
-		{ "uint64_t", "uint64" }, { "signed char", "int8" }, { "enum color", "int32" }, { "enum flags", "uint32" },
+		{ "unsigned long", "unsigned int64" }, { "const char *", "int8 *" }, { "u32", "unsigned int32" },
+		{ "long long", "int64" }, { "unsigned", "unsigned int32" }, { "char [16]", "string[16]" },
+		{ "int (*)(void)", "void *" }, { "short unsigned int", "unsigned int16" },
+		{ "struct Foo", "struct Foo" }, { "int **", "int32 **" }, { "__be32", "unsigned int32" },
+		{ "uint64_t", "unsigned int64" }, { "signed char", "int8" }, { "enum color", "int32" }, { "enum flags", "unsigned int32" },
 	};
 	struct type *t;
 	size_t i;
