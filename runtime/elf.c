@@ -456,6 +456,33 @@ static void find_debug_file(struct elf_file *ef)
 
 /* ---- the symbol table ---- */
 
+int elf_object_find(struct elf_file *ef, const char *name, uint64_t *vaddr)
+{
+	static const Elf64_Word types[] = { SHT_SYMTAB, SHT_DYNSYM };
+
+	for (size_t t = 0; t < 2; t++) {
+		GElf_Shdr shdr;
+		Elf_Scn *scn = find_scn_type(ef->elf, types[t], &shdr);
+		Elf_Data *d;
+
+		if (!scn || shdr.sh_entsize == 0 || !(d = elf_getdata(scn, NULL)))
+			continue;
+		for (size_t i = 0; i < shdr.sh_size / shdr.sh_entsize; i++) {
+			GElf_Sym s;
+			const char *n;
+
+			if (!gelf_getsym(d, (int)i, &s) || s.st_shndx == SHN_UNDEF)
+				continue;
+			n = elf_strptr(ef->elf, shdr.sh_link, s.st_name);
+			if (n && strcmp(n, name) == 0) {
+				*vaddr = s.st_value;
+				return 0;
+			}
+		}
+	}
+	return -ENOENT;
+}
+
 static void add_symtab(struct elf_file *ef, Elf *e, Elf64_Word type, size_t *cap)
 {
 	GElf_Shdr shdr, vshdr;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "codegen/cg.h"
+#include "runtime/elf.h"
 #include "runtime/ksyms.h"
 #include "sema.h"
 
@@ -257,6 +258,48 @@ static struct type *c_kaddr(struct sema *se, struct node *n)
 	return type_int(8, false);
 }
 
+/*
+ * uaddr("sym"): the address of a symbol of the probed binary.  Absolute for a fixed-address
+ * executable; a PIE or library has no address until it is loaded, so those are refused.
+ */
+static struct type *c_uaddr(struct sema *se, struct node *n)
+{
+	const char *name = sema_literal_str(se, n, n->args);
+	const struct probe_targets *ts = se->ap->priv;
+	struct elf_file *ef;
+	uint64_t vaddr;
+	int err;
+
+	if (!name)
+		return NULL;
+	if (se->ops->ctx != CTX_PT_REGS || se->ops->as != AS_USER || !ts || !ts->n || !ts->v[0].path) {
+		sema_error(se, &n->loc, "uaddr() can only be used with uprobe and usdt probes");
+		return NULL;
+	}
+	err = elf_open(ts->v[0].path, &ef);
+	if (err) {
+		sema_error(se, &n->loc, "uaddr(): failed to open %s: %s", ts->v[0].path, strerror(-err));
+		return NULL;
+	}
+	err = elf_object_find(ef, name, &vaddr);
+	if (!err && elf_is_pie_or_dyn(ef))
+		err = -EADDRNOTAVAIL;
+	elf_close(ef);
+	if (err == -EADDRNOTAVAIL) {
+		sema_error(se, &n->loc, "uaddr(): %s is position independent: '%s' has no fixed address",
+			   ts->v[0].path, name);
+		return NULL;
+	}
+	if (err) {
+		sema_error(se, &n->loc, "uaddr(): could not resolve symbol '%s' in %s", name,
+			   ts->v[0].path);
+		return NULL;
+	}
+	n->ival = (int64_t)vaddr;
+	n->is_const = true;
+	return type_int(8, false);
+}
+
 static LLVMValueRef f_const(struct cg *cg, struct node *n, struct node *m)
 {
 	return irb_const(cg, n->ival);
@@ -315,6 +358,7 @@ const struct func funcs_stack[] = {
 	{ "ksym", 1, 1, F_EXPR, false, c_ksym, f_ksym },
 	{ "usym", 1, 1, F_EXPR, false, c_usym, f_usym },
 	{ "kaddr", 1, 1, F_EXPR, false, c_kaddr, f_const },
+	{ "uaddr", 1, 1, F_EXPR, false, c_uaddr, f_const },
 	{ "reg", 1, 1, F_EXPR, false, c_reg, f_reg },
 	{ NULL },
 };
