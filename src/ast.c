@@ -1,6 +1,7 @@
 /* ast.c - syntax tree construction, freeing and the -d ast dump. */
 #include "ast.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -186,20 +187,74 @@ void ast_program_add(struct program *prog, struct probe *p)
 	prog->probes[prog->nprobes++] = p;
 }
 
+/* Deeper than this, the passes (which recurse) could exhaust the C stack. */
+#define AST_MAX_DEPTH 1000
+
+/* Returns the node found beyond the limit, without recursing deeper than the limit. */
+static const struct node *too_deep(const struct node *n, int depth)
+{
+	const struct node *bad;
+
+	for (; n; n = n->next) {
+		if (depth > AST_MAX_DEPTH)
+			return n;
+		if ((bad = too_deep(n->a, depth + 1)) || (bad = too_deep(n->b, depth + 1)) ||
+		    (bad = too_deep(n->c, depth + 1)) || (bad = too_deep(n->args, depth + 1)) ||
+		    (bad = too_deep(n->body, depth + 1)))
+			return bad;
+	}
+	return NULL;
+}
+
+int ast_check_depth(const struct program *prog)
+{
+	size_t i;
+
+	for (i = 0; i < prog->nprobes; i++) {
+		const struct probe *p = prog->probes[i];
+		const struct node *bad = too_deep(p->pred, 1);
+
+		if (!bad)
+			bad = too_deep(p->body, 1);
+		if (bad) {
+			diag_error(&bad->loc, "the program is nested too deeply (more than %d levels)",
+				   AST_MAX_DEPTH);
+			return -E2BIG;
+		}
+	}
+	return 0;
+}
+
+/* Iterative, with its own stack: a tree too deep to check must still be freed. */
 void ast_free_node(struct node *n)
 {
-	while (n) {
-		struct node *next = n->next;
+	struct node **stack = NULL;
+	size_t len = 0, cap = 0;
 
-		free(n->str);
-		ast_free_node(n->a);
-		ast_free_node(n->b);
-		ast_free_node(n->c);
-		ast_free_node(n->args);
-		ast_free_node(n->body);
-		free(n);
-		n = next;
+	if (!n)
+		return;
+	xgrow((void **)&stack, &cap, 1, sizeof(*stack));
+	stack[len++] = n;
+	while (len) {
+		struct node *cur = stack[--len], *kids[6];
+		size_t i;
+
+		kids[0] = cur->next;
+		kids[1] = cur->a;
+		kids[2] = cur->b;
+		kids[3] = cur->c;
+		kids[4] = cur->args;
+		kids[5] = cur->body;
+		for (i = 0; i < 6; i++) {
+			if (!kids[i])
+				continue;
+			xgrow((void **)&stack, &cap, len + 1, sizeof(*stack));
+			stack[len++] = kids[i];
+		}
+		free(cur->str);
+		free(cur);
 	}
+	free(stack);
 }
 
 void ast_free_program(struct program *prog)

@@ -143,6 +143,8 @@ struct probe *ast_probe(struct attach_point **aps, size_t naps, struct node *pre
 			struct node *body, const struct loc *loc);
 void ast_program_add(struct program *prog, struct probe *p);
 
+/* Refuse trees deeper than the passes can recurse: 0 or -E2BIG (reported). */
+int ast_check_depth(const struct program *prog);
 void ast_free_node(struct node *n);	/* n and everything it owns, following next */
 void ast_free_program(struct program *prog);
 

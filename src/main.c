@@ -462,7 +462,7 @@ int main(int argc, char **argv)
 	ppo.ninclude_files = o.nincfiles;
 	if (preprocess(text, &ppo, &pp) || diag_error_count())
 		goto out;
-	if (parse_script(pp, &s.prog))
+	if (parse_script(pp, &s.prog) || ast_check_depth(&s.prog))
 		goto out;
 	if (s.prog.nprobes == 0) {
 		diag_error(NULL, "No probes to attach");

@@ -705,6 +705,11 @@ struct type *sema_expr(struct sema *se, struct node *n)
 		t = type_string((uint32_t)n->slen + 1);
 		break;
 	case N_POSITIONAL:
+		if (n->ival < 1) {
+			sema_error(se, &n->loc, "$%lld is not a valid parameter: they start at $1",
+				   (long long)n->ival);
+			return NULL;
+		}
 		resolve_positional(se, n);
 		return sema_expr(se, n);
 	case N_POSCOUNT:
@@ -1035,6 +1040,10 @@ static void check_assign(struct sema *se, struct node *n)
 	if (n->op) {
 		struct type *cur;
 
+		if ((n->op == DIV || n->op == MOD) && value->is_const && value->ival == 0) {
+			sema_error(se, &n->loc, "Division by zero");
+			return;
+		}
 		if (t->kind != TYPE_INT && t->kind != TYPE_POINTER) {
 			sema_error(se, &n->loc, "The %s= operator can not be used with a value of type %s",
 				   ast_op_name(n->op), type_name(t));

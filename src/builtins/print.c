@@ -24,7 +24,6 @@ static bool printable_as_string(const struct type *t)
 	case TYPE_MACADDR:
 	case TYPE_CGROUP_PATH:
 	case TYPE_BUFFER:
-	case TYPE_TUPLE:
 		return true;
 	default:
 		return false;
