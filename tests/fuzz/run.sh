@@ -59,7 +59,7 @@ rm -rf "$work" "$art"
 mkdir -p "$work" "$art"
 log=$build/fuzz.log
 "$fuzzer" -max_total_time="$secs" -timeout=20 -rss_limit_mb=4096 -close_fd_mask=3 \
-	-artifact_prefix="$art/" "$work" "$here/corpus" >"$log" 2>&1
+	-dict="$here/sonde.dict" -artifact_prefix="$art/" "$work" "$here/corpus" >"$log" 2>&1
 rc=$?
 n=$((n + 1))
 if [ $rc -eq 0 ]; then
