@@ -252,7 +252,7 @@ def test_child(cmd, name, expect_status=None):
 
 def test_pid_exits():
     name = "-p PID that exits mid-trace"
-    target = subprocess.Popen(["sleep", "1.5"])
+    target = subprocess.Popen(["sleep", "3"])
     s = Sonde(["-p", str(target.pid), "-e", 'BEGIN { printf("begin\\n"); } ' +
                'tracepoint:syscalls:sys_enter_getpid, tracepoint:syscalls:sys_exit_nanosleep,'
                ' tracepoint:syscalls:sys_exit_clock_nanosleep { @c = count(); } '
