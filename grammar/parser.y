@@ -103,6 +103,8 @@ static struct type *record_type_named(const char *name, bool is_union)
 %destructor { free($$); } <str>
 %destructor { free($$.data); } <strlit>
 %destructor { ast_free_node($$); } <node>
+%destructor { ast_free_attach_points($$.v, $$.n); } <aps>
+%destructor { ast_free_probe($$); } <probe>
 
 %%
 

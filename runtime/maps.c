@@ -198,7 +198,8 @@ int maps_print_all(struct session *ss)
 	struct map_info **sorted = xcalloc(ss->s->nmaps ? ss->s->nmaps : 1, sizeof(*sorted));
 	size_t i;
 
-	memcpy(sorted, ss->s->maps, ss->s->nmaps * sizeof(*sorted));
+	if (ss->s->nmaps)
+		memcpy(sorted, ss->s->maps, ss->s->nmaps * sizeof(*sorted));
 	qsort(sorted, ss->s->nmaps, sizeof(*sorted), cmp_maps);
 	for (i = 0; i < ss->s->nmaps; i++)
 		maps_print(ss, sorted[i], 0, 0);

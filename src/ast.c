@@ -257,26 +257,37 @@ void ast_free_node(struct node *n)
 	free(stack);
 }
 
+void ast_free_attach_points(struct attach_point **aps, size_t n)
+{
+	size_t j;
+
+	for (j = 0; j < n; j++) {
+		free(aps[j]->text);
+		free(aps[j]->provider);
+		free(aps[j]->target);
+		free(aps[j]->func);
+		free(aps[j]->ns);
+		free(aps[j]);
+	}
+	free(aps);
+}
+
+void ast_free_probe(struct probe *p)
+{
+	if (!p)
+		return;
+	ast_free_attach_points(p->aps, p->naps);
+	ast_free_node(p->pred);
+	ast_free_node(p->body);
+	free(p);
+}
+
 void ast_free_program(struct program *prog)
 {
-	size_t i, j;
+	size_t i;
 
-	for (i = 0; i < prog->nprobes; i++) {
-		struct probe *p = prog->probes[i];
-
-		for (j = 0; j < p->naps; j++) {
-			free(p->aps[j]->text);
-			free(p->aps[j]->provider);
-			free(p->aps[j]->target);
-			free(p->aps[j]->func);
-			free(p->aps[j]->ns);
-			free(p->aps[j]);
-		}
-		free(p->aps);
-		ast_free_node(p->pred);
-		ast_free_node(p->body);
-		free(p);
-	}
+	for (i = 0; i < prog->nprobes; i++)
+		ast_free_probe(prog->probes[i]);
 	free(prog->probes);
 	memset(prog, 0, sizeof(*prog));
 }

@@ -146,6 +146,8 @@ void ast_program_add(struct program *prog, struct probe *p);
 /* Refuse trees deeper than the passes can recurse: 0 or -E2BIG (reported). */
 int ast_check_depth(const struct program *prog);
 void ast_free_node(struct node *n);	/* n and everything it owns, following next */
+void ast_free_attach_points(struct attach_point **aps, size_t n);
+void ast_free_probe(struct probe *p);
 void ast_free_program(struct program *prog);
 
 /* An operator's spelling ("+", "<<", "&&", ...) from its token. */

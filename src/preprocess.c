@@ -261,6 +261,11 @@ static int decode_char(const char **p)
 		return (unsigned char)*s;
 	}
 	s++;
+	if (!*s) {
+		/* a backslash at the very end: stay on the terminating NUL */
+		*p = s;
+		return '\\';
+	}
 	switch (*s) {
 	case 'n': c = '\n'; break;
 	case 't': c = '\t'; break;
