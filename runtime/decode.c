@@ -82,7 +82,9 @@ char *decode_stack(struct session *ss, const struct type *t, const void *data, i
 
 			if (by_build_id ? bf->status == 0 : ip == 0)
 				break;
-			sb_printf(&sb, "%*s", indent, "");
+			/* perf layout: "\t<addr> sym+off (module)", never indented */
+			if (t->stack_mode != 1)
+				sb_printf(&sb, "%*s", indent, "");
 			if (by_build_id) {
 				user_frame_bid(ss, t, pid, bf, &sb);
 			} else if (t->kind == TYPE_USTACK) {

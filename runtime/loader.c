@@ -176,8 +176,8 @@ int session_load(struct session *ss, const void *obj, size_t size)
 	for (i = 0; i < s->nprogs; i++) {
 		const struct probe_targets *ts = s->progs[i].targets;
 
-		if (ts && ts->n && ts->v[0].path && ts->v[0].path[0] == '/' &&
-		    s->progs[i].ap->ops->ctx == CTX_PT_REGS)
+		if (ts && ts->n && ts->v[0].path && s->progs[i].ap->ops->ctx == CTX_PT_REGS &&
+		    s->progs[i].ap->ops->as == AS_USER)
 			usyms_add_file(ss->usyms, ts->v[0].path);
 	}
 	if (s->opts.pid)

@@ -6,6 +6,7 @@
  *
  * It waits for a line on stdin before creating its sockets, so a tracer can attach first.
  */
+#define _GNU_SOURCE	/* accept4 */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>

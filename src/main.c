@@ -87,7 +87,7 @@ static void usage(FILE *f)
 	      "    list probes containing \"sleep\"\n"
 	      "sonde -e 'tracepoint:syscalls:sys_enter_openat { printf(\"%s %s\\n\", comm, str(args->filename)); }'\n"
 	      "    trace files opened, with the process name\n"
-	      "sonde /usr/share/sonde/scripts/trace-envoy-socket.bt $(pidof envoy)\n"
+	      "sonde " SONDE_DATADIR "/scripts/trace-envoy-socket.bt $(pidof envoy)\n"
 	      "    trace an Envoy process's binds, socket options and accepts with stacks\n", f);
 }
 

@@ -97,10 +97,13 @@ static struct type *c_buf(struct sema *se, struct node *n)
 			sema_error(se, &n->loc, "buf() requires a length argument for a pointer");
 			return NULL;
 		}
-		sema_expr(se, n->args->next);
-		if (!sema_const_int(se, n->args->next, &len)) {
-			sema_error(se, &n->args->next->loc, "buf() length must be an integer literal");
+		if (!sema_require_int(se, n, n->args->next))
 			return NULL;
+		if (!sema_const_int(se, n->args->next, &len)) {
+			/* a length known only at run time: up to the string size, clamped when read */
+			len = MIN(se->s->opts.strlen, 255);
+			n->ival = -len;
+			return type_buffer((uint32_t)len + 1);
 		}
 	}
 	if (len <= 0 || len > 255 || (uint32_t)len > se->s->opts.strlen) {
@@ -118,6 +121,22 @@ static LLVMValueRef f_buf(struct cg *cg, struct node *n, struct node *m)
 	LLVMValueRef slot = cg_slot(cg, n->type->size);
 
 	irb_zero(cg, slot, n->type->size);
+	if (n->ival < 0) {
+		/* runtime length: clamp to the buffer so the verifier sees a bounded read */
+		enum addrspace as = arg_as(cg, n->args->type);
+		LLVMValueRef len = cg_expr(cg, n->args->next), args[3];
+		LLVMValueRef big = LLVMBuildICmp(cg->b, LLVMIntUGT, len, irb_const(cg, -n->ival), "");
+
+		len = LLVMBuildSelect(cg->b, big, irb_const(cg, -n->ival), len, "");
+		irb_store(cg, slot, len, 1);
+		args[0] = irb_gep(cg, slot, 1);
+		args[1] = LLVMBuildTrunc(cg->b, len, cg->i32, "");
+		args[2] = LLVMBuildIntToPtr(cg->b, v, cg->ptr, "");
+		irb_helper_call(cg, as == AS_USER ? BPF_FUNC_probe_read_user :
+				as == AS_KERNEL ? BPF_FUNC_probe_read_kernel : BPF_FUNC_probe_read,
+				cg->i64, args, 3);
+		return slot;
+	}
 	irb_store(cg, slot, LLVMConstInt(cg->i8, (unsigned long long)n->ival, false), 1);
 	irb_probe_read(cg, irb_gep(cg, slot, 1), (uint32_t)n->ival, v, arg_as(cg, n->args->type));
 	return slot;

@@ -881,7 +881,7 @@ void cg_program(struct cg *cg, struct prog_info *pi, size_t index)
 		LLVMMoveBasicBlockAfter(init, entry);
 	}
 	LLVMPositionBuilderAtEnd(cg->b, body);
-	if (cg->s->opts.pid && !pi->ap->ops->is_special) {
+	if (cg->s->opts.pid && !pi->ap->ops->is_special && pi->ap->ops != &probe_interval) {
 		/* -p PID filters every probe to that process (tgid as seen from the root namespace) */
 		LLVMBasicBlockRef mine = irb_block(cg, "pid.match");
 		LLVMValueRef tgid = LLVMBuildLShr(cg->b, irb_helper_call(cg, BPF_FUNC_get_current_pid_tgid,

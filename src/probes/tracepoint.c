@@ -140,8 +140,14 @@ static int tp_list(const char *pattern, bool verbose, FILE *out)
 	}
 	if (pattern && *pattern)
 		n = probe_split(pattern, parts, 4);
-	err = tracefs_foreach_tracepoint(n > 1 && *parts[1] ? parts[1] : "*",
-					 n > 2 && *parts[2] ? parts[2] : "*", list_one, &c);
+	if (n == 2 && *parts[1]) {
+		/* tracepoint:*nanosleep*: the pattern spans category and name */
+		c.bare = parts[1];
+		err = tracefs_foreach_tracepoint("*", "*", list_one, &c);
+	} else {
+		err = tracefs_foreach_tracepoint(n > 1 && *parts[1] ? parts[1] : "*",
+						 n > 2 && *parts[2] ? parts[2] : "*", list_one, &c);
+	}
 	for (i = 0; i < n; i++)
 		free(parts[i]);
 	return err == -ENOENT ? 0 : err;
