@@ -1243,8 +1243,8 @@ static int expand_probes(struct script *s)
 				err = -EINVAL;
 				continue;
 			}
-			if (j == 0)
-				p->ops = ap->ops;
+			if (!p->ops)
+				p->ops = ap->ops;	/* the first attach point that parsed */
 			if (ap->ops == &probe_begin) {
 				if (s->has_begin) {
 					diag_error(&ap->loc, "More than one BEGIN probe defined");
