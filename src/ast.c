@@ -277,6 +277,7 @@ void ast_free_probe(struct probe *p)
 	if (!p)
 		return;
 	ast_free_attach_points(p->aps, p->naps);
+	free(p->all_args);
 	ast_free_node(p->pred);
 	ast_free_node(p->body);
 	free(p);

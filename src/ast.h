@@ -108,7 +108,9 @@ struct probe {
 	int index;		/* position in the program */
 	/* sema: the addrspace and args record when all attach points agree */
 	const struct probe_ops *ops;	/* the first attach point's type */
-	struct record *args;	/* tracepoint args record (single tracepoint format) */
+	struct record *args;	/* tracepoint args record of the first target */
+	struct record **all_args;	/* every target's args record (wildcards, lists) */
+	size_t nall_args, capall_args;
 	unsigned nvars;
 };
 

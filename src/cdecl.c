@@ -548,6 +548,13 @@ static int parse_record_body(struct parser *p, struct record *rec, const struct 
 				free(mb.name);
 				goto out;
 			}
+			for (size_t k = 0; mb.name && k < n; k++) {
+				if (m[k].name && strcmp(m[k].name, mb.name) == 0) {
+					err = perr(p, &mb.loc, "duplicate member '%s'", mb.name);
+					free(mb.name);
+					goto out;
+				}
+			}
 			xgrow((void **)&m, &cap, n + 1, sizeof(*m));
 			m[n++] = mb;
 			if (!tok_is(p, ","))

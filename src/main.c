@@ -138,6 +138,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 	int c;
 
 	o->format = OUTPUT_TEXT;
+	opterr = 0;	/* unknown options are reported below, in sonde's format */
 	/* '+': stop at the first non-option so script arguments may look like options */
 	while ((c = getopt_long(argc, argv, "+B:f:o:de:hI:lp:c:qvV", longopts, NULL)) != -1) {
 		switch (c) {
@@ -166,7 +167,13 @@ static int parse_args(int argc, char **argv, struct options *o)
 		case OPT_UNSAFE: o->unsafe = true; break;
 		case OPT_INFO: o->info = true; break;
 		case OPT_DEBUG_FILE: elf_set_debug_file(optarg); break;
-		default: usage(stderr); return -EINVAL;
+		default:
+			if (optopt && strchr("BfoeIpc", optopt))
+				diag_error(NULL, "option -%c requires an argument", optopt);
+			else
+				diag_error(NULL, "unrecognized option '%s'", argv[optind - 1]);
+			fputs("USAGE: sonde [options] filename [args...] (sonde -h for more)\n", stderr);
+			return -EINVAL;
 		}
 	}
 	if (o->listing) {
@@ -282,6 +289,7 @@ static int run(struct options *o, struct script *s)
 
 	features_detect(&kf);
 	probe_uprobe_multi = kf.uprobe_multi;
+	probe_dry_run = o->dump;
 	err = sema_run(s);
 	if (err)
 		return 1;

@@ -1322,6 +1322,9 @@ static int do_include(struct pp *pp, const struct src *s, const char *name, bool
 		free(path);
 	}
 missing:
+	/* a system header may be missing (no kernel headers here); the script's own may not */
+	if (quoted)
+		return -ENOENT;
 	diag_verbose("sonde: header %s not found; using built-in constants\n", name);
 	return 0;
 }
@@ -1570,6 +1573,13 @@ static int directive(struct pp *pp, struct src *s, const char *d, size_t dstart,
 		}
 		file = xstrndup(q + 1, (size_t)(e - q - 1));
 		err = do_include(pp, s, file, close == '"', name[7] == '_');
+		if (err == -ENOENT) {
+			if (script)
+				diag_error(&loc, "'%s' file not found", file);
+			else
+				diag_verbose("sonde: header %s not found in %s\n", file, s->path);
+			err = script ? -EINVAL : 0;
+		}
 		free(file);
 	} else if (!strcmp(name, "error")) {
 		char *msg = trim(after);
@@ -1882,8 +1892,13 @@ int preprocess(const char *src, const struct pp_options *opts, char **out)
 	}
 
 	/* --include FILE: as if the script began with #include "FILE" */
-	for (i = 0; opts && i < opts->ninclude_files && !err; i++)
+	for (i = 0; opts && i < opts->ninclude_files && !err; i++) {
 		err = do_include(&pp, &s, opts->include_files[i], true, false);
+		if (err == -ENOENT) {
+			diag_error(NULL, "--include: cannot find %s", opts->include_files[i]);
+			err = -EINVAL;
+		}
+	}
 	if (!err)
 		err = process(&pp, &s);
 	/* Definitions first: a #define may name one of the script's enum constants. */

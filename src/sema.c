@@ -550,6 +550,12 @@ static struct type *type_field(struct sema *se, struct node *n)
 				   type_name(base));
 			return NULL;
 		}
+		if (!n->arrow && base->as != AS_CTX) {
+			/* args.field is fine (bpftrace allows it); other pointers need -> */
+			sema_error(se, &n->loc, "Can not access field '%s' on type '%s'. Try dereferencing "
+				   "it first, or using '->'", n->str, type_name(base));
+			return NULL;
+		}
 		rec = e->rec;
 		as = base->as ? base->as : se->ops->as;
 	} else if (base->kind == TYPE_RECORD) {
@@ -574,6 +580,20 @@ static struct type *type_field(struct sema *se, struct node *n)
 		return NULL;
 	}
 	f = record_find_field(rec, n->str, &off);
+	if (f && as == AS_CTX) {
+		/* every tracepoint of the probe must have the field, with the same kind of type */
+		for (size_t k = 0; k < se->probe->nall_args; k++) {
+			struct record *r = se->probe->all_args[k];
+			const struct field *g = record_find_field(r, n->str, &off);
+
+			if (!g || g->type->kind != f->type->kind || g->data_loc != f->data_loc) {
+				rec = r;
+				f = NULL;
+				break;
+			}
+		}
+		record_find_field(se->probe->args, n->str, &off);
+	}
 	if (!f) {
 		sema_error(se, &n->loc, "Struct/union of type '%s %s' does not contain a field "
 			   "named '%s'", rec->is_union ? "union" : "struct", rec->name, n->str);
@@ -837,6 +857,13 @@ struct type *sema_expr(struct sema *se, struct node *n)
 			if (t->kind == TYPE_RECORD || t->kind == TYPE_ARRAY)
 				t = type_with_as(t, a->as ? a->as : se->ops->as);
 		} else if (a->kind == TYPE_STRING) {
+			int64_t idx;
+
+			if (sema_const_int(se, n->b, &idx) && (idx < 0 || (uint64_t)idx >= a->size)) {
+				sema_error(se, &n->loc, "the index %lld is out of bounds for array of size %u",
+					   (long long)idx, a->size);
+				return NULL;
+			}
 			t = type_int(1, true);
 		} else {
 			sema_error(se, &n->loc, "The array index operator [] can only be used on arrays "
@@ -1272,6 +1299,18 @@ static int expand_probes(struct script *s)
 			}
 			if (ts->n && !p->args && ap->ops->args)
 				p->args = ap->ops->args(ap, &ts->v[0]);
+			for (size_t k = 0; ap->ops->args && k < ts->n; k++) {
+				struct record *r = ap->ops->args(ap, &ts->v[k]);
+				size_t m;
+
+				for (m = 0; r && m < p->nall_args && p->all_args[m] != r; m++)
+					;
+				if (!r || m < p->nall_args)
+					continue;
+				xgrow((void **)&p->all_args, &p->capall_args, p->nall_args + 1,
+				      sizeof(*p->all_args));
+				p->all_args[p->nall_args++] = r;
+			}
 			if (!ap->ops->is_special)
 				s->nattach += (unsigned)ts->n;
 			else

@@ -83,10 +83,23 @@ static int ksyms_foreach_function(const char *glob, int (*cb)(const char *, void
 	return 0;
 }
 
+static bool kernel_has_kprobes(void)
+{
+	return tracefs_has_kprobe_events() ||
+	       access("/sys/bus/event_source/devices/kprobe/type", F_OK) == 0;
+}
+
 static int kprobe_expand(struct attach_point *ap, struct probe_targets *ts)
 {
 	struct kctx c = { ap, ts };
 	uint64_t addr;
+
+	/* say so before anything runs; -d still compiles the program */
+	if (!probe_dry_run && !kernel_has_kprobes()) {
+		diag_error(&ap->loc, "%s probes are not available: this kernel was built without "
+			   "CONFIG_KPROBES; use tracepoints or uprobes instead", ap->ops->name);
+		return -ENOTSUP;
+	}
 
 	if (has_wildcard(ap->func)) {
 		int err = ksyms_foreach_function(ap->func, add_ksym, &c);
@@ -107,7 +120,7 @@ static int kprobe_attach(struct attach_point *ap, const struct probe_targets *ts
 	LIBBPF_OPTS(bpf_kprobe_opts, opts);
 	struct bpf_link *link;
 
-	if (!tracefs_has_kprobe_events() && access("/sys/bus/event_source/devices/kprobe/type", F_OK)) {
+	if (!kernel_has_kprobes()) {
 		diag_error(NULL, "cannot attach %s:%s: this kernel has no kprobes (built without "
 			   "CONFIG_KPROBES); use tracepoints or uprobes instead", ap->ops->name, t->func);
 		return -ENOTSUP;

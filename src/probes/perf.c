@@ -71,8 +71,10 @@ static int rate_parse(struct attach_point *ap)
 		err = -EINVAL;
 		goto out;
 	}
+	errno = 0;
 	ap->freq = strtoull(parts[2], &end, 10);
-	if (*end || !*parts[2] || !ap->freq) {
+	if (*end || !*parts[2] || !ap->freq || errno || parts[2][0] == '-' ||
+	    ap->freq > 1000000000000ULL) {
 		diag_error(&ap->loc, "%s probe: invalid count '%s' (a positive integer is required)",
 			   ap->ops->name, parts[2]);
 		err = -EINVAL;
@@ -125,8 +127,9 @@ static int event_parse(struct attach_point *ap)
 	}
 	ap->freq = ev->default_count;
 	if (n == 3) {
+		errno = 0;
 		ap->freq = strtoull(parts[2], &end, 10);
-		if (*end || !ap->freq) {
+		if (*end || !ap->freq || errno || parts[2][0] == '-') {
 			diag_error(&ap->loc, "%s probe: invalid count '%s'", ap->ops->name, parts[2]);
 			err = -EINVAL;
 			goto out;

@@ -13,6 +13,7 @@
 
 int probe_pid;
 bool probe_uprobe_multi;
+bool probe_dry_run;
 
 static const struct probe_ops *const probe_types[] = {
 	&probe_begin, &probe_end, &probe_tracepoint, &probe_uprobe, &probe_uretprobe,

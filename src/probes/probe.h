@@ -82,6 +82,7 @@ struct probe_ops {
 /* Set by main before sema: -p PID (0 when absent) and the kernel's uprobe multi-link support. */
 extern int probe_pid;
 extern bool probe_uprobe_multi;
+extern bool probe_dry_run;	/* -d: check and compile only, nothing is attached */
 
 /* The table of probe types: lookup by name or alias. */
 const struct probe_ops *probe_ops_find(const char *name);
