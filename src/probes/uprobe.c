@@ -136,6 +136,24 @@ static void add_target(struct match_ctx *c, const char *func, uint64_t vaddr)
 	free(name);
 }
 
+/* "int Ns::twice<int>(int)" -> "Ns::twice<int>(int)": a template's return type is not part of
+ * the name people write. */
+static const char *skip_return_type(const char *dm)
+{
+	const char *p, *name = dm;
+	int depth = 0;
+
+	for (p = dm; *p && *p != '('; p++) {
+		if (*p == '<')
+			depth++;
+		else if (*p == '>')
+			depth--;
+		else if (*p == ' ' && depth == 0)
+			name = p + 1;
+	}
+	return name;
+}
+
 static int match_sym(const struct elf_sym *sym, void *arg)
 {
 	struct match_ctx *c = arg;
@@ -143,7 +161,8 @@ static int match_sym(const struct elf_sym *sym, void *arg)
 
 	if (glob_match(c->ap->func, name))
 		add_target(c, name, sym->vaddr);
-	else if (!c->demangled && sym->demangled && glob_match(c->ap->func, sym->demangled))
+	else if (sym->demangled && (glob_match(c->ap->func, sym->demangled) ||
+				    glob_match(c->ap->func, skip_return_type(sym->demangled))))
 		add_target(c, sym->demangled, sym->vaddr);
 	return 0;
 }
