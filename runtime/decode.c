@@ -47,64 +47,78 @@ struct stack_frame_bid {
 	uint64_t offset_or_ip;
 };
 
-static void user_frame_bid(struct session *ss, const struct type *t, int pid,
-			   const struct stack_frame_bid *f, struct strbuf *sb)
+static void user_frame(struct session *ss, const struct type *t, int pid,
+		       const struct stack_frame_bid *f, uint64_t ip, struct strbuf *sb)
 {
-	enum usyms_mode mode = t->stack_mode == 3 ? USYMS_SOURCE : USYMS_BPFTRACE;
+	enum usyms_mode mode = t->stack_mode == 1 ? USYMS_PERF :
+			       t->stack_mode == 3 ? USYMS_SOURCE : USYMS_BPFTRACE;
 
-	if (f->status == 1)
-		usyms_format_build_id(ss->usyms, f->build_id, sizeof(f->build_id), f->offset_or_ip,
+	if (t->stack_mode == 2)
+		sb_printf(sb, "%llx", (unsigned long long)ip);
+	else if (f && f->status == 1)
+		usyms_format_build_id(ss->usyms, f->build_id, sizeof(f->build_id), f->offset_or_ip, ip,
 				      mode, sb);
 	else
-		usyms_format_frame(ss->usyms, pid, f->offset_or_ip, mode, sb);
+		usyms_format_frame(ss->usyms, pid, f && f->status == 2 ? f->offset_or_ip : ip, mode, sb);
+}
+
+/* Read stack id's frames from a stack map; NULL when the id is invalid or gone. */
+static void *stack_frames(int fd, int64_t id, size_t fsize, uint32_t n)
+{
+	void *frames;
+
+	if (id < 0 || fd < 0)
+		return NULL;
+	frames = xcalloc(n, fsize);
+	if (bpf_map_lookup_elem(fd, &(uint32_t){ (uint32_t)id }, frames)) {
+		free(frames);
+		return NULL;
+	}
+	return frames;
 }
 
 char *decode_stack(struct session *ss, const struct type *t, const void *data, int indent)
 {
-	int64_t id = (int64_t)u64_at(data);
-	int pid = t->kind == TYPE_USTACK ? (int)u64_at((const char *)data + 8) : 0;
-	bool by_build_id = t->kind == TYPE_USTACK && (t->stack_mode == 0 || t->stack_mode == 3);
-	int fd = by_build_id ? ss->ustacks_fd : ss->stacks_fd;
-	size_t fsize = by_build_id ? sizeof(struct stack_frame_bid) : sizeof(uint64_t);
-	struct strbuf sb;
+	bool user = t->kind == TYPE_USTACK;
+	int pid = user ? (int)u64_at((const char *)data + 8) : 0;
 	uint32_t i, n = ss->s->opts.stack_max, limit = t->stack_limit ? t->stack_limit : n;
-	char *frames;
+	struct stack_frame_bid *bids = NULL;
+	uint64_t *ips;
+	struct strbuf sb;
 
 	sb_init(&sb);
 	sb_puts(&sb, "");
-	if (id < 0 || fd < 0)
-		return sb_steal(&sb);
-	frames = xcalloc(n, fsize);
-	if (bpf_map_lookup_elem(fd, &(uint32_t){ (uint32_t)id }, frames) == 0) {
-		for (i = 0; i < n && i < limit; i++) {
-			const struct stack_frame_bid *bf = (const void *)(frames + i * fsize);
-			uint64_t ip = by_build_id ? 0 : ((const uint64_t *)frames)[i];
-
-			if (by_build_id ? bf->status == 0 : ip == 0)
-				break;
-			/* perf layout: "\t<addr> sym+off (module)", never indented */
-			if (t->stack_mode != 1)
-				sb_printf(&sb, "%*s", indent, "");
-			if (by_build_id) {
-				user_frame_bid(ss, t, pid, bf, &sb);
-			} else if (t->kind == TYPE_USTACK) {
-				if (t->stack_mode == 2)
-					sb_printf(&sb, "%llx", (unsigned long long)ip);
-				else
-					usyms_format_frame(ss->usyms, pid, ip, USYMS_PERF, &sb);
-			} else if (t->stack_mode == 1) {
-				sb_printf(&sb, "\t%llx ", (unsigned long long)ip);
-				ksyms_resolve(ip, &sb);
-				sb_puts(&sb, " ([kernel.kallsyms])");
-			} else if (t->stack_mode == 2) {
-				sb_printf(&sb, "%llx", (unsigned long long)ip);
-			} else {
-				ksyms_resolve(ip, &sb);
-			}
-			sb_putc(&sb, '\n');
-		}
+	if (user) {
+		bids = stack_frames(ss->ustacks_fd, (int64_t)u64_at(data), sizeof(*bids), n);
+		ips = stack_frames(ss->stacks_fd, (int64_t)u64_at((const char *)data + 16),
+				   sizeof(*ips), n);
+	} else {
+		ips = stack_frames(ss->stacks_fd, (int64_t)u64_at(data), sizeof(*ips), n);
 	}
-	free(frames);
+	for (i = 0; i < n && i < limit; i++) {
+		const struct stack_frame_bid *bf = bids ? &bids[i] : NULL;
+		uint64_t ip = ips ? ips[i] : 0;
+
+		if ((!bf || bf->status == 0) && !ip)
+			break;
+		/* perf layout: "\t<addr> sym+off (module)", never indented */
+		if (t->stack_mode != 1)
+			sb_printf(&sb, "%*s", indent, "");
+		if (user) {
+			user_frame(ss, t, pid, bf, ip, &sb);
+		} else if (t->stack_mode == 1) {
+			sb_printf(&sb, "\t%llx ", (unsigned long long)ip);
+			ksyms_resolve(ip, &sb);
+			sb_puts(&sb, " ([kernel.kallsyms])");
+		} else if (t->stack_mode == 2) {
+			sb_printf(&sb, "%llx", (unsigned long long)ip);
+		} else {
+			ksyms_resolve(ip, &sb);
+		}
+		sb_putc(&sb, '\n');
+	}
+	free(bids);
+	free(ips);
 	return sb_steal(&sb);
 }
 

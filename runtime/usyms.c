@@ -401,7 +401,7 @@ static void scan_processes(struct usyms *us)
 }
 
 int usyms_format_build_id(struct usyms *us, const unsigned char *build_id, size_t len,
-			  uint64_t file_off, enum usyms_mode mode, struct strbuf *out)
+			  uint64_t file_off, uint64_t addr, enum usyms_mode mode, struct strbuf *out)
 {
 	struct usyms_obj *o = find_build_id(us, build_id, len);
 	struct elf_sym sym;
@@ -414,9 +414,9 @@ int usyms_format_build_id(struct usyms *us, const unsigned char *build_id, size_
 		o = find_build_id(us, build_id, len);
 	}
 	if (mode == USYMS_PERF)
-		sb_printf(out, "\t%" PRIx64 " ", file_off);
+		sb_printf(out, "\t%" PRIx64 " ", addr ? addr : file_off);
 	if (!o || elf_offset_to_vaddr(o->ef, file_off, &vaddr) || elf_sym_at(o->ef, vaddr, &sym, &delta)) {
-		sb_printf(out, "0x%" PRIx64, file_off);
+		sb_printf(out, "0x%" PRIx64, addr ? addr : file_off);
 		if (mode == USYMS_PERF)
 			sb_puts(out, " ([unknown])");
 		return -ENOENT;

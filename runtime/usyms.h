@@ -51,10 +51,11 @@ int usyms_format_frame(struct usyms *us, int pid, uint64_t addr, enum usyms_mode
  * Frames captured as (build id, file offset) by a BPF_F_STACK_BUILD_ID stack map: symbolized
  * through the file, so they resolve after the process exited.  Files are found among those
  * already seen (process snapshots, usyms_add_file) and, on a miss, by scanning the mapped files
- * of running processes (at most once a second).  Appends "sym+off", or "0x<offset>" if unknown.
+ * of running processes (at most once a second).  Appends "sym+off", or "0x<offset>" if unknown;
+ * the perf layout shows addr (the frame's address, when known) and the module.
  */
 int usyms_format_build_id(struct usyms *us, const unsigned char *build_id, size_t len,
-			  uint64_t file_off, enum usyms_mode mode, struct strbuf *out);
+			  uint64_t file_off, uint64_t addr, enum usyms_mode mode, struct strbuf *out);
 /* Make a file known for build-id lookups (uprobe and usdt targets). */
 int usyms_add_file(struct usyms *us, const char *path);
 

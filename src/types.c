@@ -132,7 +132,6 @@ struct type *type_simple(enum type_kind kind)
 	struct type *t = type_new(kind);
 
 	switch (kind) {
-	case TYPE_USTACK:
 	case TYPE_USYM:
 	case TYPE_TIMESTAMP:
 	case TYPE_AVG:
@@ -142,6 +141,7 @@ struct type *type_simple(enum type_kind kind)
 		t->size = 16;
 		break;
 	case TYPE_INET:
+	case TYPE_USTACK:
 		t->size = 24;
 		break;
 	case TYPE_VOID:

@@ -23,7 +23,7 @@ enum type_kind {
 	TYPE_POINTER,		/* elem, as */
 	TYPE_RECORD,		/* struct or union: rec */
 	TYPE_ARRAY,		/* elem[nelems] */
-	TYPE_USTACK,		/* u64 stack id, u64 pid (16 bytes) */
+	TYPE_USTACK,		/* u64 build-id stack id, u64 pid, u64 address stack id (24 bytes) */
 	TYPE_KSTACK,		/* u64 stack id (8 bytes) */
 	TYPE_USYM,		/* u64 address, u64 pid */
 	TYPE_KSYM,		/* u64 address */

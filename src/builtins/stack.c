@@ -79,7 +79,7 @@ static struct type *t_func(struct sema *se, struct node *n)
 
 static LLVMValueRef usym_value(struct cg *cg, LLVMValueRef addr)
 {
-	LLVMValueRef slot = cg_slot(cg, 16);
+	LLVMValueRef slot = cg_slot(cg, 24);
 	LLVMValueRef pid = LLVMBuildLShr(cg->b, irb_helper_call(cg, BPF_FUNC_get_current_pid_tgid,
 								 cg->i64, NULL, 0),
 					 irb_const(cg, 32), "");
@@ -191,9 +191,16 @@ static LLVMValueRef e_kstack(struct cg *cg, struct node *n)
 	return stackid(cg, false, n->type->stack_mode);
 }
 
+/*
+ * A user stack is captured twice: as (build id, file offset) frames, which symbolize after the
+ * process is gone, and as addresses, which the perf and raw layouts print.
+ */
 static LLVMValueRef e_ustack(struct cg *cg, struct node *n)
 {
-	return usym_value(cg, stackid(cg, true, n->type->stack_mode));
+	LLVMValueRef slot = usym_value(cg, stackid(cg, true, 0));
+
+	irb_store(cg, irb_gep(cg, slot, 16), stackid(cg, true, 1), 8);
+	return slot;
 }
 
 static struct type *c_kstack(struct sema *se, struct node *n)
