@@ -278,7 +278,7 @@ static int decode_char(const char **p)
 	case 'x':
 		c = 0;
 		for (s++; hexval(*s) >= 0; s++)
-			c = c * 16 + hexval(*s);
+			c = (c * 16 + hexval(*s)) & 0xfff;	/* as C: only the low byte counts */
 		*p = s;
 		return c & 0xff;
 	default:

@@ -168,7 +168,8 @@ static void test_envoy_headers(void)
 
 static void test_missing_headers(void)
 {
-	const char *src = "#include <sonde/no-such-header.h>\n#include \"nope.h\"\nBEGIN { }\n";
+	/* a system header may be missing (no kernel headers on the machine) */
+	const char *src = "#include <sonde/no-such-header.h>\n#include <linux/nope.h>\nBEGIN { }\n";
 	const char *dirs[] = { tmpdir };
 	struct pp_options opts = { .include_dirs = dirs, .ninclude_dirs = 1 };
 	char *out, *err;
@@ -185,8 +186,22 @@ static void test_missing_headers(void)
 	is_int(intval("AF_INET6"), 10, "af_inet6_is_10_without_headers");
 	is_int(intval("AF_UNIX"), 1, "af_unix_is_1_without_headers");
 	is_int(intval("AF_UNSPEC"), 0, "af_unspec_is_0_without_headers");
-	is_str(out, "                                 \n                 \nBEGIN { }\n",
+	is_str(out, "                                 \n                       \nBEGIN { }\n",
 	       "missing_include_lines_are_blanked");
+	free(out);
+	free(err);
+
+	/* the script's own header ("...") may not */
+	src = "#include \"nope.h\"\nBEGIN { }\n";
+	pp_cleanup();
+	diag_reset();
+	diag_set_source("stdin", src);
+	capture_start();
+	out = NULL;
+	ok(preprocess(src, &opts, &out) != 0, "missing_local_header_is_an_error");
+	err = capture_end();
+	is_str(err, "stdin:1:1-9: ERROR: 'nope.h' file not found\n#include \"nope.h\"\n~~~~~~~~\n",
+	       "missing_local_header_is_reported_at_its_line");
 	free(out);
 	free(err);
 }
