@@ -1447,8 +1447,14 @@ static int directive(struct pp *pp, struct src *s, const char *d, size_t dstart,
 				free(id);
 			} else {
 				struct pp_macro v = { 0 };
+				int e = evaluate(after, true, &v);
 
-				val = evaluate(after, true, &v) == 0 && v.value != 0;
+				/* headers are lenient (false); the script gets told */
+				if ((e || v.kind != PP_INT) && script) {
+					diag_error(&loc, "#%s: invalid integer constant expression", name);
+					err = -EINVAL;
+				}
+				val = e == 0 && v.kind == PP_INT && v.value != 0;
 			}
 		}
 		c.taken = val || !*active;
