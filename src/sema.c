@@ -1342,7 +1342,8 @@ static void build_progs(struct script *s)
 				pi->targets = ts;
 				pi->target = ts->shared_program ? SIZE_MAX : k;
 				pi->name = xasprintf("p%zu_%zu", i, s->nprogs);
-				pi->probe_name = xstrdup(ts->shared_program ? ap->text : ts->v[k].name);
+				pi->probe_name = xstrdup(ts->shared_program && ts->n > 1 ? ap->text :
+							 ts->v[k].name);
 				pi->args = ap->ops->args && ts->n ? ap->ops->args(ap, &ts->v[k]) : NULL;
 				if (ts->shared_program)
 					for (size_t t = 0; t < ts->n; t++)
