@@ -45,7 +45,7 @@ n=0
 for f in "$here"/regressions/*; do
 	[ -e "$f" ] || continue
 	n=$((n + 1))
-	if out=$(timeout 60 "$fuzzer" -runs=1 "$f" 2>&1); then
+	if out=$(timeout 15 "$fuzzer" -timeout=10 -runs=1 "$f" 2>&1); then
 		echo "ok $n - replay $(basename "$f")"
 	else
 		echo "not ok $n - replay $(basename "$f")"
