@@ -29,8 +29,9 @@
 #include "runtime/elf.h"
 #include "src/util.h"
 
-/* a miss re-reads the maps of a live process (dlopen) at most this often */
-#define REFRESH_NS 1000000000LL
+/* a miss re-reads the maps of a live process (dlopen, exec since the snapshot) at most this
+ * often; cheap, as the mapped files stay open */
+#define REFRESH_NS 50000000LL
 
 struct usyms_obj {
 	char *path;		/* as the maps name it */
