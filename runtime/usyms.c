@@ -104,6 +104,12 @@ void usyms_free(struct usyms *us)
 		return;
 	for (size_t i = 0; i < us->nprocs; i++)
 		proc_clear(us, &us->procs[i]);
+	/* files added with usyms_add_file belong to no process: still here */
+	for (size_t i = 0; i < us->nobjs; i++) {
+		elf_close(us->objs[i]->ef);
+		free(us->objs[i]->path);
+		free(us->objs[i]);
+	}
 	free(us->procs);
 	free(us->objs);
 	free(us);
