@@ -194,8 +194,11 @@ static int on_event(void *ctx, void *data, size_t size)
 	default:
 		break;
 	}
-	/* stop consuming after exit(): libbpf stops only on a negative return */
-	return ss->exited ? -ECANCELED : 0;
+	/* stop consuming after exit(), or after a signal unless we are draining: libbpf keeps
+	 * consuming while producers keep up (an event storm) and stops only on a negative return */
+	if (ss->exited)
+		return -ECANCELED;
+	return session_stop && !ss->draining ? -EINTR : 0;
 }
 
 static int ensure_rb(struct session *ss)
@@ -233,8 +236,10 @@ int session_drain(struct session *ss)
 {
 	if (ensure_rb(ss))
 		return -EINVAL;
+	ss->draining = true;
 	while (ring_buffer__consume(ss->rb) > 0 && !ss->exited)
 		;
+	ss->draining = false;
 	return 0;
 }
 

@@ -31,6 +31,7 @@ struct session {
 	int64_t boot_to_real_ns;	/* CLOCK_REALTIME - CLOCK_MONOTONIC at start, for strftime */
 	bool exited;		/* exit() was called */
 	bool discard;		/* drop events: those that followed exit() */
+	bool draining;		/* consuming the backlog after a stop: keep going */
 	bool unsafe;
 	int child_pid;		/* -c */
 	int child_go_fd;	/* write end: the child execs when it is closed */
