@@ -264,7 +264,7 @@ static int list_probes(struct options *o, struct script *s)
 	size_t i, j, k;
 
 	if (o->list)
-		return probe_list(o->list, o->verbose > 0, stdout) ? 1 : 0;
+		return probe_list(o->list, o->verbose > 0, stdout) || diag_error_count() ? 1 : 0;
 	/* -l -e 'program': the probes the program would attach */
 	for (i = 0; i < s->prog.nprobes; i++)
 		for (j = 0; j < s->prog.probes[i]->naps; j++) {
@@ -449,7 +449,7 @@ int main(int argc, char **argv)
 	}
 
 	if (o.listing && !o.program) {
-		ret = probe_list(o.list, o.verbose > 0, stdout) ? 1 : 0;
+		ret = probe_list(o.list, o.verbose > 0, stdout) || diag_error_count() ? 1 : 0;
 		goto out;
 	}
 	if (o.program) {

@@ -9,6 +9,8 @@
 #include <bpf/libbpf.h>
 
 #include "diag.h"
+#include "runtime/elf.h"
+#include "runtime/libpath.h"
 #include "util.h"
 
 int probe_pid;
@@ -135,6 +137,39 @@ void attach_set_release(struct attach_set *set)
 	free(set->links);
 	free(set->fds);
 	memset(set, 0, sizeof(*set));
+}
+
+int probe_list_binary(const char *pattern, struct elf_file **ef, char **path, char **glob)
+{
+	char *parts[5] = { 0 };
+	int n, i, err = 1;
+
+	*path = *glob = NULL;
+	if (!pattern || !*pattern)
+		return 1;
+	n = probe_split(pattern, parts, 5);
+	if (n < 2 || !*parts[1] || has_wildcard(parts[1]))
+		goto out;
+	err = libpath_resolve(parts[1], probe_pid, path);
+	if (err) {
+		diag_error(NULL, "could not find binary or library '%s'", parts[1]);
+		goto out;
+	}
+	err = elf_open(*path, ef);
+	if (err) {
+		diag_error(NULL, "failed to open %s: %s", *path, strerror(-err));
+		free(*path);
+		*path = NULL;
+		goto out;
+	}
+	if (n > 2 && *parts[n - 1]) {
+		*glob = parts[n - 1];
+		parts[n - 1] = NULL;
+	}
+out:
+	for (i = 0; i < n; i++)
+		free(parts[i]);
+	return err;
 }
 
 int probe_list(const char *pattern, bool verbose, FILE *out)

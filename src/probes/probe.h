@@ -94,6 +94,14 @@ void probe_targets_free(struct probe_targets *ts);
 void attach_set_add_link(struct attach_set *set, struct bpf_link *link);
 void attach_set_add_fd(struct attach_set *set, int fd);
 void attach_set_release(struct attach_set *set);
+/*
+ * -l TYPE:BINARY[:...]:PATTERN for the probe types that list a binary's contents: open BINARY (a
+ * path, or a library name resolved like the dynamic loader does).  *glob is the last part, or
+ * NULL for all.  1 when there is nothing to list (no binary given), 0, or -errno (reported).
+ */
+struct elf_file;
+int probe_list_binary(const char *pattern, struct elf_file **ef, char **path, char **glob);
+
 /* -l [pattern] over every probe type. */
 int probe_list(const char *pattern, bool verbose, FILE *out);
 /* Split "a:b:c" honouring quotes; returns the number of parts (at most max). */

@@ -323,30 +323,15 @@ static int cmp_str(const void *a, const void *b)
 
 static int uprobe_list(const char *pattern, bool verbose, FILE *out)
 {
-	char *parts[4] = { 0 }, *path = NULL;
 	struct list_ctx c = { .out = out };
 	struct elf_file *ef;
-	int n, i, err;
+	char *path, *glob;
+	int err = probe_list_binary(pattern, &ef, &path, &glob);
 
-	if (!pattern || !*pattern)
-		return 0;
-	n = probe_split(pattern, parts, 4);
-	if (n < 2 || !*parts[1] || has_wildcard(parts[1])) {
-		err = 0;
-		goto out;
-	}
-	err = libpath_resolve(parts[1], probe_pid, &path);
-	if (err) {
-		diag_error(NULL, "could not find binary or library '%s'", parts[1]);
-		goto out;
-	}
-	err = elf_open(path, &ef);
-	if (err) {
-		diag_error(NULL, "failed to open %s: %s", path, strerror(-err));
-		goto out;
-	}
+	if (err)
+		return err > 0 ? 0 : err;
 	c.path = path;
-	c.pattern = n > 2 && *parts[n - 1] ? parts[n - 1] : NULL;
+	c.pattern = glob;
 	elf_sym_foreach(ef, list_sym, &c);
 	elf_close(ef);
 	qsort(c.names, c.n, sizeof(*c.names), cmp_str);
@@ -355,11 +340,9 @@ static int uprobe_list(const char *pattern, bool verbose, FILE *out)
 		free(c.names[k]);
 	}
 	free(c.names);
-out:
 	free(path);
-	for (i = 0; i < n; i++)
-		free(parts[i]);
-	return err;
+	free(glob);
+	return 0;
 }
 
 const struct probe_ops probe_uprobe = {

@@ -180,31 +180,20 @@ static int list_note(const struct usdt_note *note, void *arg)
 
 static int usdt_list(const char *pattern, bool verbose, FILE *out)
 {
-	char *parts[5] = { 0 }, *path = NULL;
 	struct list_ctx c = { .out = out };
 	struct elf_file *ef;
-	int n, i, err = 0;
+	char *path, *glob;
+	int err = probe_list_binary(pattern, &ef, &path, &glob);
 
-	if (!pattern || !*pattern)
-		return 0;
-	n = probe_split(pattern, parts, 5);
-	if (n < 2 || !*parts[1] || has_wildcard(parts[1]))
-		goto out;
-	err = libpath_resolve(parts[1], probe_pid, &path);
-	if (err || elf_open(path, &ef)) {
-		diag_error(NULL, "could not open binary or library '%s'", parts[1]);
-		err = -ENOENT;
-		goto out;
-	}
+	if (err)
+		return err > 0 ? 0 : err;
 	c.path = path;
-	c.pattern = n > 2 && *parts[n - 1] ? parts[n - 1] : NULL;
+	c.pattern = glob;
 	usdt_notes_foreach(ef, list_note, &c);
 	elf_close(ef);
-out:
 	free(path);
-	for (i = 0; i < n; i++)
-		free(parts[i]);
-	return err;
+	free(glob);
+	return 0;
 }
 
 const struct probe_ops probe_usdt = {
