@@ -266,26 +266,29 @@ static void check_child(struct session *ss)
 	}
 }
 
+void session_report_lost(struct session *ss)
+{
+	uint64_t lost = session_lost(ss);
+
+	if (lost > ss->lost_reported) {
+		output_lost(ss->out, lost - ss->lost_reported);
+		ss->lost_reported = lost;
+	}
+}
+
 int session_poll(struct session *ss)
 {
-	uint64_t reported = 0;
 	int err;
 
 	if (ensure_rb(ss))
 		return -EINVAL;
 	while (!session_stop && !ss->exited) {
-		uint64_t lost;
-
 		err = ring_buffer__poll(ss->rb, 100);
 		if (err < 0 && err != -EINTR && err != -ECANCELED) {
 			diag_error(NULL, "failed to poll the ring buffer: %s", strerror(-err));
 			return err;
 		}
-		lost = session_lost(ss);
-		if (lost > reported) {
-			output_lost(ss->out, lost - reported);
-			reported = lost;
-		}
+		session_report_lost(ss);
 		check_child(ss);
 		output_flush(ss->out);
 	}

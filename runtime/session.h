@@ -32,6 +32,7 @@ struct session {
 	bool exited;		/* exit() was called */
 	bool discard;		/* drop events: those that followed exit() */
 	bool draining;		/* consuming the backlog after a stop: keep going */
+	uint64_t lost_reported;	/* events already reported as lost */
 	bool unsafe;
 	int child_pid;		/* -c */
 	int child_go_fd;	/* write end: the child execs when it is closed */
@@ -53,6 +54,8 @@ int session_poll(struct session *ss);	/* until exit(), a signal or the -c child'
 int session_drain(struct session *ss);	/* consume what is left in the ring buffer */
 void session_discard(struct session *ss);	/* drop what is left (after exit()) */
 uint64_t session_lost(struct session *ss);
+/* "Lost N events" for what was dropped since the last report. */
+void session_report_lost(struct session *ss);
 
 /* decode.c: BPF bytes of type t into a printable value (stacks symbolized, ...) */
 struct val decode_value(struct session *ss, const struct type *t, const void *data);

@@ -311,9 +311,6 @@ static int run(struct options *o, struct script *s)
 		free(obj);
 		return err ? 1 : 0;
 	}
-	if (geteuid() != 0 && access("/sys/kernel/btf/vmlinux", R_OK) == 0 && !getenv("SONDE_NO_ROOT_CHECK")) {
-		/* the load reports EPERM with the capabilities to grant */
-	}
 	if (o->cmd) {
 		/* the child exists (waiting) before code generation: cpid is a constant */
 		err = spawn_child(o->cmd, &ss.child_pid, &ss.child_go_fd);
@@ -378,11 +375,7 @@ static int run(struct options *o, struct script *s)
 	session_run_special(&ss, &probe_end);
 	attach_set_release(&ss.links);
 	session_drain(&ss);
-	{
-		uint64_t lost = session_lost(&ss);
-
-		(void)lost;
-	}
+	session_report_lost(&ss);
 	output_exit_maps_begin(ss.out);
 	maps_print_all(&ss);
 	output_flush(ss.out);
