@@ -1148,13 +1148,10 @@ static void check_stmt(struct sema *se, struct node *n)
 
 	switch (n->kind) {
 	case N_EXPR_STMT:
-		if (n->a->kind == N_CALL) {
-			type_call(se, n->a, true, NULL);
-		} else {
-			struct type *t = sema_expr(se, n->a);
-
-			(void)t;
-		}
+		if (n->a->kind == N_CALL)
+			n->a->type = type_call(se, n->a, true, NULL);
+		else
+			sema_expr(se, n->a);
 		break;
 	case N_ASSIGN:
 		check_assign(se, n);

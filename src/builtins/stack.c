@@ -162,8 +162,6 @@ static struct type *stack_type(struct sema *se, struct node *n, bool user)
 		}
 		t->stack_limit = (uint32_t)v;
 	}
-	if (t->stack_mode == 1)
-		t->stack_mode = 1;
 	return t;
 }
 
