@@ -261,7 +261,6 @@ static void check_child(struct session *ss)
 		return;
 	if (waitpid(ss->child_pid, &status, WNOHANG) == ss->child_pid) {
 		ss->child_done = true;
-		ss->child_status = status;
 		session_stop = 1;
 	}
 }

@@ -155,6 +155,29 @@ int ksyms_addr(const char *name, uint64_t *addr)
 	return 0;
 }
 
+int ksyms_foreach_function(const char *glob, int (*cb)(const char *name, void *ctx), void *ctx)
+{
+	const char *prev = NULL;
+	size_t i;
+	int err = load();
+
+	if (err)
+		return err;
+	/* by name, each once; local clones such as "f.cold" are not probe targets */
+	for (i = 0; i < nsyms; i++) {
+		const struct ksym *k = by_name[i];
+
+		if (!k->text || strchr(k->name, '.') || (prev && strcmp(prev, k->name) == 0) ||
+		    !glob_match(glob, k->name))
+			continue;
+		prev = k->name;
+		err = cb(k->name, ctx);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 void ksyms_cleanup(void)
 {
 	size_t i;

@@ -18,6 +18,8 @@ int ksyms_resolve(uint64_t addr, struct strbuf *out);
 int ksyms_resolve_name(uint64_t addr, struct strbuf *out);
 /* The address of a kernel symbol; -ENOENT if there is none (or addresses are hidden). */
 int ksyms_addr(const char *name, uint64_t *addr);
+/* Kernel text symbols matching glob, by name, each once; a nonzero cb return stops. */
+int ksyms_foreach_function(const char *glob, int (*cb)(const char *name, void *ctx), void *ctx);
 void ksyms_cleanup(void);
 
 #endif

@@ -18,10 +18,9 @@
 
 #include "codegen/codegen.h"
 #include "diag.h"
+#include "runtime/bpf_compat.h"
 #include "runtime/usyms.h"
 #include "util.h"
-
-#define SONDE_BPF_TRACE_UPROBE_MULTI 48
 
 /* libbpf's messages (and the verifier log) are kept for the error report and -v. */
 static struct strbuf libbpf_log;

@@ -33,10 +33,8 @@ struct session {
 	bool discard;		/* drop events: those that followed exit() */
 	bool draining;		/* consuming the backlog after a stop: keep going */
 	uint64_t lost_reported;	/* events already reported as lost */
-	bool unsafe;
 	int child_pid;		/* -c */
 	int child_go_fd;	/* write end: the child execs when it is closed */
-	int child_status;
 	bool child_done;
 };
 

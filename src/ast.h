@@ -111,7 +111,6 @@ struct probe {
 	struct record *args;	/* tracepoint args record of the first target */
 	struct record **all_args;	/* every target's args record (wildcards, lists) */
 	size_t nall_args, capall_args;
-	unsigned nvars;
 };
 
 struct program {

@@ -259,13 +259,11 @@ static int resolve_record_btf(const char *name, bool is_union, struct record **o
 	return btf_find_record(name, is_union, out);
 }
 
-static int list_probes(struct options *o, struct script *s)
+/* -l -e 'program': the probes the program would attach (-l PATTERN is handled in main) */
+static int list_probes(struct script *s)
 {
 	size_t i, j, k;
 
-	if (o->list)
-		return probe_list(o->list, o->verbose > 0, stdout) || diag_error_count() ? 1 : 0;
-	/* -l -e 'program': the probes the program would attach */
 	for (i = 0; i < s->prog.nprobes; i++)
 		for (j = 0; j < s->prog.probes[i]->naps; j++) {
 			struct probe_targets *ts = s->prog.probes[i]->aps[j]->priv;
@@ -294,7 +292,7 @@ static int run(struct options *o, struct script *s)
 	if (err)
 		return 1;
 	if (s->opts.listing)
-		return list_probes(o, s);
+		return list_probes(s);
 	if (s->nattach == 0) {
 		diag_error(NULL, "No probes to attach");
 		return 1;
@@ -347,7 +345,6 @@ static int run(struct options *o, struct script *s)
 		setvbuf(out, NULL, _IOLBF, 0);
 	}
 	ss.out = output_new(out, o->format);
-	ss.unsafe = o->unsafe;
 	err = session_load(&ss, obj, objsize);
 	if (err)
 		goto out;

@@ -49,7 +49,6 @@ struct map_info {
 	struct type *value;	/* value type: ints widened; aggregations by kind */
 	int64_t lhist_min, lhist_max, lhist_step;
 	bool percpu;		/* aggregations live in per-CPU maps */
-	bool has_keys_mismatch;
 };
 
 /* printf/system/cat/time/print(value) call sites: the format and the argument layout. */
@@ -99,8 +98,6 @@ struct script {
 	size_t nprogs, capprogs;
 
 	bool has_begin, has_end;
-	bool uses_stack;	/* needs the stack trace map */
-	bool uses_elapsed;
 	unsigned nattach;	/* probes to report in "Attaching N probes..." */
 };
 

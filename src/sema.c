@@ -1215,9 +1215,7 @@ static void check_probe(struct sema *se, struct probe *p)
 	if (p->pred) {
 		struct type *t;
 
-		se->in_pred = true;
 		t = sema_expr(se, p->pred);
-		se->in_pred = false;
 		if (t && t->kind != TYPE_INT && t->kind != TYPE_POINTER)
 			sema_error(se, &p->pred->loc, "Invalid type for predicate: %s", type_name(t));
 	}

@@ -19,7 +19,6 @@ struct sema {
 	bool final;			/* the last pass: report errors and assign ids */
 	struct var_info *vars;		/* the probe's scratch variables */
 	int loop_depth;
-	bool in_pred;
 	unsigned errors;
 };
 

@@ -128,7 +128,6 @@ static struct type *stack_type(struct sema *se, struct node *n, bool user)
 	struct node *a;
 	int i = 0;
 
-	se->s->uses_stack = true;
 	t->stack_limit = se->s->opts.stack_max;
 	for (a = n->kind == N_CALL ? n->args : NULL; a; a = a->next, i++) {
 		int64_t v;

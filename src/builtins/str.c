@@ -172,7 +172,7 @@ static LLVMValueRef f_strncmp(struct cg *cg, struct node *n, struct node *m)
 				     MIN(n->args->type->size, n->args->next->type->size));
 
 	/* strncmp() is 0 when equal, like C */
-	return LLVMBuildXor(cg->b, cg_strncmp(cg, a, b, len), irb_const(cg, 1), "");
+	return LLVMBuildXor(cg->b, cg_streq(cg, a, b, len), irb_const(cg, 1), "");
 }
 
 /* ntop([af, ] addr): an int is an IPv4 address, an array of 4 or 16 bytes either family */

@@ -56,7 +56,6 @@ void cg_store(struct cg *cg, LLVMValueRef dst, const struct type *st, LLVMValueR
 	      const struct type *t);
 /* Build the BPF key of a map access (with an extra u64 for hist/lhist buckets when bucket != NULL). */
 LLVMValueRef cg_map_key(struct cg *cg, struct node *map, LLVMValueRef bucket);
-uint32_t cg_map_key_size(const struct map_info *mi);
 /*
  * Reserve an event in the ring buffer (a lost one is counted and skips to *done) and write its
  * header; the caller fills payload bytes after the header, then calls cg_event_end.
@@ -70,7 +69,8 @@ void cg_send_event(struct cg *cg, enum event_kind kind, int id, const struct typ
 /* The probe's arguments: argN from pt_regs (or the probe type's hook). */
 LLVMValueRef cg_arg(struct cg *cg, int n);
 LLVMValueRef cg_regs_load(struct cg *cg, uint32_t offset);
-LLVMValueRef cg_strncmp(struct cg *cg, LLVMValueRef a, LLVMValueRef b, uint32_t n);
+/* 1 when the strings at a and b are equal in their first n bytes (or up to a NUL). */
+LLVMValueRef cg_streq(struct cg *cg, LLVMValueRef a, LLVMValueRef b, uint32_t n);
 void cg_program(struct cg *cg, struct prog_info *pi, size_t index);
 
 /* irb.c: small wrappers around LLVM-C so builtins never build raw helper calls */

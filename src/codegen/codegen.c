@@ -86,15 +86,10 @@ void cg_store(struct cg *cg, LLVMValueRef dst, const struct type *st, LLVMValueR
 
 /* ---- maps ---------------------------------------------------------------------------------- */
 
-uint32_t cg_map_key_size(const struct map_info *mi)
-{
-	return script_map_key_size(mi);
-}
-
 LLVMValueRef cg_map_key(struct cg *cg, struct node *map, LLVMValueRef bucket)
 {
 	struct map_info *mi = map->map;
-	uint32_t size = cg_map_key_size(mi), i = 0;
+	uint32_t size = script_map_key_size(mi), i = 0;
 	LLVMValueRef key, vals[16];
 	struct node *k;
 
@@ -283,7 +278,7 @@ static LLVMValueRef cg_string_literal(struct cg *cg, struct node *n)
 }
 
 /* Compare two strings up to n bytes (stopping at NUL); i64 1 when equal. */
-static LLVMValueRef cg_streq(struct cg *cg, LLVMValueRef a, LLVMValueRef b, uint32_t n)
+LLVMValueRef cg_streq(struct cg *cg, LLVMValueRef a, LLVMValueRef b, uint32_t n)
 {
 	LLVMValueRef res = irb_alloca(cg, cg->i64, "streq");
 	LLVMBasicBlockRef done = irb_block(cg, "streq.done"), ne = irb_block(cg, "streq.ne");
@@ -307,11 +302,6 @@ static LLVMValueRef cg_streq(struct cg *cg, LLVMValueRef a, LLVMValueRef b, uint
 	LLVMBuildBr(cg->b, done);
 	LLVMPositionBuilderAtEnd(cg->b, done);
 	return LLVMBuildLoad2(cg->b, cg->i64, res, "");
-}
-
-LLVMValueRef cg_strncmp(struct cg *cg, LLVMValueRef a, LLVMValueRef b, uint32_t n)
-{
-	return cg_streq(cg, a, b, n);
 }
 
 /*

@@ -231,7 +231,7 @@ int codegen_object(struct script *s, const struct codegen_opts *opts, void **obj
 		d->global = cg.maps[i] = map_global(&cg, name);
 		d->type = mi->percpu ? MAP_PERCPU_HASH : MAP_HASH;
 		d->max_entries = s->opts.map_keys_max;
-		d->key_size = cg_map_key_size(mi);
+		d->key_size = script_map_key_size(mi);
 		d->value_size = script_map_value_size(mi);
 	}
 	cg.ringbuf = defs[ndefs].global = map_global(&cg, MAP_RINGBUF);

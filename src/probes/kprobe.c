@@ -64,25 +64,6 @@ static int add_ksym(const char *name, void *arg)
 	return 0;
 }
 
-/* Kernel text symbols matching a glob, from /proc/kallsyms. */
-static int ksyms_foreach_function(const char *glob, int (*cb)(const char *, void *), void *arg)
-{
-	FILE *f = fopen("/proc/kallsyms", "re");
-	char line[512], name[256], type;
-	unsigned long long addr;
-
-	if (!f)
-		return -errno;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%llx %c %255s", &addr, &type, name) != 3)
-			continue;
-		if ((type == 't' || type == 'T') && !strchr(name, '.') && glob_match(glob, name))
-			cb(name, arg);
-	}
-	fclose(f);
-	return 0;
-}
-
 static bool kernel_has_kprobes(void)
 {
 	return tracefs_has_kprobe_events() ||

@@ -88,7 +88,8 @@ out:
 	return err;
 }
 
-static int rate_expand(struct attach_point *ap, struct probe_targets *ts)
+/* One target per attach point, named type:unit-or-event:count. */
+static int perf_expand(struct attach_point *ap, struct probe_targets *ts)
 {
 	char *name = xasprintf("%s:%s:%llu", ap->ops->name, ap->target,
 			       (unsigned long long)ap->freq);
@@ -270,15 +271,6 @@ static int event_attach(struct attach_point *ap, const struct probe_targets *ts,
 	return attach_fds(ap, &attr, true, prog, set);
 }
 
-static int event_expand(struct attach_point *ap, struct probe_targets *ts)
-{
-	char *name = xasprintf("%s:%s:%llu", ap->ops->name, ap->target, (unsigned long long)ap->freq);
-
-	probe_targets_add(ts, name, ap->target, NULL, ap->freq);
-	free(name);
-	return 0;
-}
-
 static int list_events(const char *type, const struct perf_event_name *tab, const char *pattern,
 		       FILE *out)
 {
@@ -312,7 +304,7 @@ const struct probe_ops probe_interval = {
 	.as = AS_NONE,	/* unknown: compat reads pick user or kernel by address */
 	.prog_type = 7,		/* BPF_PROG_TYPE_PERF_EVENT */
 	.parse = rate_parse,
-	.expand = rate_expand,
+	.expand = perf_expand,
 	.attach = interval_attach,
 };
 
@@ -323,7 +315,7 @@ const struct probe_ops probe_profile = {
 	.as = AS_NONE,	/* unknown: compat reads pick user or kernel by address */
 	.prog_type = 7,
 	.parse = rate_parse,
-	.expand = rate_expand,
+	.expand = perf_expand,
 	.attach = profile_attach,
 };
 
@@ -334,7 +326,7 @@ const struct probe_ops probe_software = {
 	.as = AS_NONE,	/* unknown: compat reads pick user or kernel by address */
 	.prog_type = 7,
 	.parse = event_parse,
-	.expand = event_expand,
+	.expand = perf_expand,
 	.attach = event_attach,
 	.list = software_list,
 };
@@ -346,7 +338,7 @@ const struct probe_ops probe_hardware = {
 	.as = AS_NONE,	/* unknown: compat reads pick user or kernel by address */
 	.prog_type = 7,
 	.parse = event_parse,
-	.expand = event_expand,
+	.expand = perf_expand,
 	.attach = event_attach,
 	.list = hardware_list,
 };

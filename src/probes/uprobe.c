@@ -18,30 +18,11 @@
 #include <bpf/libbpf.h>
 
 #include "diag.h"
+#include "runtime/bpf_compat.h"
 #include "runtime/disasm.h"
 #include "runtime/elf.h"
 #include "runtime/libpath.h"
 #include "util.h"
-
-/* UAPI of kernel 6.6 that Debian 12's headers (6.1) lack. */
-#define SONDE_BPF_TRACE_UPROBE_MULTI 48
-#define SONDE_BPF_F_UPROBE_MULTI_RETURN 1U
-#define SONDE_BPF_LINK_CREATE 28
-
-struct sonde_link_create_uprobe_multi {
-	uint32_t prog_fd;
-	uint32_t target_fd;
-	uint32_t attach_type;
-	uint32_t flags;
-	uint64_t path;
-	uint64_t offsets;
-	uint64_t ref_ctr_offsets;
-	uint64_t cookies;
-	uint32_t cnt;
-	uint32_t umflags;
-	uint32_t pid;
-	uint32_t pad[13];	/* the rest of union bpf_attr, zeroed */
-};
 
 static int uprobe_parse(struct attach_point *ap)
 {
