@@ -14,6 +14,7 @@
 #include <bpf/bpf.h>
 
 #include "runtime/ksyms.h"
+#include "runtime/unwind.h"
 #include "runtime/usyms.h"
 #include "util.h"
 
@@ -40,26 +41,51 @@ static struct val decode_int(const struct type *t, const void *data)
 	return t->is_signed ? val_int(v) : val_uint((uint64_t)v);
 }
 
-/* struct bpf_stack_build_id */
-struct stack_frame_bid {
-	int32_t status;		/* 0 empty, 1 build id + offset, 2 ip only */
-	unsigned char build_id[20];
-	uint64_t offset_or_ip;
-};
-
-static void user_frame(struct session *ss, const struct type *t, int pid,
-		       const struct stack_frame_bid *f, uint64_t ip, struct strbuf *sb)
+static enum usyms_mode usyms_layout(const struct type *t)
 {
-	enum usyms_mode mode = t->stack_mode == 1 ? USYMS_PERF :
-			       t->stack_mode == 3 ? USYMS_SOURCE : USYMS_BPFTRACE;
+	return t->stack_mode == 1 ? USYMS_PERF : t->stack_mode == 3 ? USYMS_SOURCE : USYMS_BPFTRACE;
+}
 
-	if (t->stack_mode == 2)
-		sb_printf(sb, "%llx", (unsigned long long)ip);
-	else if (f && f->status == 1)
-		usyms_format_build_id(ss->usyms, f->build_id, sizeof(f->build_id), f->offset_or_ip, ip,
-				      mode, sb);
-	else
-		usyms_format_frame(ss->usyms, pid, f && f->status == 2 ? f->offset_or_ip : ip, mode, sb);
+/*
+ * A frame of the stack walker: through its file when the frame has one (also after the process
+ * exited), else through the process's mappings.
+ */
+static void user_frame(struct session *ss, const struct type *t, int pid,
+		       const struct ustk_frame *f, struct strbuf *sb)
+{
+	enum usyms_mode mode = usyms_layout(t);
+
+	if (t->stack_mode == 2) {
+		sb_printf(sb, "%llx", (unsigned long long)f->ip);
+		return;
+	}
+	if (f->ino && usyms_format_file(ss->usyms, f->dev >> 20, f->dev & 0xfffff,
+					(unsigned long)f->ino, unwind_file_path(ss->unwind, f),
+					f->off, f->ip, mode, sb) == 0)
+		return;
+	usyms_format_frame(ss->usyms, pid, f->ip, mode, sb);
+}
+
+static char *user_stack(struct session *ss, const struct type *t, const void *data, int indent)
+{
+	int pid = (int)u64_at((const char *)data + 8);
+	uint32_t i, limit = t->stack_limit ? t->stack_limit : USTK_MAX_FRAMES;
+	struct ustk_stack *st = xmalloc(sizeof(*st));
+	struct strbuf sb;
+
+	sb_init(&sb);
+	sb_puts(&sb, "");
+	if (unwind_stack(ss->unwind, u64_at(data), pid, st) == 0) {
+		for (i = 0; i < st->nr && i < limit; i++) {
+			/* perf layout: "\t<addr> sym+off (module)", never indented */
+			if (t->stack_mode != 1)
+				sb_printf(&sb, "%*s", indent, "");
+			user_frame(ss, t, pid, &st->f[i], &sb);
+			sb_putc(&sb, '\n');
+		}
+	}
+	free(st);
+	return sb_steal(&sb);
 }
 
 /* Read stack id's frames from a stack map; NULL when the id is invalid or gone. */
@@ -79,45 +105,31 @@ static void *stack_frames(int fd, int64_t id, size_t fsize, uint32_t n)
 
 char *decode_stack(struct session *ss, const struct type *t, const void *data, int indent)
 {
-	bool user = t->kind == TYPE_USTACK;
-	int pid = user ? (int)u64_at((const char *)data + 8) : 0;
 	uint32_t i, n = ss->s->opts.stack_max, limit = t->stack_limit ? t->stack_limit : n;
-	struct stack_frame_bid *bids = NULL;
 	uint64_t *ips;
 	struct strbuf sb;
 
+	if (t->kind == TYPE_USTACK)
+		return user_stack(ss, t, data, indent);
 	sb_init(&sb);
 	sb_puts(&sb, "");
-	if (user) {
-		bids = stack_frames(ss->ustacks_fd, (int64_t)u64_at(data), sizeof(*bids), n);
-		ips = stack_frames(ss->stacks_fd, (int64_t)u64_at((const char *)data + 16),
-				   sizeof(*ips), n);
-	} else {
-		ips = stack_frames(ss->stacks_fd, (int64_t)u64_at(data), sizeof(*ips), n);
-	}
-	for (i = 0; i < n && i < limit; i++) {
-		const struct stack_frame_bid *bf = bids ? &bids[i] : NULL;
-		uint64_t ip = ips ? ips[i] : 0;
+	ips = stack_frames(ss->stacks_fd, (int64_t)u64_at(data), sizeof(*ips), n);
+	for (i = 0; ips && i < n && i < limit && ips[i]; i++) {
+		uint64_t ip = ips[i];
 
-		if ((!bf || bf->status == 0) && !ip)
-			break;
-		/* perf layout: "\t<addr> sym+off (module)", never indented */
-		if (t->stack_mode != 1)
-			sb_printf(&sb, "%*s", indent, "");
-		if (user) {
-			user_frame(ss, t, pid, bf, ip, &sb);
-		} else if (t->stack_mode == 1) {
+		if (t->stack_mode == 1) {
 			sb_printf(&sb, "\t%llx ", (unsigned long long)ip);
 			ksyms_resolve(ip, &sb);
 			sb_puts(&sb, " ([kernel.kallsyms])");
-		} else if (t->stack_mode == 2) {
-			sb_printf(&sb, "%llx", (unsigned long long)ip);
 		} else {
-			ksyms_resolve(ip, &sb);
+			sb_printf(&sb, "%*s", indent, "");
+			if (t->stack_mode == 2)
+				sb_printf(&sb, "%llx", (unsigned long long)ip);
+			else
+				ksyms_resolve(ip, &sb);
 		}
 		sb_putc(&sb, '\n');
 	}
-	free(bids);
 	free(ips);
 	return sb_steal(&sb);
 }

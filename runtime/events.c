@@ -17,6 +17,7 @@
 
 #include "diag.h"
 #include "runtime/format.h"
+#include "runtime/unwind.h"
 #include "util.h"
 
 volatile sig_atomic_t session_stop;
@@ -213,7 +214,7 @@ static int ensure_rb(struct session *ss)
 		diag_error(NULL, "failed to open the ring buffer: %s", strerror(errno));
 		return -errno;
 	}
-	return 0;
+	return unwind_add_ring(ss->unwind, ss->rb);
 }
 
 uint64_t session_lost(struct session *ss)

@@ -19,6 +19,7 @@
 #include "codegen/codegen.h"
 #include "diag.h"
 #include "runtime/bpf_compat.h"
+#include "runtime/unwind.h"
 #include "runtime/usyms.h"
 #include "util.h"
 
@@ -107,6 +108,40 @@ static void report_load_error(struct session *ss, int err)
 	diag_error(NULL, "failed to load BPF programs: %s", strerror(-err));
 }
 
+/* The probed binaries (uprobe, usdt): paths[] borrowed from the script. */
+static size_t probed_binaries(const struct script *s, const char **paths)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < s->nprogs; i++) {
+		const struct probe_targets *ts = s->progs[i].targets;
+
+		if (ts && ts->n && ts->v[0].path && s->progs[i].ap->ops->ctx == CTX_PT_REGS &&
+		    s->progs[i].ap->ops->as == AS_USER)
+			paths[n++] = ts->v[0].path;
+	}
+	return n;
+}
+
+/* Size the stack walker's maps and compile the unwind tables known before load. */
+static int unwind_setup(struct session *ss)
+{
+	struct script *s = ss->s;
+	const char **paths = xcalloc(s->nprogs + 1, sizeof(*paths));
+	struct unwind_opts o = {
+		.dwarf = s->uses_dwarf_ustack,
+		.pid = s->opts.pid,
+		.paths = paths,
+		.npaths = probed_binaries(s, paths),
+		.usyms = ss->usyms,
+		.max_stacks = s->opts.map_keys_max,
+	};
+	int err = unwind_open(&ss->unwind, ss->obj, &o);
+
+	free(paths);
+	return err;
+}
+
 int session_load(struct session *ss, const void *obj, size_t size)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = "sonde");
@@ -137,6 +172,11 @@ int session_load(struct session *ss, const void *obj, size_t size)
 				(enum bpf_attach_type)SONDE_BPF_TRACE_UPROBE_MULTI);
 		pi->bpf = prog;
 	}
+	if (!ss->usyms)
+		ss->usyms = usyms_new();
+	err = unwind_setup(ss);
+	if (err)
+		return err;
 	err = bpf_object__load(ss->obj);
 	if (err) {
 		if (err == -EPERM)
@@ -153,7 +193,9 @@ int session_load(struct session *ss, const void *obj, size_t size)
 		ss->map_fds[i] = bpf_object__find_map_fd_by_name(ss->obj, name);
 	}
 	ss->stacks_fd = bpf_object__find_map_fd_by_name(ss->obj, MAP_STACKS);
-	ss->ustacks_fd = bpf_object__find_map_fd_by_name(ss->obj, MAP_USTACKS);
+	err = unwind_loaded(ss->unwind, ss->obj);
+	if (err)
+		return err;
 	ss->globals_fd = bpf_object__find_map_fd_by_name(ss->obj, MAP_GLOBALS);
 	ss->lost_fd = bpf_object__find_map_fd_by_name(ss->obj, MAP_LOST);
 	ss->ncpus = libbpf_num_possible_cpus();
@@ -169,15 +211,14 @@ int session_load(struct session *ss, const void *obj, size_t size)
 				      ((int64_t)rt.tv_nsec - (int64_t)mono.tv_nsec);
 		bpf_map_update_elem(ss->globals_fd, &key, &start, 0);
 	}
-	if (!ss->usyms)
-		ss->usyms = usyms_new();
-	/* the probed binaries are known up front for build-id symbolization */
-	for (i = 0; i < s->nprogs; i++) {
-		const struct probe_targets *ts = s->progs[i].targets;
+	/* the probed binaries are known up front, for stacks printed after they exit */
+	{
+		const char **paths = xcalloc(s->nprogs + 1, sizeof(*paths));
+		size_t n = probed_binaries(s, paths);
 
-		if (ts && ts->n && ts->v[0].path && s->progs[i].ap->ops->ctx == CTX_PT_REGS &&
-		    s->progs[i].ap->ops->as == AS_USER)
-			usyms_add_file(ss->usyms, ts->v[0].path);
+		for (i = 0; i < n; i++)
+			usyms_add_file(ss->usyms, paths[i]);
+		free(paths);
 	}
 	if (s->opts.pid)
 		usyms_prepare(ss->usyms, s->opts.pid);
@@ -233,6 +274,8 @@ void session_close(struct session *ss)
 	if (ss->obj)
 		bpf_object__close(ss->obj);
 	ss->obj = NULL;
+	unwind_close(ss->unwind);
+	ss->unwind = NULL;
 	if (ss->usyms)
 		usyms_free(ss->usyms);
 	ss->usyms = NULL;

@@ -16,6 +16,7 @@
 
 struct bpf_object;
 struct ring_buffer;
+struct unwind;
 struct usyms;
 
 struct session {
@@ -25,8 +26,9 @@ struct session {
 	struct ring_buffer *rb;
 	struct attach_set links;
 	struct usyms *usyms;
+	struct unwind *unwind;	/* user stacks: tables in, frames out; NULL without ustack */
 	int *map_fds;		/* per script map */
-	int stacks_fd, ustacks_fd, globals_fd, lost_fd;
+	int stacks_fd, globals_fd, lost_fd;
 	int ncpus;		/* possible CPUs: per-CPU values come in this many copies */
 	int64_t boot_to_real_ns;	/* CLOCK_REALTIME - CLOCK_MONOTONIC at start, for strftime */
 	bool exited;		/* exit() was called */

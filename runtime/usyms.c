@@ -289,6 +289,24 @@ static int resolve_vaddr(struct usyms *us, int pid, uint64_t addr, struct usyms_
 	return 0;
 }
 
+int usyms_mapping(struct usyms *us, int pid, uint64_t addr, struct usym_mapping *out)
+{
+	struct usyms_map *m;
+	uint64_t vaddr;
+
+	resolve_vaddr(us, pid, addr, &m, &vaddr);
+	if (!m)
+		return -ENOENT;
+	out->major = (unsigned int)(m->obj->dev >> 32);
+	out->minor = (unsigned int)(m->obj->dev & 0xffffffffu);
+	out->ino = m->obj->ino;
+	out->start = m->start;
+	out->end = m->end;
+	out->pgoff = m->pgoff;
+	out->path = m->obj->path;
+	return 0;
+}
+
 int usyms_resolve(struct usyms *us, int pid, uint64_t addr, struct usym_info *out)
 {
 	struct usyms_map *m;
@@ -342,6 +360,51 @@ int usyms_format_frame(struct usyms *us, int pid, uint64_t addr, enum usyms_mode
 	if (mode == USYMS_PERF)
 		sb_printf(out, " (%s)", info.module);
 	if (mode == USYMS_SOURCE && usyms_resolve_line(us, pid, addr, &file, &line) == 0) {
+		sb_printf(out, " (%s:%d)", file, line);
+		free(file);
+	}
+	return 0;
+}
+
+static struct usyms_obj *find_file(struct usyms *us, unsigned long long dev, unsigned long ino)
+{
+	for (size_t i = 0; i < us->nobjs; i++)
+		if (us->objs[i]->dev == dev && us->objs[i]->ino == ino && us->objs[i]->ef)
+			return us->objs[i];
+	return NULL;
+}
+
+int usyms_format_file(struct usyms *us, unsigned int major, unsigned int minor, unsigned long ino,
+		      const char *path, uint64_t file_off, uint64_t addr, enum usyms_mode mode,
+		      struct strbuf *out)
+{
+	unsigned long long dev = (unsigned long long)major << 32 | minor;
+	struct usyms_obj *o = find_file(us, dev, ino);
+	struct elf_sym sym;
+	uint64_t vaddr, delta;
+	char *file;
+	int line;
+
+	if (!o && path) {
+		/* held for the rest of the session, like usyms_add_file */
+		o = obj_get(us, 0, path, dev, ino, 0, 0);
+		if (!o->ef)
+			o = NULL;
+	}
+	if (!o || elf_offset_to_vaddr(o->ef, file_off, &vaddr))
+		return -ENOENT;
+	if (mode == USYMS_PERF)
+		sb_printf(out, "\t%" PRIx64 " ", addr);
+	if (elf_sym_at(o->ef, vaddr, &sym, &delta)) {
+		sb_printf(out, "0x%" PRIx64, addr);
+		if (mode == USYMS_PERF)
+			sb_printf(out, " (%s)", o->path);
+		return 0;
+	}
+	sb_printf(out, "%s+%" PRIu64, sym.demangled ? sym.demangled : sym.name, delta);
+	if (mode == USYMS_PERF)
+		sb_printf(out, " (%s)", o->path);
+	if (mode == USYMS_SOURCE && elf_addr_to_line(o->ef, vaddr, &file, &line) == 0) {
 		sb_printf(out, " (%s:%d)", file, line);
 		free(file);
 	}

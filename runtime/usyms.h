@@ -38,6 +38,15 @@ int usyms_prepare(struct usyms *us, int pid);
  */
 int usyms_resolve(struct usyms *us, int pid, uint64_t addr, struct usym_info *out);
 
+/* The executable file mapping that holds addr in pid (prepared on demand). */
+struct usym_mapping {
+	unsigned int major, minor;	/* device, as /proc/PID/maps shows it */
+	unsigned long ino;
+	uint64_t start, end, pgoff;	/* pgoff in bytes */
+	const char *path;
+};
+int usyms_mapping(struct usyms *us, int pid, uint64_t addr, struct usym_mapping *out);
+
 /* The source file (malloc'ed) and line of addr, from DWARF.  -ENOENT without line info,
  * -ENOTSUP when built without libdw. */
 int usyms_resolve_line(struct usyms *us, int pid, uint64_t addr, char **file, int *line);
@@ -56,6 +65,15 @@ int usyms_format_frame(struct usyms *us, int pid, uint64_t addr, enum usyms_mode
  */
 int usyms_format_build_id(struct usyms *us, const unsigned char *build_id, size_t len,
 			  uint64_t file_off, uint64_t addr, enum usyms_mode mode, struct strbuf *out);
+/*
+ * A frame captured as (device, inode, file offset) by the stack walker: symbolized through the
+ * file already known by that identity (a process snapshot), else through path when given.
+ * -ENOENT, with nothing appended, when the file is unknown; otherwise appends the frame as
+ * usyms_format_frame does.
+ */
+int usyms_format_file(struct usyms *us, unsigned int major, unsigned int minor, unsigned long ino,
+		      const char *path, uint64_t file_off, uint64_t addr, enum usyms_mode mode,
+		      struct strbuf *out);
 /* Make a file known for build-id lookups (uprobe and usdt targets). */
 int usyms_add_file(struct usyms *us, const char *path);
 

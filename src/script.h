@@ -79,6 +79,7 @@ struct script_options {
 	uint32_t strlen;	/* BPFTRACE_STRLEN, default 64 */
 	uint32_t map_keys_max;	/* BPFTRACE_MAP_KEYS_MAX, default 4096 */
 	uint32_t stack_max;	/* BPFTRACE_MAX_STACK (frames), default 127 */
+	int ustack_unwind;	/* --ustack / SONDE_USTACK: how a plain ustack is walked */
 	int pid;		/* -p */
 	int cpid;		/* -c child */
 	bool listing;		/* -l: expand only */
@@ -98,6 +99,8 @@ struct script {
 	size_t nprogs, capprogs;
 
 	bool has_begin, has_end;
+	bool uses_ustack, uses_kstack;	/* set by sema: the stack machinery is only built if used */
+	bool uses_dwarf_ustack;
 	unsigned nattach;	/* probes to report in "Attaching N probes..." */
 };
 

@@ -13,6 +13,12 @@
 
 #include "util.h"
 
+/* How a user stack is walked: frame pointers (bpftrace's way) or call-frame information. */
+enum stack_unwind {
+	STACK_UNWIND_FP,
+	STACK_UNWIND_DWARF,
+};
+
 enum type_kind {
 	TYPE_NONE = 0,		/* not inferred yet */
 	TYPE_VOID,		/* statements and calls without a value */
@@ -23,7 +29,7 @@ enum type_kind {
 	TYPE_POINTER,		/* elem, as */
 	TYPE_RECORD,		/* struct or union: rec */
 	TYPE_ARRAY,		/* elem[nelems] */
-	TYPE_USTACK,		/* u64 build-id stack id, u64 pid, u64 address stack id (24 bytes) */
+	TYPE_USTACK,		/* u64 stack key (bpf/ustack.h), u64 pid, u64 0 (24 bytes) */
 	TYPE_KSTACK,		/* u64 stack id (8 bytes) */
 	TYPE_USYM,		/* u64 address, u64 pid */
 	TYPE_KSYM,		/* u64 address */
@@ -68,6 +74,7 @@ struct type {
 	uint32_t nfields;	/* TYPE_TUPLE */
 	int stack_mode;		/* USTACK/KSTACK: 0 bpftrace, 1 perf, 2 raw, 3 source */
 	uint32_t stack_limit;	/* USTACK/KSTACK: frames to print, 0 for all */
+	int stack_unwind;	/* USTACK: STACK_UNWIND_FP or STACK_UNWIND_DWARF */
 };
 
 struct field {

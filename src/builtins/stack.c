@@ -13,8 +13,6 @@
 #include "runtime/ksyms.h"
 #include "sema.h"
 
-#define BPF_F_USER_STACK (1ULL << 8)
-
 /* struct pt_regs on x86-64 */
 static const struct {
 	const char *name;
@@ -129,6 +127,7 @@ static struct type *stack_type(struct sema *se, struct node *n, bool user)
 	int i = 0;
 
 	t->stack_limit = se->s->opts.stack_max;
+	t->stack_unwind = user ? se->s->opts.ustack_unwind : STACK_UNWIND_FP;
 	for (a = n->kind == N_CALL ? n->args : NULL; a; a = a->next, i++) {
 		int64_t v;
 
@@ -141,6 +140,8 @@ static struct type *stack_type(struct sema *se, struct node *n, bool user)
 				t->stack_mode = 2;
 			else if (strcmp(a->str, "source") == 0 && user)
 				t->stack_mode = 3;
+			else if (strcmp(a->str, "dwarf") == 0 && user)
+				t->stack_unwind = STACK_UNWIND_DWARF;
 			else {
 				sema_error(se, &a->loc, "%s: invalid mode value '%s'",
 					   user ? "ustack" : "kstack", a->str);
@@ -161,6 +162,12 @@ static struct type *stack_type(struct sema *se, struct node *n, bool user)
 		}
 		t->stack_limit = (uint32_t)v;
 	}
+	if (user) {
+		se->s->uses_ustack = true;
+		if (t->stack_unwind == STACK_UNWIND_DWARF)
+			se->s->uses_dwarf_ustack = true;
+	} else
+		se->s->uses_kstack = true;
 	return t;
 }
 
@@ -174,29 +181,37 @@ static struct type *t_ustack(struct sema *se, struct node *n)
 	return stack_type(se, n, true);
 }
 
-/* bpftrace and source layouts symbolize by build id; perf and raw need the addresses */
-static LLVMValueRef stackid(struct cg *cg, bool user, int mode)
+static LLVMValueRef e_kstack(struct cg *cg, struct node *n)
 {
-	LLVMValueRef map = user && (mode == 0 || mode == 3) ? cg->ustacks : cg->stacks;
-	LLVMValueRef args[] = { cg->ctxv, map, irb_const(cg, user ? BPF_F_USER_STACK : 0) };
+	LLVMValueRef args[] = { cg->ctxv, cg->stacks, irb_const(cg, 0) };
 
 	return irb_helper_call(cg, BPF_FUNC_get_stackid, cg->i64, args, 3);
 }
 
-static LLVMValueRef e_kstack(struct cg *cg, struct node *n)
+/*
+ * Is the probe on a function's first instruction?  Then the callee has not pushed anything and
+ * the caller's return address is on top of the stack, where a frame-pointer walk cannot see it.
+ */
+static bool at_function_entry(const struct attach_point *ap)
 {
-	return stackid(cg, false, n->type->stack_mode);
+	return ap->ops->ctx == CTX_PT_REGS && ap->ops->as == AS_USER && !ap->ops->is_return &&
+	       strcmp(ap->ops->name, "uprobe") == 0 && !ap->is_addr &&
+	       (!ap->has_offset || ap->offset == 0);
 }
 
 /*
- * A user stack is captured twice: as (build id, file offset) frames, which symbolize after the
- * process is gone, and as addresses, which the perf and raw layouts print.
+ * A user stack is walked by bpf/ustack.bpf.c (linked into the module) and stored once per
+ * distinct stack; the value is (stack key, pid, 0): the frames carry their files, so they
+ * symbolize after the process is gone.
  */
 static LLVMValueRef e_ustack(struct cg *cg, struct node *n)
 {
-	LLVMValueRef slot = usym_value(cg, stackid(cg, true, 0));
+	LLVMValueRef slot = usym_value(cg, codegen_ustack_call(cg, n->type->stack_unwind ==
+							   STACK_UNWIND_DWARF,
+							   at_function_entry(cg->pi->ap),
+							   n->type->stack_limit));
 
-	irb_store(cg, irb_gep(cg, slot, 16), stackid(cg, true, 1), 8);
+	irb_store(cg, irb_gep(cg, slot, 16), irb_const(cg, 0), 8);
 	return slot;
 }
 

@@ -34,7 +34,7 @@ struct cg {
 	LLVMTypeRef i1, i8, i16, i32, i64, ptr, vd;
 
 	LLVMValueRef *maps;		/* per map_info */
-	LLVMValueRef ringbuf, scratch, stacks, ustacks, globals, lost;
+	LLVMValueRef ringbuf, scratch, stacks, globals, lost;
 
 	/* the program being generated */
 	struct prog_info *pi;
@@ -72,6 +72,10 @@ LLVMValueRef cg_regs_load(struct cg *cg, uint32_t offset);
 /* 1 when the strings at a and b are equal in their first n bytes (or up to a NUL). */
 LLVMValueRef cg_streq(struct cg *cg, LLVMValueRef a, LLVMValueRef b, uint32_t n);
 void cg_program(struct cg *cg, struct prog_info *pi, size_t index);
+
+/* ustack.c: link the user-stack walker (bpf/ustack.bpf.c) and call it: the stack's i64 key */
+int cg_ustack_link(struct cg *cg);
+LLVMValueRef codegen_ustack_call(struct cg *cg, bool dwarf, bool entry, uint32_t limit);
 
 /* irb.c: small wrappers around LLVM-C so builtins never build raw helper calls */
 LLVMValueRef irb_const(struct cg *cg, int64_t v);

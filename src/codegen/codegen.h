@@ -11,7 +11,6 @@
 #define MAP_RINGBUF "sonde_events"
 #define MAP_SCRATCH "sonde_scratch"
 #define MAP_STACKS "sonde_stacks"
-#define MAP_USTACKS "sonde_ustacks"
 #define MAP_GLOBALS "sonde_globals"
 #define MAP_LOST "sonde_lost"
 

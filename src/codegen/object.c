@@ -131,7 +131,7 @@ static void setup(struct cg *cg, struct script *s)
 
 	v = LLVMValueAsMetadata(LLVMConstInt(cg->i32, LLVMDebugMetadataVersion(), false));
 	LLVMAddModuleFlag(cg->mod, LLVMModuleFlagBehaviorWarning, "Debug Info Version", 18, v);
-	v = LLVMValueAsMetadata(LLVMConstInt(cg->i32, 4, false));
+	v = LLVMValueAsMetadata(LLVMConstInt(cg->i32, 5, false));
 	LLVMAddModuleFlag(cg->mod, LLVMModuleFlagBehaviorWarning, "Dwarf Version", 13, v);
 	cg->di_file = LLVMDIBuilderCreateFile(cg->di, diag_source_name(), strlen(diag_source_name()),
 					      ".", 1);
@@ -241,19 +241,6 @@ int codegen_object(struct script *s, const struct codegen_opts *opts, void **obj
 	defs[ndefs].type = MAP_PERCPU_ARRAY;
 	defs[ndefs].key_size = 4;
 	defs[ndefs++].max_entries = (uint32_t)(s->nprogs ? s->nprogs : 1);
-	cg.stacks = defs[ndefs].global = map_global(&cg, MAP_STACKS);
-	defs[ndefs].type = MAP_STACK_TRACE;
-	defs[ndefs].key_size = 4;
-	defs[ndefs].value_size = 8 * s->opts.stack_max;
-	defs[ndefs++].max_entries = 4096;
-	/* user stacks as (build id, file offset) frames: they stay symbolizable after the
-	 * process is gone, since the file, not the process, identifies each frame */
-	cg.ustacks = defs[ndefs].global = map_global(&cg, MAP_USTACKS);
-	defs[ndefs].type = MAP_STACK_TRACE;
-	defs[ndefs].key_size = 4;
-	defs[ndefs].value_size = 32 * s->opts.stack_max;
-	defs[ndefs].map_flags = 1U << 5;	/* BPF_F_STACK_BUILD_ID */
-	defs[ndefs++].max_entries = 4096;
 	cg.globals = defs[ndefs].global = map_global(&cg, MAP_GLOBALS);
 	defs[ndefs].type = MAP_ARRAY;
 	defs[ndefs].key_size = 4;
@@ -264,6 +251,20 @@ int codegen_object(struct script *s, const struct codegen_opts *opts, void **obj
 	defs[ndefs].key_size = 4;
 	defs[ndefs].value_size = 8;
 	defs[ndefs++].max_entries = 1;
+	/* kernel stacks only when the script takes them: the map is frames x entries large */
+	if (s->uses_kstack) {
+		cg.stacks = defs[ndefs].global = map_global(&cg, MAP_STACKS);
+		defs[ndefs].type = MAP_STACK_TRACE;
+		defs[ndefs].key_size = 4;
+		defs[ndefs].value_size = 8 * s->opts.stack_max;
+		defs[ndefs++].max_entries = 4096;
+	}
+	/* user stacks: the walker brings its own maps (bpf/ustack.bpf.c) */
+	if (s->uses_ustack && cg_ustack_link(&cg)) {
+		free(defs);
+		teardown(&cg);
+		return -EINVAL;
+	}
 	license(&cg);
 
 	for (i = 0; i < s->nprogs; i++)

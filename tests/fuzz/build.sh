@@ -49,6 +49,12 @@ cflags="-std=gnu11 -g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-omit-
 	-I$src/grammar -D_GNU_SOURCE -DSONDE_DATADIR=\"/usr/share/sonde\"
 	$(pkg-config --cflags libbpf libelf libdw) -I$($LLVM_CONFIG --includedir)"
 
+# the stack walker's bitcode, embedded as the build does (runtime/unwind.am)
+mkdir -p "$out/bpf"
+"$CC" -target bpf -O2 -g -w -I/usr/include/$(gcc -print-multiarch) $(pkg-config --cflags libbpf) \
+	-I"$src/bpf" -emit-llvm -c "$src/bpf/ustack.bpf.c" -o "$out/bpf/ustack.bc"
+(cd "$out" && "$CC" -c "$src/src/codegen/ustack_bc.S" -o "$out/obj/ustack_bc.o")
+
 sources=$(cd "$src" && ls src/*.c src/*/*.c runtime/*.c | grep -v '^src/main\.c$')
 objs=
 pids=
@@ -74,7 +80,7 @@ done
 for p in $pids; do wait "$p"; done
 
 # shellcheck disable=SC2086
-"$CC" -fsanitize=fuzzer,address,undefined -o "$out/fuzz_compile" $objs \
+"$CC" -fsanitize=fuzzer,address,undefined -o "$out/fuzz_compile" $objs "$out/obj/ustack_bc.o" \
 	$(pkg-config --libs libbpf libelf libdw) $($LLVM_CONFIG --ldflags) $($LLVM_CONFIG --libs) \
 	-lz -lstdc++ -lm
 echo "built $out/fuzz_compile"

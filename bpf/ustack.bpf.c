@@ -1,0 +1,361 @@
+/*
+ * bpf/ustack.bpf.c - the user-stack walker that every ustack in a script calls.
+ *
+ * Compiled to LLVM bitcode when sonde is built and linked into a script's module only when the
+ * script takes user stacks (src/codegen/object.c).  It walks the stack of the current task from
+ * its user registers (bpf_task_pt_regs, so it works the same in uprobes, tracepoints and perf
+ * events) and stores the frames once per distinct stack in sonde_uw_stacks, keyed by a hash:
+ * the 64-bit key is what a ustack value holds, so stacks are map keys directly.
+ *
+ * Two modes:
+ *  - DWARF: each frame is unwound with the call-frame information of its file, compiled from
+ *    .eh_frame by the runtime into sonde_uw_rows (runtime/cfi.c): CFA = rsp|rbp + off, return
+ *    address at CFA - 8, rbp restored from CFA + off.  A file without a table yet falls back
+ *    to the frame pointer for that frame, and the runtime is asked (sonde_uw_req) to build one.
+ *  - FP: the frame-pointer chain, except that the innermost frame uses its CFI row when the
+ *    table is there, or the return address at the stack pointer when the probe sits on a
+ *    function's first instruction: both are where the callee has not pushed its frame yet.
+ * In both, a return address that lies in no executable mapping ends the walk, so stack data is
+ * never printed as frames.  Each frame is recorded as (inode, device, file offset) as well as
+ * the address: the file, not the process, identifies it, and it symbolizes after exit.
+ */
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+#include "ustack.h"
+
+/* Just the kernel fields the walker reads; libbpf relocates them against the running kernel. */
+struct super_block {
+	unsigned int s_dev;
+} __attribute__((preserve_access_index));
+
+struct inode {
+	unsigned long i_ino;
+	struct super_block *i_sb;
+} __attribute__((preserve_access_index));
+
+struct file {
+	struct inode *f_inode;
+} __attribute__((preserve_access_index));
+
+struct vm_area_struct {
+	unsigned long vm_start;
+	unsigned long vm_end;
+	unsigned long vm_flags;
+	unsigned long vm_pgoff;
+	struct file *vm_file;
+} __attribute__((preserve_access_index));
+
+struct pt_regs {
+	unsigned long bp;
+	unsigned long ip;
+	unsigned long sp;
+} __attribute__((preserve_access_index));
+
+struct task_struct;
+
+#define VM_EXEC 0x4UL
+#define PAGE_SHIFT 12
+#define SEARCH_STEPS 26		/* binary search over up to 2^26 rows */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, unsigned int);
+	__type(value, struct ustk_row);
+	__uint(max_entries, 1);		/* sized by the runtime before load */
+} sonde_uw_rows SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, struct ustk_file_key);
+	__type(value, struct ustk_file);
+	__uint(max_entries, 16384);
+} sonde_uw_files SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, unsigned long long);
+	__type(value, struct ustk_stack);
+	__uint(max_entries, 4096);	/* sized by the runtime before load */
+} sonde_uw_stacks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, unsigned long long);
+	__type(value, struct ustk_tail);
+	__uint(max_entries, 1024);
+} sonde_uw_tails SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 65536);
+} sonde_uw_req SEC(".maps");
+
+/* the walk's state: too large for the 512-byte stack */
+struct walk {
+	struct ustk_stack st;
+	struct ustk_tail tail;
+	unsigned long long ip, sp, bp, hash, seq;
+	unsigned int limit, mode;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__type(key, unsigned int);
+	__type(value, struct walk);
+	__uint(max_entries, 1);
+} sonde_uw_scratch SEC(".maps");
+
+struct vma_info {
+	unsigned long long start, end, pgoff, ino, flags;
+	unsigned int dev;
+};
+
+static long vma_cb(struct task_struct *task, struct vm_area_struct *vma, struct vma_info *vi)
+{
+	struct file *f = vma->vm_file;
+
+	vi->start = vma->vm_start;
+	vi->end = vma->vm_end;
+	vi->pgoff = vma->vm_pgoff;
+	vi->flags = vma->vm_flags;
+	vi->ino = 0;
+	vi->dev = 0;
+	if (f) {
+		struct inode *in = f->f_inode;
+
+		vi->ino = in->i_ino;
+		vi->dev = in->i_sb->s_dev;
+	}
+	return 0;
+}
+
+static unsigned long long read_user(unsigned long long addr)
+{
+	unsigned long long v = 0;
+
+	if (bpf_probe_read_user(&v, sizeof(v), (const void *)addr))
+		return 0;
+	return v;
+}
+
+/* The row that covers file offset off, or NULL. */
+static const struct ustk_row *find_row(const struct ustk_file *uf, unsigned long long off)
+{
+	unsigned int lo = uf->start, hi = uf->start + uf->len, i;
+	const struct ustk_row *r;
+
+	if (!uf->len)
+		return NULL;
+	for (i = 0; i < SEARCH_STEPS && hi - lo > 1; i++) {
+		unsigned int mid = lo + (hi - lo) / 2;
+
+		r = bpf_map_lookup_elem(&sonde_uw_rows, &mid);
+		if (!r)
+			return NULL;
+		if (r->pc <= off)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	r = bpf_map_lookup_elem(&sonde_uw_rows, &lo);
+	if (!r || r->pc > off)
+		return NULL;
+	return r;
+}
+
+/* One step by the frame-pointer chain: 0, or -1 when the chain ends. */
+static int fp_step(struct walk *w)
+{
+	unsigned long long bp = w->bp;
+
+	if (!bp || bp < w->sp || (bp & 7))
+		return -1;
+	w->ip = read_user(bp + 8);
+	w->bp = read_user(bp);
+	w->sp = bp + 16;
+	return 0;
+}
+
+/* One step by a CFI row: 0, 1 at the outermost frame, -1 when the row is unusable. */
+static int cfi_step(struct walk *w, const struct ustk_row *r)
+{
+	unsigned long long cfa;
+
+	switch (r->cfa_reg) {
+	case USTK_CFA_RSP:
+		cfa = w->sp + (long long)r->cfa_off;
+		break;
+	case USTK_CFA_RBP:
+		cfa = w->bp + (long long)r->cfa_off;
+		break;
+	case USTK_CFA_PLT:
+		cfa = w->sp + 8 + ((w->ip & 15) >= 11 ? 8 : 0);
+		break;
+	case USTK_CFA_END:
+		return 1;
+	default:
+		return -1;
+	}
+	if (cfa <= w->sp && r->cfa_reg != USTK_CFA_RBP)
+		return -1;
+	if (r->rbp_rule == USTK_RBP_AT)
+		w->bp = read_user(cfa + (long long)r->rbp_off);
+	w->ip = read_user(cfa - 8);
+	w->sp = cfa;
+	return 0;
+}
+
+/* The file's table entry; a file never seen before is recorded and its table requested. */
+static const struct ustk_file *file_of(struct vma_info *vi, unsigned int pid)
+{
+	struct ustk_file_key k = { .ino = vi->ino, .dev = vi->dev };
+	struct ustk_file pending = { .state = USTK_FILE_PENDING };
+	const struct ustk_file *uf;
+	struct ustk_req *rq;
+
+	uf = bpf_map_lookup_elem(&sonde_uw_files, &k);
+	if (uf)
+		return uf;
+	if (bpf_map_update_elem(&sonde_uw_files, &k, &pending, BPF_NOEXIST))
+		return NULL;
+	rq = bpf_ringbuf_reserve(&sonde_uw_req, sizeof(*rq), 0);
+	if (rq) {
+		rq->pid = pid;
+		rq->dev = vi->dev;
+		rq->ino = vi->ino;
+		rq->start = vi->start;
+		rq->end = vi->end;
+		bpf_ringbuf_submit(rq, 0);
+	} else {
+		/* asked again by the next stack through this file */
+		bpf_map_delete_elem(&sonde_uw_files, &k);
+	}
+	return NULL;
+}
+
+/*
+ * The current frame's file has no table yet: keep its registers and the stack above them, so
+ * the runtime can finish the walk, and stop here.
+ */
+static long keep_tail(struct walk *w)
+{
+	struct vma_info vi = {};
+	unsigned long long len;
+
+	if (bpf_find_vma(bpf_get_current_task_btf(), w->sp, vma_cb, &vi, 0) || vi.end <= w->sp)
+		return 1;
+	len = vi.end - w->sp;
+	if (len > USTK_TAIL_BYTES)
+		len = USTK_TAIL_BYTES;
+	w->tail.ip = w->ip;
+	w->tail.sp = w->sp;
+	w->tail.bp = w->bp;
+	w->tail.len = 0;
+	len &= USTK_TAIL_BYTES * 2 - 1;	/* bounds the verifier can see */
+	if (len > USTK_TAIL_BYTES || len < 8)
+		return 1;
+	if (bpf_probe_read_user(w->tail.data, len, (const void *)w->sp))
+		return 1;
+	w->tail.len = (unsigned int)len;
+	w->st.flags |= USTK_STACK_TAIL;
+	return 1;
+}
+
+static long frame_cb(unsigned int i, void *unused)
+{
+	unsigned int zero = 0, n;
+	struct vma_info vi = {};
+	const struct ustk_file *uf;
+	const struct ustk_row *r = NULL;
+	struct ustk_frame *f;
+	struct walk *w;
+	int step;
+
+	w = bpf_map_lookup_elem(&sonde_uw_scratch, &zero);
+	if (!w)
+		return 1;
+	n = w->st.nr;
+	if (n >= USTK_MAX_FRAMES || n >= w->limit || !w->ip)
+		return 1;
+	if (bpf_find_vma(bpf_get_current_task_btf(), w->ip, vma_cb, &vi, 0) || !(vi.flags & VM_EXEC))
+		return 1;
+	f = &w->st.f[n];
+	f->ip = w->ip;
+	f->ino = vi.ino;
+	f->dev = vi.dev;
+	f->off = vi.ino ? w->ip - vi.start + (vi.pgoff << PAGE_SHIFT) : 0;
+	w->st.nr = n + 1;
+	w->hash = (w->hash ^ (vi.ino ? f->off : f->ip)) * 0x100000001b3ULL;
+	w->hash = (w->hash ^ vi.ino) * 0x100000001b3ULL;
+
+	if (vi.ino && ((w->mode & 3) == USTK_MODE_DWARF || n == 0)) {
+		uf = file_of(&vi, bpf_get_current_pid_tgid() >> 32);
+		/* a return address points after the call: look the call itself up */
+		if (uf && uf->state == USTK_FILE_READY)
+			r = find_row(uf, n ? f->off - 1 : f->off);
+		else if ((!uf || uf->state == USTK_FILE_PENDING) &&
+			 (w->mode & 3) == USTK_MODE_DWARF)
+			return keep_tail(w);
+	}
+	if (r) {
+		step = cfi_step(w, r);
+		if (step > 0)
+			return 1;
+		if (step == 0)
+			return 0;
+	}
+	if (n == 0 && (w->mode & USTK_F_ENTRY)) {
+		/* at the first instruction: the return address is on top of the stack */
+		w->ip = read_user(w->sp);
+		w->sp += 8;
+		return 0;
+	}
+	return fp_step(w) ? 1 : 0;
+}
+
+/*
+ * Walk the current task's user stack; limit frames at most.  Returns the key of the stack in
+ * sonde_uw_stacks, or 0 when there is none (a kernel thread, a full table).
+ */
+__attribute__((noinline)) unsigned long long sonde_ustack_capture(unsigned int mode,
+								  unsigned int limit)
+{
+	unsigned int zero = 0;
+	struct pt_regs *regs;
+	struct walk *w;
+
+	w = bpf_map_lookup_elem(&sonde_uw_scratch, &zero);
+	if (!w)
+		return 0;
+	regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	if (!regs)
+		return 0;
+	w->ip = regs->ip;
+	w->sp = regs->sp;
+	w->bp = regs->bp;
+	w->mode = mode;
+	w->limit = limit;
+	w->hash = 0xcbf29ce484222325ULL;
+	w->st.nr = 0;
+	w->st.flags = 0;
+	bpf_loop(USTK_MAX_FRAMES, frame_cb, NULL, 0);
+	if (!w->st.nr)
+		return 0;
+	w->hash = (w->hash ^ w->st.nr) * 0x100000001b3ULL;
+	if (w->st.flags & USTK_STACK_TAIL) {
+		/* the same frames so far may continue differently: a key of its own */
+		w->seq++;
+		w->hash = (w->hash ^ (w->seq << 8 | bpf_get_smp_processor_id())) * 0x100000001b3ULL;
+		if (bpf_map_update_elem(&sonde_uw_tails, &w->hash, &w->tail, BPF_ANY))
+			w->st.flags &= ~USTK_STACK_TAIL;
+	}
+	if (!w->hash)
+		w->hash = 1;
+	/* same key, same frames: an existing entry stays as it is */
+	bpf_map_update_elem(&sonde_uw_stacks, &w->hash, &w->st, BPF_NOEXIST);
+	return w->hash;
+}

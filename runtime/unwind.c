@@ -1,0 +1,502 @@
+/*
+ * unwind.c - the user-space half of user stacks: unwind tables in, stacks out.
+ *
+ * The BPF walker (bpf/ustack.bpf.c) looks each frame's file up in sonde_uw_files by the
+ * (device, inode) of its mapping and binary-searches that file's rows in sonde_uw_rows.  This
+ * module fills both.  Before load it compiles the tables it can foresee (cfi.c): the probed
+ * binaries, libc and the loader, the -p process's files and, when whole stacks are the
+ * default, the files every running process maps, so that the first events already unwind
+ * completely; their total sizes the rows array.  After load the array is mmap'ed and filled in
+ * place.  A file the walker meets later is requested on sonde_uw_req; its table is built when
+ * the request is read (the stacks taken meanwhile fall back to frame pointers in that file).
+ *
+ * Stacks come back from sonde_uw_stacks as frames of (inode, device, file offset, address), so
+ * they symbolize through the file whether or not the process still exists.
+ */
+#include "runtime/unwind.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "runtime/cfi.h"
+#include "runtime/libpath.h"
+#include "runtime/usyms.h"
+#include "src/diag.h"
+#include "src/util.h"
+
+/* rows kept free for files met after start (16 bytes each) */
+#define SPARE_ROWS (1u << 20)
+/* time spent compiling the tables of every running process, at most */
+#define SCAN_BUDGET_NS 1500000000LL
+
+struct table {
+	struct ustk_file_key key;
+	char *path;
+	struct ustk_row *rows;
+	size_t n;
+};
+
+struct done {
+	uint64_t key;
+	struct ustk_stack *st;
+};
+
+struct unwind {
+	struct table *tables;	/* compiled before load, inserted after */
+	size_t ntables, cap;
+	size_t nrows;		/* rows used */
+	uint32_t max_rows;
+	struct ustk_row *rows;	/* the mmap'ed sonde_uw_rows */
+	size_t rows_len;
+	int rows_fd, files_fd, stacks_fd, req_fd, tails_fd;
+	struct usyms *usyms;
+	struct done *done;	/* stacks whose walk was finished here */
+	size_t ndone, capdone;
+	uint64_t requests, built, failed;
+};
+
+static long long now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static unsigned int kernel_dev(unsigned int major, unsigned int minor)
+{
+	return major << 20 | minor;
+}
+
+static bool have_table(struct unwind *uw, const struct ustk_file_key *k)
+{
+	for (size_t i = 0; i < uw->ntables; i++)
+		if (uw->tables[i].key.ino == k->ino && uw->tables[i].key.dev == k->dev)
+			return true;
+	return false;
+}
+
+/* Compile the table of the file at path, known to the kernel as key. */
+static void add_table(struct unwind *uw, const char *path, const struct ustk_file_key *k)
+{
+	struct table *t;
+	struct ustk_row *rows;
+	size_t n;
+
+	if (have_table(uw, k) || cfi_build(path, &rows, &n) || !n)
+		return;
+	xgrow((void **)&uw->tables, &uw->cap, uw->ntables + 1, sizeof(*uw->tables));
+	t = &uw->tables[uw->ntables++];
+	t->key = *k;
+	t->path = xstrdup(path);
+	t->rows = rows;
+	t->n = n;
+	uw->nrows += n;
+	diag_verbose("unwind table: %s, %zu rows\n", path, n);
+}
+
+static void add_path(struct unwind *uw, const char *path)
+{
+	struct ustk_file_key k = { 0 };
+	struct stat st;
+
+	if (stat(path, &st) || !S_ISREG(st.st_mode))
+		return;
+	k.ino = st.st_ino;
+	k.dev = kernel_dev(major(st.st_dev), minor(st.st_dev));
+	add_table(uw, path, &k);
+}
+
+static void add_library(struct unwind *uw, const char *name, int pid)
+{
+	char *path;
+
+	if (libpath_resolve(name, pid, &path) == 0) {
+		add_path(uw, path);
+		free(path);
+	}
+}
+
+/* The executable file mappings of pid, each compiled once (by the maps' own device and inode). */
+static void add_process(struct unwind *uw, int pid, long long deadline)
+{
+	char *mpath = xasprintf("/proc/%d/maps", pid), *buf, *save = NULL, *line;
+	size_t len;
+
+	if (read_file(mpath, &buf, &len)) {
+		free(mpath);
+		return;
+	}
+	free(mpath);
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		uint64_t start, end, pgoff;
+		unsigned int maj, min;
+		unsigned long ino;
+		char perms[8];
+		int consumed = 0;
+		struct ustk_file_key k = { 0 };
+		struct stat st;
+		char *file;
+
+		if (deadline && now_ns() > deadline)
+			break;
+		if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %7s %" SCNx64 " %x:%x %lu %n", &start, &end,
+			   perms, &pgoff, &maj, &min, &ino, &consumed) < 7 || !consumed)
+			continue;
+		if (perms[2] != 'x' || !ino || line[consumed] != '/')
+			continue;
+		k.ino = ino;
+		k.dev = kernel_dev(maj, min);
+		if (have_table(uw, &k))
+			continue;
+		/* the path as mapped when it is still that file, else the mapping itself */
+		if (stat(line + consumed, &st) == 0 && st.st_ino == ino)
+			file = xstrdup(line + consumed);
+		else
+			file = xasprintf("/proc/%d/map_files/%" PRIx64 "-%" PRIx64, pid, start, end);
+		add_table(uw, file, &k);
+		free(file);
+	}
+	free(buf);
+}
+
+static void add_all_processes(struct unwind *uw)
+{
+	long long deadline = now_ns() + SCAN_BUDGET_NS;
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+
+	if (!d)
+		return;
+	while ((e = readdir(d)) && now_ns() < deadline) {
+		int pid = atoi(e->d_name);
+
+		if (pid > 0 && pid != getpid())
+			add_process(uw, pid, deadline);
+	}
+	closedir(d);
+}
+
+int unwind_open(struct unwind **out, struct bpf_object *obj, const struct unwind_opts *o)
+{
+	struct bpf_map *rows = bpf_object__find_map_by_name(obj, USTK_MAP_ROWS);
+	struct bpf_map *stacks = bpf_object__find_map_by_name(obj, USTK_MAP_STACKS);
+	struct unwind *uw;
+	size_t total;
+
+	*out = NULL;
+	if (!rows)
+		return 0;	/* the script takes no user stacks */
+	uw = xcalloc(1, sizeof(*uw));
+	uw->rows_fd = uw->files_fd = uw->stacks_fd = uw->req_fd = uw->tails_fd = -1;
+	uw->usyms = o->usyms;
+	for (size_t i = 0; i < o->npaths; i++)
+		add_path(uw, o->paths[i]);
+	/* nearly every stack passes through these */
+	add_library(uw, "libc.so.6", o->pid);
+	if (o->dwarf) {
+		add_library(uw, "ld-linux-x86-64.so.2", o->pid);
+		if (o->pid)
+			add_process(uw, o->pid, 0);
+		else
+			add_all_processes(uw);
+	}
+	total = uw->nrows + (o->dwarf ? SPARE_ROWS : SPARE_ROWS / 16);
+	if (total > UINT32_MAX / 2)
+		total = UINT32_MAX / 2;
+	uw->max_rows = (uint32_t)total;
+	bpf_map__set_max_entries(rows, uw->max_rows);
+	if (stacks && o->max_stacks)
+		bpf_map__set_max_entries(stacks, o->max_stacks);
+	*out = uw;
+	return 0;
+}
+
+/* Rows [start, start + n) are free: claim them, or -ENOSPC. */
+static int claim_rows(struct unwind *uw, size_t n, uint32_t *start)
+{
+	if (uw->nrows + n > uw->max_rows)
+		return -ENOSPC;
+	*start = (uint32_t)uw->nrows;
+	uw->nrows += n;
+	return 0;
+}
+
+static int publish(struct unwind *uw, const struct ustk_file_key *k, const struct ustk_row *rows,
+		   size_t n)
+{
+	struct ustk_file f = { .state = USTK_FILE_NOCFI };
+	uint32_t start;
+
+	if (n && claim_rows(uw, n, &start) == 0) {
+		memcpy(uw->rows + start, rows, n * sizeof(*rows));
+		f.state = USTK_FILE_READY;
+		f.start = start;
+		f.len = (uint32_t)n;
+	}
+	/* the rows are in place before the walker can see the entry that points to them */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (bpf_map_update_elem(uw->files_fd, k, &f, BPF_ANY))
+		return -errno;
+	return f.state == USTK_FILE_READY ? 0 : -ENOSPC;
+}
+
+int unwind_loaded(struct unwind *uw, struct bpf_object *obj)
+{
+	size_t i;
+	int err;
+
+	if (!uw)
+		return 0;
+	uw->rows_fd = bpf_object__find_map_fd_by_name(obj, USTK_MAP_ROWS);
+	uw->files_fd = bpf_object__find_map_fd_by_name(obj, USTK_MAP_FILES);
+	uw->stacks_fd = bpf_object__find_map_fd_by_name(obj, USTK_MAP_STACKS);
+	uw->req_fd = bpf_object__find_map_fd_by_name(obj, USTK_MAP_REQ);
+	uw->tails_fd = bpf_object__find_map_fd_by_name(obj, USTK_MAP_TAILS);
+	if (uw->tails_fd < 0 || uw->rows_fd < 0 || uw->files_fd < 0 || uw->stacks_fd < 0 || uw->req_fd < 0) {
+		diag_error(NULL, "internal error: the stack walker's maps are missing");
+		return -ENOENT;
+	}
+	uw->rows_len = (size_t)uw->max_rows * sizeof(struct ustk_row);
+	uw->rows = mmap(NULL, uw->rows_len, PROT_READ | PROT_WRITE, MAP_SHARED, uw->rows_fd, 0);
+	if (uw->rows == MAP_FAILED) {
+		err = -errno;
+		uw->rows = NULL;
+		diag_error(NULL, "failed to map the unwind tables: %s", strerror(-err));
+		return err;
+	}
+	/* the tables compiled before load go in now */
+	uw->nrows = 0;
+	for (i = 0; i < uw->ntables; i++) {
+		struct table *t = &uw->tables[i];
+
+		publish(uw, &t->key, t->rows, t->n);
+		free(t->rows);
+		t->rows = NULL;
+	}
+	return 0;
+}
+
+static int on_request(void *ctx, void *data, size_t size)
+{
+	struct unwind *uw = ctx;
+	const struct ustk_req *rq = data;
+	struct ustk_file_key k = { 0 };
+	struct ustk_row *rows = NULL;
+	size_t n = 0;
+	char *path;
+
+	if (size < sizeof(*rq))
+		return 0;
+	uw->requests++;
+	k.ino = rq->ino;
+	k.dev = rq->dev;
+	path = xasprintf("/proc/%u/map_files/%llx-%llx", rq->pid, (unsigned long long)rq->start,
+			 (unsigned long long)rq->end);
+	/* the process's files, opened now, symbolize its stacks after it exits */
+	if (uw->usyms)
+		usyms_prepare(uw->usyms, (int)rq->pid);
+	if (cfi_build(path, &rows, &n) == 0 && publish(uw, &k, rows, n) == 0) {
+		uw->built++;
+		diag_verbose("unwind table: %s, %zu rows (requested)\n", path, n);
+	} else {
+		/* gone already, or no CFI: the walker keeps using frame pointers there */
+		publish(uw, &k, NULL, 0);
+		uw->failed++;
+	}
+	free(rows);
+	free(path);
+	return 0;
+}
+
+int unwind_add_ring(struct unwind *uw, struct ring_buffer *rb)
+{
+	if (!uw)
+		return 0;
+	if (ring_buffer__add(rb, uw->req_fd, on_request, uw)) {
+		diag_error(NULL, "failed to open the unwind request ring: %s", strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+/* The table of a file, built now when the walker's request has not been served yet. */
+static const struct ustk_file *table_of(struct unwind *uw, const struct ustk_file_key *k,
+					const char *path, struct ustk_file *f)
+{
+	struct ustk_row *rows;
+	size_t n;
+
+	if (bpf_map_lookup_elem(uw->files_fd, k, f) == 0 && f->state != USTK_FILE_PENDING)
+		return f->state == USTK_FILE_READY ? f : NULL;
+	if (cfi_build(path, &rows, &n) == 0) {
+		publish(uw, k, rows, n);
+		free(rows);
+	} else {
+		publish(uw, k, NULL, 0);
+	}
+	if (bpf_map_lookup_elem(uw->files_fd, k, f) == 0 && f->state == USTK_FILE_READY)
+		return f;
+	return NULL;
+}
+
+/* The row covering off in a published table (the same search as the walker's). */
+static const struct ustk_row *row_at(struct unwind *uw, const struct ustk_file *f, uint64_t off)
+{
+	size_t lo = f->start, hi = (size_t)f->start + f->len;
+
+	if (!f->len || hi > uw->max_rows || uw->rows[lo].pc > off)
+		return NULL;
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (uw->rows[mid].pc <= off)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return &uw->rows[lo];
+}
+
+static bool tail_read(const struct ustk_tail *t, uint64_t addr, uint64_t *v)
+{
+	if (addr < t->sp || addr - t->sp + 8 > t->len)
+		return false;
+	memcpy(v, t->data + (addr - t->sp), 8);
+	return true;
+}
+
+/*
+ * Go on with a walk that the BPF walker stopped at a file without a table: the same steps, on
+ * the stack memory it kept, with the process's mappings as usyms knows them.
+ */
+static void finish_walk(struct unwind *uw, int pid, struct ustk_stack *st,
+			const struct ustk_tail *t)
+{
+	uint64_t ip = t->ip, sp = t->sp, bp = t->bp;
+
+	while (st->nr && st->nr < USTK_MAX_FRAMES) {
+		struct usym_mapping m;
+		struct ustk_file_key k = { 0 };
+		struct ustk_file fbuf;
+		const struct ustk_file *f;
+		const struct ustk_row *r = NULL;
+		struct ustk_frame *fr;
+		uint64_t off, cfa, ra;
+		char *path;
+
+		if (usyms_mapping(uw->usyms, pid, ip, &m))
+			break;
+		off = ip - m.start + m.pgoff;
+		k.ino = m.ino;
+		k.dev = kernel_dev(m.major, m.minor);
+		path = xasprintf("/proc/%d/map_files/%" PRIx64 "-%" PRIx64, pid, m.start, m.end);
+		if (access(path, R_OK)) {
+			free(path);
+			path = xstrdup(m.path);
+		}
+		f = table_of(uw, &k, path, &fbuf);
+		free(path);
+		if (f)
+			r = row_at(uw, f, st->nr > 1 ? off - 1 : off);
+		if (r && r->cfa_reg == USTK_CFA_END)
+			break;
+		if (r && r->cfa_reg <= USTK_CFA_PLT) {
+			cfa = r->cfa_reg == USTK_CFA_RSP ? sp + (int64_t)r->cfa_off :
+			      r->cfa_reg == USTK_CFA_RBP ? bp + (int64_t)r->cfa_off :
+			      sp + 8 + ((ip & 15) >= 11 ? 8 : 0);
+			if (r->rbp_rule == USTK_RBP_AT && !tail_read(t, cfa + (int64_t)r->rbp_off, &bp))
+				break;
+			if (!tail_read(t, cfa - 8, &ra))
+				break;
+			sp = cfa;
+		} else {
+			uint64_t nbp;
+
+			if (!bp || bp < sp || !tail_read(t, bp + 8, &ra) || !tail_read(t, bp, &nbp))
+				break;
+			sp = bp + 16;
+			bp = nbp;
+		}
+		ip = ra;
+		if (!ip || usyms_mapping(uw->usyms, pid, ip, &m))
+			break;	/* not code: the end of the stack, or stack data */
+		fr = &st->f[st->nr++];
+		fr->ip = ip;
+		fr->off = ip - m.start + m.pgoff;
+		fr->ino = m.ino;
+		fr->dev = kernel_dev(m.major, m.minor);
+		fr->pad = 0;
+	}
+	st->flags &= ~USTK_STACK_TAIL;
+}
+
+int unwind_stack(struct unwind *uw, uint64_t key, int pid, struct ustk_stack *out)
+{
+	struct ustk_tail *t;
+	size_t i;
+
+	if (!uw || uw->stacks_fd < 0 || !key)
+		return -ENOENT;
+	for (i = 0; i < uw->ndone; i++) {
+		if (uw->done[i].key == key) {
+			*out = *uw->done[i].st;
+			return 0;
+		}
+	}
+	if (bpf_map_lookup_elem(uw->stacks_fd, &key, out))
+		return -errno;
+	if (out->nr > USTK_MAX_FRAMES)
+		out->nr = USTK_MAX_FRAMES;
+	if (!(out->flags & USTK_STACK_TAIL))
+		return 0;
+	t = xmalloc(sizeof(*t));
+	if (bpf_map_lookup_elem(uw->tails_fd, &key, t) == 0) {
+		finish_walk(uw, pid, out, t);
+		/* kept here from now on: the kernel's copy of the stack memory can go */
+		xgrow((void **)&uw->done, &uw->capdone, uw->ndone + 1, sizeof(*uw->done));
+		uw->done[uw->ndone].key = key;
+		uw->done[uw->ndone].st = xmalloc(sizeof(*out));
+		*uw->done[uw->ndone++].st = *out;
+		bpf_map_delete_elem(uw->tails_fd, &key);
+	}
+	free(t);
+	return 0;
+}
+
+const char *unwind_file_path(struct unwind *uw, const struct ustk_frame *f)
+{
+	for (size_t i = 0; uw && i < uw->ntables; i++)
+		if (uw->tables[i].key.ino == f->ino && uw->tables[i].key.dev == f->dev)
+			return uw->tables[i].path;
+	return NULL;
+}
+
+void unwind_close(struct unwind *uw)
+{
+	if (!uw)
+		return;
+	if (uw->rows)
+		munmap(uw->rows, uw->rows_len);
+	for (size_t i = 0; i < uw->ntables; i++) {
+		free(uw->tables[i].path);
+		free(uw->tables[i].rows);
+	}
+	free(uw->tables);
+	for (size_t i = 0; i < uw->ndone; i++)
+		free(uw->done[i].st);
+	free(uw->done);
+	free(uw);
+}
