@@ -244,24 +244,30 @@ static const struct ustk_file *file_of(struct vma_info *vi, unsigned int pid)
 static long keep_tail(struct walk *w)
 {
 	struct vma_info vi = {};
-	unsigned long long len;
+	unsigned long long base = w->sp & ~4095ULL;
+	unsigned int i;
 
-	if (bpf_find_vma(bpf_get_current_task_btf(), w->sp, vma_cb, &vi, 0) || vi.end <= w->sp)
+	if (bpf_find_vma(bpf_get_current_task_btf(), w->sp, vma_cb, &vi, 0))
 		return 1;
-	len = vi.end - w->sp;
-	if (len > USTK_TAIL_BYTES)
-		len = USTK_TAIL_BYTES;
 	w->tail.ip = w->ip;
 	w->tail.sp = w->sp;
 	w->tail.bp = w->bp;
+	w->tail.base = base;
 	w->tail.len = 0;
-	len &= USTK_TAIL_BYTES * 2 - 1;	/* bounds the verifier can see */
-	if (len > USTK_TAIL_BYTES || len < 8)
-		return 1;
-	if (bpf_probe_read_user(w->tail.data, len, (const void *)w->sp))
-		return 1;
-	w->tail.len = (unsigned int)len;
-	w->st.flags |= USTK_STACK_TAIL;
+	/*
+	 * Page by page: the top of a stack is not all present (the random gap the kernel leaves
+	 * above the first frame), and one read that touches a missing page fails whole.
+	 */
+	for (i = 0; i < USTK_TAIL_PAGES; i++) {
+		unsigned long long addr = base + i * 4096ULL;
+
+		if (addr >= vi.end ||
+		    bpf_probe_read_user(w->tail.data + i * 4096, 4096, (const void *)addr))
+			break;
+		w->tail.len += 4096;
+	}
+	if (w->tail.len)
+		w->st.flags |= USTK_STACK_TAIL;
 	return 1;
 }
 

@@ -85,10 +85,12 @@ struct ustk_stack {
  * registers of that frame and the stack memory above them: the runtime finishes the walk in
  * user space with the table it builds meanwhile (runtime/unwind.c).  Same key as the stack.
  */
-#define USTK_TAIL_BYTES 16384
+#define USTK_TAIL_PAGES 4
+#define USTK_TAIL_BYTES (USTK_TAIL_PAGES * 4096)
 
 struct ustk_tail {
-	unsigned long long ip, sp, bp;
+	unsigned long long ip, sp, bp;	/* the registers at the frame where the walk stopped */
+	unsigned long long base;	/* data[] holds the memory at base..base + len */
 	unsigned int len;
 	unsigned int pad;
 	unsigned char data[USTK_TAIL_BYTES];

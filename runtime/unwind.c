@@ -372,9 +372,9 @@ static const struct ustk_row *row_at(struct unwind *uw, const struct ustk_file *
 
 static bool tail_read(const struct ustk_tail *t, uint64_t addr, uint64_t *v)
 {
-	if (addr < t->sp || addr - t->sp + 8 > t->len)
+	if (addr < t->base || addr - t->base + 8 > t->len)
 		return false;
-	memcpy(v, t->data + (addr - t->sp), 8);
+	memcpy(v, t->data + (addr - t->base), 8);
 	return true;
 }
 

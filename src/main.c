@@ -42,6 +42,7 @@ struct options {
 	enum output_format format;
 	bool quiet, dump, unsafe, info, listing;
 	int verbose;
+	int ustack;		/* STACK_UNWIND_*, -1 unless --ustack */
 	const char **incdirs, **incfiles;
 	size_t nincdirs, nincfiles, capdirs, capfiles;
 	char **params;
@@ -70,6 +71,8 @@ static void usage(FILE *f)
 	      "    -q             keep messages quiet\n"
 	      "    --unsafe       allow unsafe builtin functions (system, signal, ...)\n"
 	      "    --debug-file F use F for the symbols of a stripped binary\n"
+	      "    --ustack MODE  how ustack walks user stacks: 'fp' (frame pointers, the default)\n"
+	      "                   or 'dwarf' (call-frame information: whole stacks without them)\n"
 	      "    -v             verbose messages (libbpf and the verifier log)\n"
 	      "    --info         print information about kernel BPF support\n"
 	      "    -V, --version  sonde version\n"
@@ -80,6 +83,7 @@ static void usage(FILE *f)
 	      "    BPFTRACE_PERF_RB_PAGES    [default: 64] pages of the event ring buffer\n"
 	      "    BPFTRACE_MAX_STACK        [default: 127] frames per stack\n"
 	      "    BPFTRACE_NO_CPP_DEMANGLE  [default: 0] disable C++ symbol demangling\n"
+	      "    SONDE_USTACK              [default: fp] 'dwarf': plain ustack unwinds by CFI\n"
 	      "    (each also accepted with the SONDE_ prefix)\n"
 	      "\n"
 	      "EXAMPLES:\n"
@@ -122,7 +126,21 @@ static void push(const char ***arr, size_t *n, size_t *cap, const char *v)
 	(*arr)[(*n)++] = v;
 }
 
-enum { OPT_UNSAFE = 256, OPT_INCLUDE, OPT_INFO, OPT_DEBUG_FILE };
+enum { OPT_UNSAFE = 256, OPT_INCLUDE, OPT_INFO, OPT_DEBUG_FILE, OPT_USTACK };
+
+/* --ustack / SONDE_USTACK: how a plain ustack walks the stack. */
+static int ustack_mode(const char *v, const char *what, int *mode)
+{
+	if (strcmp(v, "dwarf") == 0)
+		*mode = STACK_UNWIND_DWARF;
+	else if (strcmp(v, "fp") == 0)
+		*mode = STACK_UNWIND_FP;
+	else {
+		diag_error(NULL, "%s: invalid stack mode '%s' (valid: 'fp', 'dwarf')", what, v);
+		return -EINVAL;
+	}
+	return 0;
+}
 
 static int parse_args(int argc, char **argv, struct options *o)
 {
@@ -133,6 +151,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "include", required_argument, NULL, OPT_INCLUDE },
 		{ "info", no_argument, NULL, OPT_INFO },
 		{ "debug-file", required_argument, NULL, OPT_DEBUG_FILE },
+		{ "ustack", required_argument, NULL, OPT_USTACK },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -167,6 +186,10 @@ static int parse_args(int argc, char **argv, struct options *o)
 		case OPT_UNSAFE: o->unsafe = true; break;
 		case OPT_INFO: o->info = true; break;
 		case OPT_DEBUG_FILE: elf_set_debug_file(optarg); break;
+		case OPT_USTACK:
+			if (ustack_mode(optarg, "--ustack", &o->ustack))
+				return -EINVAL;
+			break;
 		default:
 			if (optopt && strchr("BfoeIpc", optopt))
 				diag_error(NULL, "option -%c requires an argument", optopt);
@@ -395,7 +418,7 @@ out:
 
 int main(int argc, char **argv)
 {
-	struct options o = { 0 };
+	struct options o = { .ustack = -1 };
 	struct pp_options ppo = { 0 };
 	struct script s;
 	char *text = NULL, *pp = NULL;
@@ -421,6 +444,12 @@ int main(int argc, char **argv)
 	s.opts.strlen = (uint32_t)env_u64("STRLEN", 64, 1, 1024);
 	s.opts.map_keys_max = (uint32_t)env_u64("MAP_KEYS_MAX", 4096, 1, 1u << 24);
 	s.opts.stack_max = (uint32_t)env_u64("MAX_STACK", 127, 1, 1024);
+	s.opts.ustack_unwind = STACK_UNWIND_FP;
+	if (o.ustack >= 0)
+		s.opts.ustack_unwind = o.ustack;
+	else if (getenv("SONDE_USTACK") && *getenv("SONDE_USTACK") &&
+		 ustack_mode(getenv("SONDE_USTACK"), "SONDE_USTACK", &s.opts.ustack_unwind))
+		return 1;
 	s.opts.listing = o.listing;
 	if (o.pid) {
 		char *end;
