@@ -295,8 +295,8 @@ static long frame_cb(unsigned int i, void *unused)
 	f->dev = vi.dev;
 	f->off = vi.ino ? w->ip - vi.start + (vi.pgoff << PAGE_SHIFT) : 0;
 	w->st.nr = n + 1;
-	w->hash = (w->hash ^ (vi.ino ? f->off : f->ip)) * 0x100000001b3ULL;
-	w->hash = (w->hash ^ vi.ino) * 0x100000001b3ULL;
+	w->hash = (w->hash ^ (vi.ino ? f->off : f->ip)) * USTK_HASH_MUL;
+	w->hash = (w->hash ^ vi.ino) * USTK_HASH_MUL;
 
 	if (vi.ino && ((w->mode & 3) == USTK_MODE_DWARF || n == 0)) {
 		uf = file_of(&vi, bpf_get_current_pid_tgid() >> 32);
@@ -345,17 +345,18 @@ __attribute__((noinline)) unsigned long long sonde_ustack_capture(unsigned int m
 	w->bp = regs->bp;
 	w->mode = mode;
 	w->limit = limit;
-	w->hash = 0xcbf29ce484222325ULL;
+	w->hash = USTK_HASH_SEED;
 	w->st.nr = 0;
+	w->st.limit = limit;
 	w->st.flags = 0;
 	bpf_loop(USTK_MAX_FRAMES, frame_cb, NULL, 0);
 	if (!w->st.nr)
 		return 0;
-	w->hash = (w->hash ^ w->st.nr) * 0x100000001b3ULL;
+	w->hash = (w->hash ^ w->st.nr) * USTK_HASH_MUL;
 	if (w->st.flags & USTK_STACK_TAIL) {
 		/* the same frames so far may continue differently: a key of its own */
 		w->seq++;
-		w->hash = (w->hash ^ (w->seq << 8 | bpf_get_smp_processor_id())) * 0x100000001b3ULL;
+		w->hash = (w->hash ^ (w->seq << 8 | bpf_get_smp_processor_id())) * USTK_HASH_MUL;
 		if (bpf_map_update_elem(&sonde_uw_tails, &w->hash, &w->tail, BPF_ANY))
 			w->st.flags &= ~USTK_STACK_TAIL;
 	}

@@ -73,9 +73,13 @@ struct ustk_frame {
 
 #define USTK_STACK_TAIL 1	/* flags: the walk stopped at a file without a table yet */
 
-/* The value of sonde_uw_stacks, keyed by a 64-bit hash of the frames. */
+/*
+ * The value of sonde_uw_stacks, keyed by a 64-bit hash of the frames (USTK_HASH_* below, the
+ * same in the walker and the runtime).
+ */
 struct ustk_stack {
-	unsigned int nr;
+	unsigned short nr;
+	unsigned short limit;	/* frames asked for */
 	unsigned int flags;
 	struct ustk_frame f[USTK_MAX_FRAMES];
 };
@@ -95,6 +99,9 @@ struct ustk_tail {
 	unsigned int pad;
 	unsigned char data[USTK_TAIL_BYTES];
 };
+
+#define USTK_HASH_SEED 0xcbf29ce484222325ULL
+#define USTK_HASH_MUL 0x100000001b3ULL
 
 /* Sent on sonde_uw_req the first time the walker meets a file: build its table. */
 struct ustk_req {

@@ -46,26 +46,6 @@ static enum usyms_mode usyms_layout(const struct type *t)
 	return t->stack_mode == 1 ? USYMS_PERF : t->stack_mode == 3 ? USYMS_SOURCE : USYMS_BPFTRACE;
 }
 
-/*
- * A frame of the stack walker: through its file when the frame has one (also after the process
- * exited), else through the process's mappings.
- */
-static void user_frame(struct session *ss, const struct type *t, int pid,
-		       const struct ustk_frame *f, struct strbuf *sb)
-{
-	enum usyms_mode mode = usyms_layout(t);
-
-	if (t->stack_mode == 2) {
-		sb_printf(sb, "%llx", (unsigned long long)f->ip);
-		return;
-	}
-	if (f->ino && usyms_format_file(ss->usyms, f->dev >> 20, f->dev & 0xfffff,
-					(unsigned long)f->ino, unwind_file_path(ss->unwind, f),
-					f->off, f->ip, mode, sb) == 0)
-		return;
-	usyms_format_frame(ss->usyms, pid, f->ip, mode, sb);
-}
-
 static char *user_stack(struct session *ss, const struct type *t, const void *data, int indent)
 {
 	int pid = (int)u64_at((const char *)data + 8);
@@ -77,10 +57,28 @@ static char *user_stack(struct session *ss, const struct type *t, const void *da
 	sb_puts(&sb, "");
 	if (unwind_stack(ss->unwind, u64_at(data), pid, st) == 0) {
 		for (i = 0; i < st->nr && i < limit; i++) {
+			const struct ustk_frame *fr = &st->f[i];
+			struct usym_frame uf = {
+				.pid = pid,
+				.addr = fr->ip,
+				.major = fr->dev >> 20,
+				.minor = fr->dev & 0xfffff,
+				.ino = (unsigned long)fr->ino,
+				.path = unwind_file_path(ss->unwind, fr),
+				.file_off = fr->off,
+				.caller = i > 0,
+				/* bpftrace's own layout stays bpftrace's; whole stacks show inlines */
+				.inlines = t->stack_unwind == STACK_UNWIND_DWARF || t->stack_mode == 3,
+				.indent = indent,
+			};
+
 			/* perf layout: "\t<addr> sym+off (module)", never indented */
 			if (t->stack_mode != 1)
 				sb_printf(&sb, "%*s", indent, "");
-			user_frame(ss, t, pid, &st->f[i], &sb);
+			if (t->stack_mode == 2)
+				sb_printf(&sb, "%llx", (unsigned long long)fr->ip);
+			else
+				usyms_format(ss->usyms, &uf, usyms_layout(t), &sb);
 			sb_putc(&sb, '\n');
 		}
 	}

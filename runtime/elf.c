@@ -33,6 +33,7 @@
 #include <unistd.h>
 #include <zlib.h>
 #ifdef HAVE_LIBDW
+#include <dwarf.h>
 #include <elfutils/libdw.h>
 #endif
 
@@ -793,12 +794,9 @@ int elf_sym_at(struct elf_file *ef, uint64_t vaddr, struct elf_sym *out, uint64_
 }
 
 #ifdef HAVE_LIBDW
-int elf_addr_to_line(struct elf_file *ef, uint64_t vaddr, char **file, int *line)
+/* The compile unit that covers vaddr, from the binary's or its debug file's DWARF. */
+static int cu_of(struct elf_file *ef, uint64_t vaddr, Dwarf_Die *cu)
 {
-	Dwarf_Die cu;
-	Dwarf_Line *dl;
-	const char *src;
-
 	if (!ef->dwarf_tried) {
 		ef->dwarf_tried = true;
 		load_syms(ef);	/* finds the debug file of a stripped binary */
@@ -809,28 +807,110 @@ int elf_addr_to_line(struct elf_file *ef, uint64_t vaddr, char **file, int *line
 	}
 	if (!ef->dwarf)
 		return -ENOENT;
-	if (!dwarf_addrdie(ef->dwarf, vaddr, &cu)) {
+	if (!dwarf_addrdie(ef->dwarf, vaddr, cu)) {
 		/* clang emits no .debug_aranges: walk the compile units' ranges instead */
 		Dwarf_Off o = 0, next;
 		size_t hsize;
-		bool found = false;
 
-		while (!found && dwarf_nextcu(ef->dwarf, o, &next, &hsize, NULL, NULL, NULL) == 0) {
-			if (dwarf_offdie(ef->dwarf, o + hsize, &cu) && dwarf_haspc(&cu, vaddr) == 1)
-				found = true;
+		while (dwarf_nextcu(ef->dwarf, o, &next, &hsize, NULL, NULL, NULL) == 0) {
+			if (dwarf_offdie(ef->dwarf, o + hsize, cu) && dwarf_haspc(cu, vaddr) == 1)
+				return 0;
 			o = next;
 		}
-		if (!found)
-			return -ENOENT;
+		return -ENOENT;
 	}
+	return 0;
+}
+
+int elf_addr_to_line(struct elf_file *ef, uint64_t vaddr, char **file, int *line)
+{
+	Dwarf_Die cu;
+	Dwarf_Line *dl;
+	const char *src;
+
+	if (cu_of(ef, vaddr, &cu))
+		return -ENOENT;
 	dl = dwarf_getsrc_die(&cu, vaddr);
 	if (!dl || dwarf_lineno(dl, line) != 0 || !(src = dwarf_linesrc(dl, NULL, NULL)))
 		return -ENOENT;
 	*file = xstrdup(src);
 	return 0;
 }
+
+/* A DIE's name, through DW_AT_abstract_origin / DW_AT_specification; C++ names demangled. */
+static char *die_name(Dwarf_Die *d)
+{
+	Dwarf_Attribute a;
+	const char *n = dwarf_formstring(dwarf_attr_integrate(d, DW_AT_linkage_name, &a));
+	char *dm;
+
+	if (!n)
+		n = dwarf_formstring(dwarf_attr_integrate(d, DW_AT_MIPS_linkage_name, &a));
+	if (n && (dm = demangle(n)))
+		return dm;
+	n = dwarf_formstring(dwarf_attr_integrate(d, DW_AT_name, &a));
+	return n ? xstrdup(n) : NULL;
+}
+
+int elf_inline_foreach(struct elf_file *ef, uint64_t vaddr,
+		       int (*cb)(const struct elf_inline *in, void *ctx), void *ctx)
+{
+	Dwarf_Die cu, *scopes = NULL;
+	Dwarf_Files *files;
+	Dwarf_Line *dl;
+	const char *file = NULL;
+	int n, i, count = 0, line = 0;
+
+	if (cu_of(ef, vaddr, &cu))
+		return -ENOENT;
+	n = dwarf_getscopes(&cu, vaddr, &scopes);
+	if (n <= 0)
+		return n < 0 ? -ENOENT : 0;
+	/* the innermost call's line is the address's own; each outer one is where it was called */
+	dl = dwarf_getsrc_die(&cu, vaddr);
+	if (dl && dwarf_lineno(dl, &line) == 0)
+		file = dwarf_linesrc(dl, NULL, NULL);
+	for (i = 0; i < n; i++) {
+		struct elf_inline in = { .file = file, .line = line };
+		Dwarf_Attribute a;
+		Dwarf_Word w;
+
+		if (dwarf_tag(&scopes[i]) != DW_TAG_inlined_subroutine)
+			continue;
+		in.name = die_name(&scopes[i]);
+		if (in.name)
+			count++;
+		if (in.name && cb(&in, ctx)) {
+			free(in.name);
+			break;
+		}
+		free(in.name);
+		/* where this inlined call sits, in the function around it */
+		file = NULL;
+		line = 0;
+		if (dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_line, &a), &w) == 0)
+			line = (int)w;
+		if (dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_file, &a), &w) == 0 &&
+		    dwarf_getsrcfiles(&cu, &files, NULL) == 0)
+			file = dwarf_filesrc(files, w, NULL, NULL);
+	}
+	free(scopes);
+	if (count) {
+		/* last, the place in the function itself: where the outermost call is */
+		struct elf_inline in = { .name = NULL, .file = file, .line = line };
+
+		cb(&in, ctx);
+	}
+	return count;
+}
 #else
 int elf_addr_to_line(struct elf_file *ef, uint64_t vaddr, char **file, int *line)
+{
+	return -ENOTSUP;
+}
+
+int elf_inline_foreach(struct elf_file *ef, uint64_t vaddr,
+		       int (*cb)(const struct elf_inline *in, void *ctx), void *ctx)
 {
 	return -ENOTSUP;
 }

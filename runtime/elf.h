@@ -62,6 +62,20 @@ int elf_sym_at(struct elf_file *ef, uint64_t vaddr, struct elf_sym *out, uint64_
  */
 int elf_addr_to_line(struct elf_file *ef, uint64_t vaddr, char **file, int *line);
 
+/* One inlined call at an address: the inlined function and where in it the address is. */
+struct elf_inline {
+	char *name;		/* demangled */
+	const char *file;	/* NULL when unknown */
+	int line;
+};
+/*
+ * The calls inlined at vaddr, innermost first, then (name NULL) the place in the function
+ * they are inlined into, from DWARF (the binary's or its debug file's);
+ * cb returning non-zero stops.  The count, -ENOENT without DWARF for vaddr.
+ */
+int elf_inline_foreach(struct elf_file *ef, uint64_t vaddr,
+		       int (*cb)(const struct elf_inline *in, void *ctx), void *ctx);
+
 bool elf_is_pie_or_dyn(struct elf_file *ef);
 /* Lower-case hex of the NT_GNU_BUILD_ID note, or NULL if there is none. */
 const char *elf_build_id(struct elf_file *ef);

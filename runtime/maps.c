@@ -10,6 +10,7 @@
 
 #include <bpf/bpf.h>
 
+#include "runtime/unwind.h"
 #include "util.h"
 
 static enum mapv_kind mapv(const struct type *t)
@@ -73,6 +74,25 @@ static void reduce(const struct map_info *mi, const char *vals, int ncpus, uint3
 	}
 }
 
+/* Give every user stack in a map key the key of the whole stack (runtime/unwind.c). */
+static void canonical_stacks(struct session *ss, const struct type *t, char *key)
+{
+	uint64_t k, pid;
+	uint32_t i;
+
+	if (!t)
+		return;
+	if (t->kind == TYPE_USTACK) {
+		memcpy(&k, key, 8);
+		memcpy(&pid, key + 8, 8);
+		k = unwind_canonical_key(ss->unwind, k, (int)pid);
+		memcpy(key, &k, 8);
+	} else if (t->kind == TYPE_TUPLE) {
+		for (i = 0; i < t->nfields; i++)
+			canonical_stacks(ss, t->fields[i], key + t->offsets[i]);
+	}
+}
+
 static struct map_entry *find_entry(struct map_snapshot *snap, size_t *cap, const char *key,
 				    size_t ksize, char ***keys)
 {
@@ -96,6 +116,7 @@ static int snapshot(struct session *ss, const struct map_info *mi, struct map_sn
 	uint32_t user_ksize = bucketed ? (mi->key ? mi->key->size : 0) : ksize;
 	int ncopies = mi->percpu ? ss->ncpus : 1;
 	char *key = xcalloc(1, ksize), *next = xcalloc(1, ksize), *prev = NULL;
+	char *ckey = xcalloc(1, ksize);
 	char *vals = xcalloc((size_t)ncopies, vsize);
 	char **keys = NULL;
 	size_t cap = 0, i;
@@ -111,12 +132,20 @@ static int snapshot(struct session *ss, const struct map_info *mi, struct map_sn
 	while (bpf_map_get_next_key(fd, prev, next) == 0) {
 		struct map_entry *e;
 		int64_t r[2] = { 0, 0 };
+		size_t n0;
+		bool merged;
 
 		memcpy(key, next, ksize);
 		prev = key;
 		if (bpf_map_lookup_elem(fd, key, vals))
 			continue;
-		e = find_entry(snap, &cap, key, user_ksize, &keys);
+		/* a copy: key is also the iteration's cursor */
+		memcpy(ckey, key, ksize);
+		if (ss->unwind)
+			canonical_stacks(ss, mi->key, ckey);
+		n0 = snap->n;
+		e = find_entry(snap, &cap, ckey, user_ksize, &keys);
+		merged = snap->n == n0;
 		if (mi->percpu)
 			reduce(mi, vals, ncopies, vsize, r);
 		if (bucketed) {
@@ -131,20 +160,26 @@ static int snapshot(struct session *ss, const struct map_info *mi, struct map_sn
 				e->buckets[b] += (uint64_t)r[0];
 			continue;
 		}
+		/* a key seen before (equal stacks taken apart, see canonical_stacks) adds up */
 		switch (mi->value->kind) {
 		case TYPE_COUNT:
 		case TYPE_SUM:
+			if (merged)
+				r[0] += mi->value->is_signed ? e->value.i : (int64_t)e->value.u;
 			e->value = mi->value->is_signed ? val_int(r[0]) : val_uint((uint64_t)r[0]);
 			break;
 		case TYPE_MIN:
 		case TYPE_MAX:
+			if (merged && (mi->value->kind == TYPE_MIN) ==
+			    (mi->value->is_signed ? e->value.i < r[0] : e->value.u < (uint64_t)r[0]))
+				break;
 			e->value = mi->value->is_signed ? val_int(r[0]) : val_uint((uint64_t)r[0]);
 			break;
 		case TYPE_AVG:
 		case TYPE_STATS:
-			e->total = r[0];
-			e->count = (uint64_t)r[1];
-			e->value = val_int(r[1] ? r[0] / r[1] : 0);
+			e->total = (merged ? e->total : 0) + r[0];
+			e->count = (merged ? e->count : 0) + (uint64_t)r[1];
+			e->value = val_int(e->count ? e->total / (int64_t)e->count : 0);
 			break;
 		default:
 			e->value = decode_value(ss, mi->value, vals);
@@ -157,6 +192,7 @@ static int snapshot(struct session *ss, const struct map_info *mi, struct map_sn
 	}
 	free(keys);
 	free(key);
+	free(ckey);
 	free(next);
 	free(vals);
 	return 0;

@@ -49,7 +49,8 @@ struct table {
 };
 
 struct done {
-	uint64_t key;
+	uint64_t key;		/* as the walker stored the unfinished stack */
+	uint64_t canonical;	/* the key the walker gives the whole stack */
 	struct ustk_stack *st;
 };
 
@@ -387,7 +388,9 @@ static void finish_walk(struct unwind *uw, int pid, struct ustk_stack *st,
 {
 	uint64_t ip = t->ip, sp = t->sp, bp = t->bp;
 
-	while (st->nr && st->nr < USTK_MAX_FRAMES) {
+	uint32_t limit = st->limit && st->limit < USTK_MAX_FRAMES ? st->limit : USTK_MAX_FRAMES;
+
+	while (st->nr && st->nr < limit) {
 		struct usym_mapping m;
 		struct ustk_file_key k = { 0 };
 		struct ustk_file fbuf;
@@ -443,18 +446,39 @@ static void finish_walk(struct unwind *uw, int pid, struct ustk_stack *st,
 	st->flags &= ~USTK_STACK_TAIL;
 }
 
+/* The key the walker computes for these frames (bpf/ustack.bpf.c, USTK_HASH_*). */
+static uint64_t stack_hash(const struct ustk_stack *st)
+{
+	uint64_t h = USTK_HASH_SEED;
+
+	for (uint32_t i = 0; i < st->nr; i++) {
+		h = (h ^ (st->f[i].ino ? st->f[i].off : st->f[i].ip)) * USTK_HASH_MUL;
+		h = (h ^ st->f[i].ino) * USTK_HASH_MUL;
+	}
+	h = (h ^ st->nr) * USTK_HASH_MUL;
+	return h ? h : 1;
+}
+
+static const struct done *find_done(struct unwind *uw, uint64_t key)
+{
+	for (size_t i = 0; i < uw->ndone; i++)
+		if (uw->done[i].key == key)
+			return &uw->done[i];
+	return NULL;
+}
+
 int unwind_stack(struct unwind *uw, uint64_t key, int pid, struct ustk_stack *out)
 {
+	const struct done *d;
 	struct ustk_tail *t;
-	size_t i;
+	struct done *nd;
 
 	if (!uw || uw->stacks_fd < 0 || !key)
 		return -ENOENT;
-	for (i = 0; i < uw->ndone; i++) {
-		if (uw->done[i].key == key) {
-			*out = *uw->done[i].st;
-			return 0;
-		}
+	d = find_done(uw, key);
+	if (d) {
+		*out = *d->st;
+		return 0;
 	}
 	if (bpf_map_lookup_elem(uw->stacks_fd, &key, out))
 		return -errno;
@@ -467,13 +491,34 @@ int unwind_stack(struct unwind *uw, uint64_t key, int pid, struct ustk_stack *ou
 		finish_walk(uw, pid, out, t);
 		/* kept here from now on: the kernel's copy of the stack memory can go */
 		xgrow((void **)&uw->done, &uw->capdone, uw->ndone + 1, sizeof(*uw->done));
-		uw->done[uw->ndone].key = key;
-		uw->done[uw->ndone].st = xmalloc(sizeof(*out));
-		*uw->done[uw->ndone++].st = *out;
+		nd = &uw->done[uw->ndone++];
+		nd->key = key;
+		nd->canonical = stack_hash(out);
+		nd->st = xmalloc(sizeof(*out));
+		*nd->st = *out;
 		bpf_map_delete_elem(uw->tails_fd, &key);
+		/* and found under the key the walker gives the same stack once it has the table */
+		bpf_map_update_elem(uw->stacks_fd, &nd->canonical, out, BPF_NOEXIST);
 	}
 	free(t);
 	return 0;
+}
+
+uint64_t unwind_canonical_key(struct unwind *uw, uint64_t key, int pid)
+{
+	struct ustk_stack *st;
+	const struct done *d;
+
+	if (!uw || !key)
+		return key;
+	d = find_done(uw, key);
+	if (!d) {
+		st = xmalloc(sizeof(*st));
+		unwind_stack(uw, key, pid, st);
+		free(st);
+		d = find_done(uw, key);
+	}
+	return d ? d->canonical : key;
 }
 
 const char *unwind_file_path(struct unwind *uw, const struct ustk_frame *f)

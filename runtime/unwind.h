@@ -39,6 +39,11 @@ int unwind_add_ring(struct unwind *uw, struct ring_buffer *rb);
  * (a file without a table yet) is finished here.  -ENOENT when there is none.
  */
 int unwind_stack(struct unwind *uw, uint64_t key, int pid, struct ustk_stack *out);
+/*
+ * The key under which the walker stores this stack when it walks it whole: a stack it left
+ * unfinished has a key of its own, which map printing replaces so that equal stacks merge.
+ */
+uint64_t unwind_canonical_key(struct unwind *uw, uint64_t key, int pid);
 /* A path to the frame's file when a table was compiled from it, else NULL. */
 const char *unwind_file_path(struct unwind *uw, const struct ustk_frame *f);
 void unwind_close(struct unwind *uw);

@@ -374,41 +374,98 @@ static struct usyms_obj *find_file(struct usyms *us, unsigned long long dev, uns
 	return NULL;
 }
 
-int usyms_format_file(struct usyms *us, unsigned int major, unsigned int minor, unsigned long ino,
-		      const char *path, uint64_t file_off, uint64_t addr, enum usyms_mode mode,
-		      struct strbuf *out)
-{
-	unsigned long long dev = (unsigned long long)major << 32 | minor;
-	struct usyms_obj *o = find_file(us, dev, ino);
-	struct elf_sym sym;
-	uint64_t vaddr, delta;
-	char *file;
-	int line;
+struct inl_list {
+	struct elf_inline *v;
+	size_t n, cap;
+};
 
-	if (!o && path) {
-		/* held for the rest of the session, like usyms_add_file */
-		o = obj_get(us, 0, path, dev, ino, 0, 0);
-		if (!o->ef)
+static int inl_collect(const struct elf_inline *in, void *ctx)
+{
+	struct inl_list *l = ctx;
+
+	xgrow((void **)&l->v, &l->cap, l->n + 1, sizeof(*l->v));
+	l->v[l->n] = *in;
+	l->v[l->n].name = in->name ? xstrdup(in->name) : NULL;
+	l->n++;
+	return 0;
+}
+
+/* " (file:line)" for the source layout */
+static void put_line(struct strbuf *out, const char *file, int line)
+{
+	if (file && line > 0)
+		sb_printf(out, " (%s:%d)", file, line);
+}
+
+int usyms_format(struct usyms *us, const struct usym_frame *f, enum usyms_mode mode,
+		 struct strbuf *out)
+{
+	struct usyms_obj *o = NULL;
+	struct usyms_map *m;
+	struct inl_list inl = { 0 };
+	struct elf_sym sym;
+	uint64_t vaddr = 0, look, delta;
+	char *file = NULL;
+	int line = 0, err = -ENOENT;
+	size_t i;
+
+	if (f->ino) {
+		unsigned long long dev = (unsigned long long)f->major << 32 | f->minor;
+
+		o = find_file(us, dev, f->ino);
+		if (!o && f->path) {
+			/* held for the rest of the session, like usyms_add_file */
+			o = obj_get(us, 0, f->path, dev, f->ino, 0, 0);
+			if (!o->ef)
+				o = NULL;
+		}
+		if (o && elf_offset_to_vaddr(o->ef, f->file_off, &vaddr))
 			o = NULL;
 	}
-	if (!o || elf_offset_to_vaddr(o->ef, file_off, &vaddr))
-		return -ENOENT;
-	if (mode == USYMS_PERF)
-		sb_printf(out, "\t%" PRIx64 " ", addr);
-	if (elf_sym_at(o->ef, vaddr, &sym, &delta)) {
-		sb_printf(out, "0x%" PRIx64, addr);
+	if (!o && resolve_vaddr(us, f->pid, f->addr, &m, &vaddr) == 0)
+		o = m->obj;
+	if (!o || elf_sym_at(o->ef, vaddr, &sym, &delta)) {
 		if (mode == USYMS_PERF)
-			sb_printf(out, " (%s)", o->path);
-		return 0;
+			sb_printf(out, "\t%" PRIx64 " 0x%" PRIx64 " (%s)", f->addr, f->addr,
+				  o ? o->path : "[unknown]");
+		else
+			sb_printf(out, "0x%" PRIx64, f->addr);
+		return -ENOENT;
 	}
+	/* a return address: its call, the instruction before, is what the source says */
+	look = f->caller && vaddr ? vaddr - 1 : vaddr;
+	if (f->inlines)
+		elf_inline_foreach(o->ef, look, inl_collect, &inl);
+	for (i = 0; i < inl.n; i++) {
+		if (!inl.v[i].name) {
+			/* the function's own place: the call of the outermost inlined function */
+			file = inl.v[i].file ? xstrdup(inl.v[i].file) : NULL;
+			line = inl.v[i].line;
+			continue;
+		}
+		if (mode == USYMS_PERF)
+			sb_printf(out, "\t%" PRIx64 " %s (inlined)", f->addr, inl.v[i].name);
+		else
+			sb_printf(out, "%s (inlined)", inl.v[i].name);
+		if (mode == USYMS_SOURCE)
+			put_line(out, inl.v[i].file, inl.v[i].line);
+		sb_printf(out, "\n%*s", mode == USYMS_PERF ? 0 : f->indent, "");
+		free(inl.v[i].name);
+	}
+	free(inl.v);
+	if (mode == USYMS_PERF)
+		sb_printf(out, "\t%" PRIx64 " ", f->addr);
 	sb_printf(out, "%s+%" PRIu64, sym.demangled ? sym.demangled : sym.name, delta);
 	if (mode == USYMS_PERF)
 		sb_printf(out, " (%s)", o->path);
-	if (mode == USYMS_SOURCE && elf_addr_to_line(o->ef, vaddr, &file, &line) == 0) {
-		sb_printf(out, " (%s:%d)", file, line);
-		free(file);
+	if (mode == USYMS_SOURCE) {
+		if (!file)
+			elf_addr_to_line(o->ef, look, &file, &line);
+		put_line(out, file, line);
 	}
-	return 0;
+	free(file);
+	err = 0;
+	return err;
 }
 
 int usyms_add_file(struct usyms *us, const char *path)
@@ -422,81 +479,3 @@ int usyms_add_file(struct usyms *us, const char *path)
 	return 0;
 }
 
-/* Does the file's build id (hex) equal the kernel's (raw, zero padded to 20 bytes)? */
-static bool build_id_equal(struct elf_file *ef, const unsigned char *id, size_t len)
-{
-	const char *hex = ef ? elf_build_id(ef) : NULL;
-	size_t i, n;
-
-	if (!hex)
-		return false;
-	n = strlen(hex) / 2;
-	if (n > len)
-		return false;
-	for (i = 0; i < len; i++) {
-		unsigned int b = 0;
-
-		if (i < n && sscanf(hex + 2 * i, "%2x", &b) != 1)
-			return false;
-		if (id[i] != (i < n ? b : 0))
-			return false;
-	}
-	return true;
-}
-
-static struct usyms_obj *find_build_id(struct usyms *us, const unsigned char *id, size_t len)
-{
-	for (size_t i = 0; i < us->nobjs; i++)
-		if (build_id_equal(us->objs[i]->ef, id, len))
-			return us->objs[i];
-	return NULL;
-}
-
-/* Snapshot every running process once, so their mapped files become known. */
-static void scan_processes(struct usyms *us)
-{
-	DIR *d = opendir("/proc");
-	struct dirent *e;
-
-	if (!d)
-		return;
-	while ((e = readdir(d))) {
-		int pid = atoi(e->d_name);
-
-		if (pid > 0 && !proc_find(us, pid))
-			usyms_prepare(us, pid);
-	}
-	closedir(d);
-	us->scanned_ns = now_ns();
-}
-
-int usyms_format_build_id(struct usyms *us, const unsigned char *build_id, size_t len,
-			  uint64_t file_off, uint64_t addr, enum usyms_mode mode, struct strbuf *out)
-{
-	struct usyms_obj *o = find_build_id(us, build_id, len);
-	struct elf_sym sym;
-	uint64_t vaddr, delta;
-	char *file;
-	int line;
-
-	if (!o && now_ns() - us->scanned_ns >= REFRESH_NS) {
-		scan_processes(us);
-		o = find_build_id(us, build_id, len);
-	}
-	if (mode == USYMS_PERF)
-		sb_printf(out, "\t%" PRIx64 " ", addr ? addr : file_off);
-	if (!o || elf_offset_to_vaddr(o->ef, file_off, &vaddr) || elf_sym_at(o->ef, vaddr, &sym, &delta)) {
-		sb_printf(out, "0x%" PRIx64, addr ? addr : file_off);
-		if (mode == USYMS_PERF)
-			sb_puts(out, " ([unknown])");
-		return -ENOENT;
-	}
-	sb_printf(out, "%s+%" PRIu64, sym.demangled ? sym.demangled : sym.name, delta);
-	if (mode == USYMS_PERF)
-		sb_printf(out, " (%s)", o->path);
-	if (mode == USYMS_SOURCE && elf_addr_to_line(o->ef, vaddr, &file, &line) == 0) {
-		sb_printf(out, " (%s:%d)", file, line);
-		free(file);
-	}
-	return 0;
-}

@@ -2,6 +2,7 @@
 #ifndef SONDE_USYMS_H
 #define SONDE_USYMS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -56,25 +57,27 @@ int usyms_resolve_line(struct usyms *us, int pid, uint64_t addr, char **file, in
 int usyms_format_frame(struct usyms *us, int pid, uint64_t addr, enum usyms_mode mode,
 			struct strbuf *out);
 
+/* A frame of a user stack, as the stack walker recorded it. */
+struct usym_frame {
+	int pid;
+	uint64_t addr;
+	unsigned int major, minor;	/* the file's device (as /proc/PID/maps shows it)... */
+	unsigned long ino;		/* ...and inode; 0 when the frame is in no file */
+	const char *path;		/* a path to that file, when known */
+	uint64_t file_off;
+	bool caller;		/* a return address: lines and inlines come from the call */
+	bool inlines;		/* each inlined call on a line of its own, innermost first */
+	int indent;		/* of the lines after the first */
+};
+
 /*
- * Frames captured as (build id, file offset) by a BPF_F_STACK_BUILD_ID stack map: symbolized
- * through the file, so they resolve after the process exited.  Files are found among those
- * already seen (process snapshots, usyms_add_file) and, on a miss, by scanning the mapped files
- * of running processes (at most once a second).  Appends "sym+off", or "0x<offset>" if unknown;
- * the perf layout shows addr (the frame's address, when known) and the module.
+ * Append a stack frame in the given layout (no final newline): symbolized through its file
+ * (also after the process exited), else through pid's mappings.  -ENOENT when unknown (it is
+ * still appended, in bpftrace's unknown-frame form).
  */
-int usyms_format_build_id(struct usyms *us, const unsigned char *build_id, size_t len,
-			  uint64_t file_off, uint64_t addr, enum usyms_mode mode, struct strbuf *out);
-/*
- * A frame captured as (device, inode, file offset) by the stack walker: symbolized through the
- * file already known by that identity (a process snapshot), else through path when given.
- * -ENOENT, with nothing appended, when the file is unknown; otherwise appends the frame as
- * usyms_format_frame does.
- */
-int usyms_format_file(struct usyms *us, unsigned int major, unsigned int minor, unsigned long ino,
-		      const char *path, uint64_t file_off, uint64_t addr, enum usyms_mode mode,
-		      struct strbuf *out);
-/* Make a file known for build-id lookups (uprobe and usdt targets). */
+int usyms_format(struct usyms *us, const struct usym_frame *f, enum usyms_mode mode,
+		 struct strbuf *out);
+/* Make a file known up front (uprobe and usdt targets): stacks through it symbolize after exit. */
 int usyms_add_file(struct usyms *us, const char *path);
 
 /* Forget pid's snapshot (and close files no other pid maps). */

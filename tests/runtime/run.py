@@ -9,6 +9,8 @@
 #   RUN command               shell command; {{SONDE}} (or {{BPFTRACE}}) is replaced by $SONDE
 #   EXPECT line               this exact line must appear in stdout
 #   EXPECT_NONE line          this exact line must not appear in stdout
+#   EXPECT_NONE_REGEX re      no stdout line may match this python regex
+#   EXPECT_STDOUT re          python regex searched in the whole stdout (MULTILINE): line order
 #   EXPECT_REGEX re           python regex that must match (re.search) some stdout line
 #   EXPECT_EXACT line         the whole stdout (several lines accumulate; trailing newlines ignored)
 #   EXPECT_EXIT n             exit status (not checked unless given)
@@ -40,7 +42,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 DIRECTIVES = {"NAME", "PROG", "RUN", "EXPECT", "EXPECT_NONE", "EXPECT_REGEX", "EXPECT_EXACT",
               "EXPECT_EXIT", "EXPECT_STDERR", "TIMEOUT", "BEFORE", "AFTER", "REQUIRES",
-              "SONDE_ONLY", "ENV", "REQUIRES_ROOT"}
+              "SONDE_ONLY", "ENV", "REQUIRES_ROOT", "EXPECT_NONE_REGEX", "EXPECT_STDOUT"}
 
 
 class Case:
@@ -52,6 +54,8 @@ class Case:
         self.expect = []
         self.expect_none = []
         self.expect_regex = []
+        self.expect_none_regex = []
+        self.expect_stdout = []
         self.expect_exact = None
         self.expect_exit = None
         self.expect_stderr = []
@@ -94,6 +98,10 @@ def parse_file(path):
                 cur.expect_none.append(value)
             elif key == "EXPECT_REGEX":
                 cur.expect_regex.append(value)
+            elif key == "EXPECT_NONE_REGEX":
+                cur.expect_none_regex.append(value)
+            elif key == "EXPECT_STDOUT":
+                cur.expect_stdout.append(value)
             elif key == "EXPECT_EXACT":
                 cur.expect_exact = value if cur.expect_exact is None else cur.expect_exact + "\n" + value
             elif key == "EXPECT_EXIT":
@@ -307,6 +315,12 @@ def run_case(ctx, case):
     for e in case_regex:
         if not any(re.search(e, l) for l in lines):
             failures.append("no line matches regex: %r" % e)
+    for e in sub(case.expect_none_regex):
+        if any(re.search(e, l) for l in lines):
+            failures.append("a line matches the forbidden regex: %r" % e)
+    for e in sub(case.expect_stdout):
+        if not re.search(e, stdout, re.MULTILINE):
+            failures.append("stdout does not match regex: %r" % e)
     if exact is not None and stdout.rstrip("\n") != exact.rstrip("\n"):
         failures.append("stdout differs from EXPECT_EXACT:")
         failures.extend("  expected| " + l for l in exact.rstrip("\n").split("\n"))
@@ -324,15 +338,28 @@ def run_case(ctx, case):
     return "ok", diags
 
 
+def fixture_flags(src):
+    """A fixture's first line may say how to build it: "// build: -O2 -fomit-frame-pointer"."""
+    with open(src) as f:
+        first = f.readline()
+    m = re.match(r"\s*//\s*build:(.*)$", first)
+    if m:
+        return shlex.split(m.group(1))
+    return ["-g", "-O0", "-fno-omit-frame-pointer", "-fno-inline"]
+
+
 def build_fixtures(outdir):
-    """Compile tests/runtime/fixtures/*.c with frame pointers and symbols (uprobe targets)."""
-    srcs = sorted(glob.glob(os.path.join(HERE, "fixtures", "*.c")))
+    """Compile tests/runtime/fixtures/*.c (and *.cc) with frame pointers and symbols (uprobe
+    targets), or as the fixture's "// build:" line says."""
+    srcs = sorted(glob.glob(os.path.join(HERE, "fixtures", "*.c")) +
+                  glob.glob(os.path.join(HERE, "fixtures", "*.cc")))
     cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc") or "cc"
+    cxx = os.environ.get("CXX") or shutil.which("c++") or shutil.which("g++") or "c++"
     errors = []
     for src in srcs:
         out = os.path.join(outdir, os.path.splitext(os.path.basename(src))[0])
-        r = subprocess.run([cc, "-g", "-O0", "-fno-omit-frame-pointer", "-fno-inline",
-                            "-o", out, src], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        r = subprocess.run([cxx if src.endswith(".cc") else cc] + fixture_flags(src) +
+                           ["-o", out, src], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         if r.returncode != 0:
             errors.append("cannot compile %s: %s" % (src, r.stdout.decode(errors="replace")))
     return errors
