@@ -376,7 +376,7 @@ static int run(struct options *o, struct script *s)
 	output_exit_maps_begin(ss.out);
 	maps_print_all(&ss);
 	output_flush(ss.out);
-	ret = err ? 1 : 0;
+	ret = err ? 1 : ss.exit_code;
 out:
 	if (ss.child_go_fd >= 0)
 		close(ss.child_go_fd);

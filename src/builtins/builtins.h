@@ -54,5 +54,9 @@ const struct func *func_find(const char *name);
 
 extern const struct builtin builtins_proc[], builtins_stack[];
 extern const struct func funcs_print[], funcs_agg[], funcs_str[], funcs_stack[], funcs_proc[];
+extern const struct func funcs_newer[];
+
+/* newer.c: f(@m, key) as f(@m[key]) (has_key, two-argument delete); false when reported. */
+bool builtins_map_key_arg(struct sema *se, struct node *n);
 
 #endif

@@ -22,6 +22,7 @@
 struct var_slot {
 	const void *var;	/* struct var_info * */
 	LLVMValueRef slot;	/* alloca (ints) or frame pointer (aggregates) */
+	uint32_t off;		/* frame offset, when the probe keeps its variables there */
 };
 
 struct cg {
@@ -35,6 +36,7 @@ struct cg {
 
 	LLVMValueRef *maps;		/* per map_info */
 	LLVMValueRef ringbuf, scratch, stacks, ustacks, globals, lost;
+	LLVMValueRef full;		/* sonde_full: maps that refused a key */
 
 	/* the program being generated */
 	struct prog_info *pi;
@@ -45,6 +47,10 @@ struct cg {
 	uint32_t frame_off, frame_max;
 	struct var_slot *vars;
 	size_t nvars, capvars;
+	/* a probe with a for loop keeps its variables in the frame (loops.c) */
+	bool vars_in_frame;
+	LLVMValueRef root_frame;
+	LLVMBasicBlockRef root_init_bb;
 };
 
 /* codegen.c */
@@ -72,6 +78,15 @@ LLVMValueRef cg_regs_load(struct cg *cg, uint32_t offset);
 /* 1 when the strings at a and b are equal in their first n bytes (or up to a NUL). */
 LLVMValueRef cg_streq(struct cg *cg, LLVMValueRef a, LLVMValueRef b, uint32_t n);
 void cg_program(struct cg *cg, struct prog_info *pi, size_t index);
+/* Emit a statement list; a variable's storage (alloca or frame slot). */
+void cg_block(struct cg *cg, struct node *list);
+LLVMValueRef cg_var_slot(struct cg *cg, struct node *var);
+
+/* loops.c: for loops and len() through BPF callbacks */
+bool cg_probe_has_loop(const struct probe *p);
+uint32_t cg_frame_alloc(struct cg *cg, uint32_t size);
+void cg_for(struct cg *cg, struct node *n);
+LLVMValueRef cg_map_len(struct cg *cg, struct map_info *mi, const struct loc *loc);
 
 /* irb.c: small wrappers around LLVM-C so builtins never build raw helper calls */
 LLVMValueRef irb_const(struct cg *cg, int64_t v);

@@ -14,6 +14,7 @@
 #define MAP_USTACKS "sonde_ustacks"
 #define MAP_GLOBALS "sonde_globals"
 #define MAP_LOST "sonde_lost"
+#define MAP_FULL "sonde_full"
 
 /* The BPF map name of a script map (index id). */
 void codegen_map_name(const struct map_info *mi, char *buf, size_t len);

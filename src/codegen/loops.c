@@ -1,0 +1,279 @@
+/*
+ * loops.c - bpftrace 0.21+'s for loops, and len(@m): code that runs in BPF callbacks.
+ *
+ * for ($kv : @m) runs its body in a callback of bpf_for_each_map_elem, for ($i : a..b) in one
+ * of bpf_loop.  Neither is unrolled, and the verifier checks the body once however many times
+ * it runs, so a loop passes in any probe whatever its bound.
+ *
+ * A callback is a static BPF function (a subprogram) with its own stack, so the probe's scratch
+ * variables cannot stay in the probe's allocas: a probe with a loop keeps them in its per-CPU
+ * scratch frame instead, which the callback looks up again (same CPU, same program, same key:
+ * it is the caller's frame).  The probe's context pointer reaches the callback through
+ * callback_ctx, a pointer to a slot on the caller's stack.  break returns 1 (stop), continue 0;
+ * return and exit() set a flag in the frame that the caller tests after the helper returns.
+ */
+#include "cg.h"
+
+#include <string.h>
+
+#include "sema.h"
+#include "util.h"
+
+struct cb_saved {
+	LLVMValueRef fn, ctxv, frame;
+	LLVMBasicBlockRef ret_bb, break_bb, cont_bb, init_bb, insert;
+	LLVMMetadataRef di_sp;
+	LLVMMetadataRef loc;
+};
+
+static unsigned ncallbacks;
+
+static bool has_loop(const struct node *n)
+{
+	for (; n; n = n->next) {
+		if (n->kind == N_FOR)
+			return true;
+		if (has_loop(n->body) || (n->kind == N_IF && has_loop(n->c)))
+			return true;
+	}
+	return false;
+}
+
+bool cg_probe_has_loop(const struct probe *p)
+{
+	return has_loop(p->body);
+}
+
+uint32_t cg_frame_alloc(struct cg *cg, uint32_t size)
+{
+	uint32_t off = ALIGN_UP(cg->frame_off, 8);
+
+	cg->frame_off = off + ALIGN_UP(size ? size : 1, 8);
+	if (cg->frame_off > cg->frame_max)
+		cg->frame_max = cg->frame_off;
+	return off;
+}
+
+static void set_loc(struct cg *cg, const struct loc *loc)
+{
+	LLVMSetCurrentDebugLocation2(cg->b, LLVMDIBuilderCreateDebugLocation(cg->ctx,
+		(unsigned)loc->first_line, (unsigned)loc->first_column, cg->di_sp, NULL));
+}
+
+/*
+ * Start a callback function returning i64 with the given parameters (the last one is the
+ * callback_ctx pointer when with_ctx).  With a frame, the callback looks up the scratch frame
+ * and loads the probe's context; cg then emits into its body.
+ */
+static LLVMValueRef cb_begin(struct cg *cg, struct cb_saved *sv, LLVMTypeRef *params,
+			     const char **names, unsigned np, bool with_ctx, const struct loc *loc)
+{
+	LLVMTypeRef fty = LLVMFunctionType(cg->i64, params, np, false);
+	LLVMMetadataRef dparams[5], sty, sp;
+	LLVMBasicBlockRef entry, body, noframe, init;
+	char name[64];
+	LLVMValueRef fn;
+	unsigned i;
+
+	sv->fn = cg->fn;
+	sv->ctxv = cg->ctxv;
+	sv->frame = cg->frame;
+	sv->ret_bb = cg->ret_bb;
+	sv->break_bb = cg->break_bb;
+	sv->cont_bb = cg->cont_bb;
+	sv->init_bb = cg->init_bb;
+	sv->insert = LLVMGetInsertBlock(cg->b);
+	sv->di_sp = cg->di_sp;
+	sv->loc = LLVMGetCurrentDebugLocation2(cg->b);
+
+	snprintf(name, sizeof(name), "%s_cb%u", cg->pi->name, ncallbacks++);
+	fn = LLVMAddFunction(cg->mod, name, fty);
+	/* a static function in .text: libbpf appends it to every program that calls it */
+	LLVMSetLinkage(fn, LLVMInternalLinkage);
+	LLVMSetSection(fn, ".text");
+	LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
+		LLVMCreateEnumAttribute(cg->ctx, LLVMGetEnumAttributeKindForName("nounwind", 8), 0));
+	dparams[0] = cg->di_int;
+	for (i = 0; i < np && i < 4; i++)
+		dparams[i + 1] = LLVMGetTypeKind(params[i]) == LLVMPointerTypeKind ? cg->di_ptr :
+				 cg->di_int;
+	sty = LLVMDIBuilderCreateSubroutineType(cg->di, cg->di_file, dparams, np + 1, LLVMDIFlagZero);
+	sp = LLVMDIBuilderCreateFunction(cg->di, cg->di_file, name, strlen(name), name, strlen(name),
+					 cg->di_file, (unsigned)loc->first_line, sty, true, true,
+					 (unsigned)loc->first_line, LLVMDIFlagPrototyped, true);
+	LLVMSetSubprogram(fn, sp);
+	for (i = 0; i < np; i++) {
+		/* the kernel rejects BTF with unnamed parameters */
+		LLVMDIBuilderCreateParameterVariable(cg->di, sp, names[i], strlen(names[i]), i + 1,
+						     cg->di_file, (unsigned)loc->first_line,
+						     dparams[i + 1], true, LLVMDIFlagZero);
+		LLVMSetValueName2(LLVMGetParam(fn, i), names[i], strlen(names[i]));
+	}
+	cg->fn = fn;
+	cg->di_sp = sp;
+	entry = irb_block(cg, "entry");
+	LLVMPositionBuilderAtEnd(cg->b, entry);
+	set_loc(cg, loc);
+	if (!with_ctx)
+		return fn;
+
+	cg->ctxv = LLVMBuildLoad2(cg->b, cg->ptr, LLVMGetParam(fn, np - 1), "ctx");
+	{
+		LLVMValueRef key = LLVMBuildAlloca(cg->b, cg->i32, "frame_key");
+
+		LLVMBuildStore(cg->b, LLVMConstInt(cg->i32, cg->prog_index, false), key);
+		cg->frame = irb_map_lookup(cg, cg->scratch, key);
+	}
+	init = irb_block(cg, "init");
+	body = irb_block(cg, "body");
+	noframe = irb_block(cg, "noframe");
+	LLVMBuildCondBr(cg->b, irb_bool(cg, cg->frame), init, noframe);
+	LLVMPositionBuilderAtEnd(cg->b, noframe);
+	LLVMBuildRet(cg->b, irb_const(cg, 1));
+	LLVMPositionBuilderAtEnd(cg->b, init);
+	LLVMBuildBr(cg->b, body);
+	cg->init_bb = init;
+	LLVMPositionBuilderAtEnd(cg->b, body);
+	return fn;
+}
+
+static void cb_end(struct cg *cg, struct cb_saved *sv)
+{
+	cg->fn = sv->fn;
+	cg->ctxv = sv->ctxv;
+	cg->frame = sv->frame;
+	cg->ret_bb = sv->ret_bb;
+	cg->break_bb = sv->break_bb;
+	cg->cont_bb = sv->cont_bb;
+	cg->init_bb = sv->init_bb;
+	cg->di_sp = sv->di_sp;
+	LLVMPositionBuilderAtEnd(cg->b, sv->insert);
+	LLVMSetCurrentDebugLocation2(cg->b, sv->loc);
+}
+
+/* A stack slot holding the probe's context pointer: the callbacks' callback_ctx. */
+static LLVMValueRef ctx_slot(struct cg *cg)
+{
+	LLVMValueRef slot = irb_alloca(cg, cg->ptr, "cbctx");
+
+	LLVMBuildStore(cg->b, cg->ctxv, slot);
+	return slot;
+}
+
+/*
+ * The loop body inside a callback: continue returns 0, break 1, return/exit() set the frame
+ * flag at flag_off and return 1.
+ */
+static void cb_body(struct cg *cg, struct node *body, uint32_t flag_off)
+{
+	LLVMBasicBlockRef cont = irb_block(cg, "for.continue"), brk = irb_block(cg, "for.break"),
+			  ret = irb_block(cg, "for.return");
+
+	cg->cont_bb = cont;
+	cg->break_bb = brk;
+	cg->ret_bb = ret;
+	cg_block(cg, body);
+	if (!irb_terminated(cg))
+		LLVMBuildBr(cg->b, cont);
+	LLVMPositionBuilderAtEnd(cg->b, cont);
+	LLVMBuildRet(cg->b, irb_const(cg, 0));
+	LLVMPositionBuilderAtEnd(cg->b, brk);
+	LLVMBuildRet(cg->b, irb_const(cg, 1));
+	LLVMPositionBuilderAtEnd(cg->b, ret);
+	irb_store(cg, irb_gep(cg, cg->frame, flag_off), irb_const(cg, 1), 8);
+	LLVMBuildRet(cg->b, irb_const(cg, 1));
+}
+
+/* After the helper: a return or exit() in the body ends the probe here too. */
+static void after_loop(struct cg *cg, uint32_t flag_off)
+{
+	LLVMBasicBlockRef go = irb_block(cg, "for.done");
+	LLVMValueRef flag = irb_load(cg, irb_gep(cg, cg->frame, flag_off), 8, false);
+
+	LLVMBuildCondBr(cg->b, irb_bool(cg, flag), cg->ret_bb, go);
+	LLVMPositionBuilderAtEnd(cg->b, go);
+}
+
+static void cg_for_map(struct cg *cg, struct node *n)
+{
+	struct map_info *mi = n->b->map;
+	const struct type *vt = n->a->var->type;
+	LLVMTypeRef params[4] = { cg->ptr, cg->ptr, cg->ptr, cg->ptr };
+	const char *names[4] = { "map", "key", "value", "cbctx" };
+	uint32_t flag_off = cg_frame_alloc(cg, 8);
+	struct cb_saved sv;
+	LLVMValueRef fn, args[4], var;
+
+	irb_store(cg, irb_gep(cg, cg->frame, flag_off), irb_const(cg, 0), 8);
+	args[2] = ctx_slot(cg);
+	fn = cb_begin(cg, &sv, params, names, 4, true, &n->loc);
+	/* $kv = (key, value), copied out of the map */
+	var = cg_var_slot(cg, n->a);
+	irb_copy(cg, irb_gep(cg, var, vt->offsets[0]), LLVMGetParam(fn, 1), vt->fields[0]->size);
+	irb_copy(cg, irb_gep(cg, var, vt->offsets[1]), LLVMGetParam(fn, 2), vt->fields[1]->size);
+	cb_body(cg, n->body, flag_off);
+	cb_end(cg, &sv);
+	args[0] = cg->maps[mi->id];
+	args[1] = fn;
+	args[3] = irb_const(cg, 0);
+	irb_helper_call(cg, BPF_FUNC_for_each_map_elem, cg->i64, args, 4);
+	after_loop(cg, flag_off);
+}
+
+static void cg_for_range(struct cg *cg, struct node *n)
+{
+	LLVMTypeRef params[2] = { cg->i64, cg->ptr };
+	const char *names[2] = { "index", "cbctx" };
+	uint32_t flag_off = cg_frame_alloc(cg, 8), base_off = cg_frame_alloc(cg, 8);
+	LLVMValueRef start = cg_expr(cg, n->b), end = cg_expr(cg, n->c), count, fn, args[4], idx;
+	struct cb_saved sv;
+
+	/* a..b is empty unless a < b (signed, as bpftrace's ranges) */
+	count = LLVMBuildSelect(cg->b, LLVMBuildICmp(cg->b, LLVMIntSLT, start, end, ""),
+				LLVMBuildSub(cg->b, end, start, ""), irb_const(cg, 0), "");
+	/* an empty constant range: no callback at all (the verifier would never visit it) */
+	if (LLVMIsAConstantInt(count) && LLVMConstIntGetSExtValue(count) <= 0)
+		return;
+	irb_store(cg, irb_gep(cg, cg->frame, flag_off), irb_const(cg, 0), 8);
+	irb_store(cg, irb_gep(cg, cg->frame, base_off), start, 8);
+	args[2] = ctx_slot(cg);
+	fn = cb_begin(cg, &sv, params, names, 2, true, &n->loc);
+	idx = LLVMBuildAnd(cg->b, LLVMGetParam(fn, 0), irb_const(cg, 0xffffffff), "");
+	LLVMBuildStore(cg->b, LLVMBuildAdd(cg->b, irb_load(cg, irb_gep(cg, cg->frame, base_off), 8,
+							  true), idx, ""),
+		       cg_var_slot(cg, n->a));
+	cb_body(cg, n->body, flag_off);
+	cb_end(cg, &sv);
+	/* bpf_loop runs at most 1 << 23 times; more is refused (and runs nothing) */
+	args[0] = count;
+	args[1] = fn;
+	args[3] = irb_const(cg, 0);
+	irb_helper_call(cg, BPF_FUNC_loop, cg->i64, args, 4);
+	after_loop(cg, flag_off);
+}
+
+void cg_for(struct cg *cg, struct node *n)
+{
+	if (n->c)
+		cg_for_range(cg, n);
+	else
+		cg_for_map(cg, n);
+}
+
+/* len(@m): bpf_for_each_map_elem returns how many elements it visited. */
+LLVMValueRef cg_map_len(struct cg *cg, struct map_info *mi, const struct loc *loc)
+{
+	LLVMTypeRef params[4] = { cg->ptr, cg->ptr, cg->ptr, cg->ptr };
+	const char *names[4] = { "map", "key", "value", "cbctx" };
+	struct cb_saved sv;
+	LLVMValueRef fn, args[4];
+
+	fn = cb_begin(cg, &sv, params, names, 4, false, loc);
+	LLVMBuildRet(cg->b, irb_const(cg, 0));
+	cb_end(cg, &sv);
+	args[0] = cg->maps[mi->id];
+	args[1] = fn;
+	args[2] = LLVMConstPointerNull(cg->ptr);
+	args[3] = irb_const(cg, 0);
+	return irb_helper_call(cg, BPF_FUNC_for_each_map_elem, cg->i64, args, 4);
+}
