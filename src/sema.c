@@ -1011,6 +1011,11 @@ static struct type *type_call(struct sema *se, struct node *n, bool is_stmt, str
 		n->kind = N_IDENT;
 		return sema_expr(se, n);
 	}
+	if (!f && builtin_find(n->str)) {
+		sema_error(se, &n->loc, "%s is a builtin: it takes no arguments (%d provided)", n->str,
+			   nargs);
+		return NULL;
+	}
 	if (!f) {
 		sema_error(se, &n->op_loc, "Unknown function: %s", n->str);
 		return NULL;
