@@ -16,6 +16,7 @@
 #include <wordexp.h>
 
 #include "ast.h"
+#include "builtins/builtins.h"
 #include "cdecl.h"
 #include "codegen/codegen.h"
 #include "diag.h"
@@ -346,6 +347,8 @@ static int run(struct options *o, struct script *s)
 	}
 	ss.out = output_new(out, o->format);
 	err = session_load(&ss, obj, objsize);
+	if (!err)
+		err = knames_fill(&ss);
 	if (err)
 		goto out;
 	err = session_attach(&ss);

@@ -111,6 +111,7 @@ struct script {
 	size_t nprogs, capprogs;
 
 	bool has_begin, has_end;
+	bool uses_syscall_names, uses_signal_names;	/* knames.c's tables */
 	unsigned nattach;	/* probes to report in "Attaching N probes..." */
 };
 

@@ -37,6 +37,7 @@ struct cg {
 	LLVMValueRef *maps;		/* per map_info */
 	LLVMValueRef ringbuf, scratch, stacks, ustacks, globals, lost;
 	LLVMValueRef full;		/* sonde_full: maps that refused a key */
+	LLVMValueRef sysnames, signames;	/* knames.c: name tables, when used */
 
 	/* the program being generated */
 	struct prog_info *pi;

@@ -18,6 +18,7 @@
 #include <llvm-c/TargetMachine.h>
 #include <llvm-c/Transforms/PassBuilder.h>
 
+#include "builtins/builtins.h"
 #include "cg.h"
 #include "diag.h"
 #include "util.h"
@@ -223,7 +224,7 @@ int codegen_object(struct script *s, const struct codegen_opts *opts, void **obj
 	int err;
 
 	setup(&cg, s);
-	defs = xcalloc(s->nmaps + 7, sizeof(*defs));
+	defs = xcalloc(s->nmaps + 9, sizeof(*defs));
 	cg.maps = xcalloc(s->nmaps ? s->nmaps : 1, sizeof(*cg.maps));
 	for (i = 0; i < s->nmaps; i++) {
 		struct map_info *mi = s->maps[i];
@@ -275,6 +276,20 @@ int codegen_object(struct script *s, const struct codegen_opts *opts, void **obj
 	defs[ndefs].key_size = 4;
 	defs[ndefs].value_size = 8;
 	defs[ndefs++].max_entries = (uint32_t)(s->nmaps ? s->nmaps : 1);
+	if (s->uses_syscall_names) {
+		cg.sysnames = defs[ndefs].global = map_global(&cg, MAP_SYSNAMES);
+		defs[ndefs].type = MAP_ARRAY;
+		defs[ndefs].key_size = 4;
+		defs[ndefs].value_size = KNAMES_SYSCALL_LEN;
+		defs[ndefs++].max_entries = KNAMES_SYSCALL_MAX;
+	}
+	if (s->uses_signal_names) {
+		cg.signames = defs[ndefs].global = map_global(&cg, MAP_SIGNAMES);
+		defs[ndefs].type = MAP_ARRAY;
+		defs[ndefs].key_size = 4;
+		defs[ndefs].value_size = KNAMES_SIGNAL_LEN;
+		defs[ndefs++].max_entries = KNAMES_SIGNAL_MAX;
+	}
 	license(&cg);
 
 	for (i = 0; i < s->nprogs; i++)
