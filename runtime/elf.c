@@ -835,3 +835,86 @@ int elf_addr_to_line(struct elf_file *ef, uint64_t vaddr, char **file, int *line
 	return -ENOTSUP;
 }
 #endif
+
+#ifdef HAVE_LIBDW
+static Dwarf *elf_dwarf(struct elf_file *ef)
+{
+	if (!ef->dwarf_tried) {
+		ef->dwarf_tried = true;
+		load_syms(ef);
+		if (ef->dbg_elf)
+			ef->dwarf = dwarf_begin_elf(ef->dbg_elf, DWARF_C_READ, NULL);
+		if (!ef->dwarf)
+			ef->dwarf = dwarf_begin_elf(ef->elf, DWARF_C_READ, NULL);
+	}
+	return ef->dwarf;
+}
+
+/* "src/x.c" names /build/src/x.c: the whole name, or a tail of it after a '/'. */
+static bool source_matches(const char *src, const char *want)
+{
+	size_t ls = strlen(src), lw = strlen(want);
+
+	if (ls < lw || strcmp(src + ls - lw, want) != 0)
+		return false;
+	return ls == lw || src[ls - lw - 1] == '/';
+}
+
+/*
+ * uprobe:BIN@FILE:LINE: the first address of each block of code the line table gives
+ * FILE:LINE (a line inlined or duplicated by the compiler has several), statement
+ * boundaries only.  Sequences are walked in address order, so "first" is the lowest address
+ * of a run of rows with that line.
+ */
+int elf_line_foreach(struct elf_file *ef, const char *file, int line,
+		     int (*cb)(uint64_t vaddr, void *arg), void *arg)
+{
+	Dwarf *dw = elf_dwarf(ef);
+	Dwarf_Off o = 0, next;
+	size_t hsize;
+	int err, found = 0;
+
+	if (!dw)
+		return -ENODATA;
+	while (dwarf_nextcu(dw, o, &next, &hsize, NULL, NULL, NULL) == 0) {
+		Dwarf_Die cu;
+		Dwarf_Lines *lines;
+		size_t n, i;
+		bool prev_in = false;
+
+		Dwarf_Off cu_off = o + hsize;
+
+		o = next;
+		if (!dwarf_offdie(dw, cu_off, &cu) || dwarf_getsrclines(&cu, &lines, &n) != 0)
+			continue;
+		for (i = 0; i < n; i++) {
+			Dwarf_Line *l = dwarf_onesrcline(lines, i);
+			Dwarf_Addr addr;
+			bool stmt = false, end = false, in;
+			const char *src;
+			int ln;
+
+			if (!l || dwarf_lineno(l, &ln) || dwarf_lineaddr(l, &addr))
+				continue;
+			dwarf_lineendsequence(l, &end);
+			dwarf_linebeginstatement(l, &stmt);
+			src = dwarf_linesrc(l, NULL, NULL);
+			in = !end && ln == line && src && source_matches(src, file);
+			if (in && stmt && !prev_in) {
+				err = cb(addr, arg);
+				if (err)
+					return err;
+				found++;
+			}
+			prev_in = in;
+		}
+	}
+	return found ? 0 : -ENOENT;
+}
+#else
+int elf_line_foreach(struct elf_file *ef, const char *file, int line,
+		     int (*cb)(uint64_t vaddr, void *arg), void *arg)
+{
+	return -ENOTSUP;
+}
+#endif

@@ -61,6 +61,10 @@ int elf_sym_at(struct elf_file *ef, uint64_t vaddr, struct elf_sym *out, uint64_
  * was built without libdw.
  */
 int elf_addr_to_line(struct elf_file *ef, uint64_t vaddr, char **file, int *line);
+/* Call cb with the first address of each block of code of FILE:LINE (DWARF line table):
+ * 0, -ENOENT (no code there), -ENODATA (no DWARF), -ENOTSUP (built without libdw). */
+int elf_line_foreach(struct elf_file *ef, const char *file, int line,
+		     int (*cb)(uint64_t vaddr, void *arg), void *arg);
 
 bool elf_is_pie_or_dyn(struct elf_file *ef);
 /* Lower-case hex of the NT_GNU_BUILD_ID note, or NULL if there is none. */
