@@ -33,6 +33,7 @@
 #include <unistd.h>
 #include <zlib.h>
 #ifdef HAVE_LIBDW
+#include <dwarf.h>
 #include <elfutils/libdw.h>
 #endif
 
@@ -911,7 +912,85 @@ int elf_line_foreach(struct elf_file *ef, const char *file, int line,
 	}
 	return found ? 0 : -ENOENT;
 }
+
+static const char *origin_name(Dwarf_Die *die)
+{
+	Dwarf_Attribute a;
+	Dwarf_Die origin;
+
+	if (!dwarf_attr_integrate(die, DW_AT_abstract_origin, &a) || !dwarf_formref_die(&a, &origin))
+		return NULL;
+	return dwarf_diename(&origin);
+}
+
+/* Depth-first over a DIE's children: every DW_TAG_inlined_subroutine of name. */
+static int walk_inlines(Dwarf_Die *parent, const char *name, int (*cb)(uint64_t, void *),
+			void *arg, int *found, int depth)
+{
+	Dwarf_Die child;
+	int err;
+
+	if (depth > 64 || dwarf_child(parent, &child) != 0)
+		return 0;
+	do {
+		int tag = dwarf_tag(&child);
+
+		if (tag == DW_TAG_inlined_subroutine) {
+			const char *n = origin_name(&child);
+			Dwarf_Addr pc;
+
+			if (n && strcmp(n, name) == 0 && dwarf_entrypc(&child, &pc) == 0) {
+				err = cb(pc, arg);
+				if (err)
+					return err;
+				(*found)++;
+			}
+		}
+		if (tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine ||
+		    tag == DW_TAG_lexical_block || tag == DW_TAG_namespace ||
+		    tag == DW_TAG_class_type || tag == DW_TAG_structure_type) {
+			err = walk_inlines(&child, name, cb, arg, found, depth + 1);
+			if (err)
+				return err;
+		}
+	} while (dwarf_siblingof(&child, &child) == 0);
+	return 0;
+}
+
+/*
+ * The entry address of every copy of function name that the compiler inlined into another
+ * function (DW_TAG_inlined_subroutine whose abstract origin has that name).
+ */
+int elf_inline_foreach(struct elf_file *ef, const char *name, int (*cb)(uint64_t vaddr, void *arg),
+		       void *arg)
+{
+	Dwarf *dw = elf_dwarf(ef);
+	Dwarf_Off o = 0, next;
+	size_t hsize;
+	int found = 0, err;
+
+	if (!dw)
+		return -ENODATA;
+	while (dwarf_nextcu(dw, o, &next, &hsize, NULL, NULL, NULL) == 0) {
+		Dwarf_Die cu;
+		Dwarf_Off cu_off = o + hsize;
+
+		o = next;
+		if (!dwarf_offdie(dw, cu_off, &cu))
+			continue;
+		err = walk_inlines(&cu, name, cb, arg, &found, 0);
+		if (err)
+			return err;
+	}
+	return found;
+}
 #else
+int elf_inline_foreach(struct elf_file *ef, const char *name, int (*cb)(uint64_t vaddr, void *arg),
+		       void *arg)
+{
+	return -ENOTSUP;
+}
+
 int elf_line_foreach(struct elf_file *ef, const char *file, int line,
 		     int (*cb)(uint64_t vaddr, void *arg), void *arg)
 {

@@ -65,6 +65,10 @@ int elf_addr_to_line(struct elf_file *ef, uint64_t vaddr, char **file, int *line
  * 0, -ENOENT (no code there), -ENODATA (no DWARF), -ENOTSUP (built without libdw). */
 int elf_line_foreach(struct elf_file *ef, const char *file, int line,
 		     int (*cb)(uint64_t vaddr, void *arg), void *arg);
+/* Call cb with the entry of every inlined copy of function name (DWARF inline information):
+ * how many, -ENODATA (no DWARF) or -ENOTSUP (built without libdw). */
+int elf_inline_foreach(struct elf_file *ef, const char *name, int (*cb)(uint64_t vaddr, void *arg),
+		       void *arg);
 
 bool elf_is_pie_or_dyn(struct elf_file *ef);
 /* Lower-case hex of the NT_GNU_BUILD_ID note, or NULL if there is none. */

@@ -188,6 +188,30 @@ static int add_line_target(uint64_t vaddr, void *arg)
 	return c->err;
 }
 
+/*
+ * A uprobe on a function fires in its inlined copies too (DWARF inline information), as
+ * bpftrace 0.24 does.  Returns how many copies were added; without DWARF only the symbol is
+ * probed, which -v reports.
+ */
+static int add_inlined(struct match_ctx *c)
+{
+	size_t before = c->ts->n;
+	int n;
+
+	if (c->ap->is_return)
+		return 0;	/* an inlined copy has no return to probe */
+	n = elf_inline_foreach(c->ef, c->ap->func, add_line_target, c);
+	if (n == -ENODATA || n == -ENOTSUP) {
+		diag_verbose("%s: no debug info: uprobe on %s probes its symbol only, not copies "
+			     "the compiler may have inlined\n", c->path, c->ap->func);
+		return 0;
+	}
+	if (n > 0)
+		diag_verbose("%s: %s also probed at %zu inlined copies\n", c->path, c->ap->func,
+			     c->ts->n - before);
+	return n > 0 ? (int)(c->ts->n - before) : 0;
+}
+
 /* Every first instruction of FILE:LINE in the binary (ap->func is "FILE:LINE"). */
 static void expand_line(struct match_ctx *c)
 {
@@ -249,6 +273,8 @@ static int uprobe_expand(struct attach_point *ap, struct probe_targets *ts)
 				   "signature, e.g. \"%s(int)\", or use a wildcard", ap->func, path,
 				   ap->func);
 			c.err = err;
+		} else if (err == -ENOENT && !ap->has_offset && add_inlined(&c) > 0) {
+			/* a function inlined everywhere: its copies are all there is */
 		} else if (err) {
 			diag_error(&ap->loc, "Could not resolve symbol: %s:%s", path, ap->func);
 			c.err = err;
@@ -269,6 +295,7 @@ static int uprobe_expand(struct attach_point *ap, struct probe_targets *ts)
 			}
 		} else {
 			add_target(&c, ap->func, sym.vaddr);
+			add_inlined(&c);
 		}
 	}
 	/* one program and one multi-link per binary: attaching and detaching stay fast, even for
