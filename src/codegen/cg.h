@@ -23,6 +23,7 @@ struct var_slot {
 	const void *var;	/* struct var_info * */
 	LLVMValueRef slot;	/* alloca (ints) or frame pointer (aggregates) */
 	uint32_t off;		/* frame offset, when the probe keeps its variables there */
+	LLVMValueRef root_alloca;	/* a shared integer's copy in the probe's own function */
 };
 
 struct cg {
@@ -50,7 +51,9 @@ struct cg {
 	size_t nvars, capvars;
 	/* a probe with a for loop keeps its variables in the frame (loops.c) */
 	bool vars_in_frame;
-	LLVMValueRef root_frame;
+	struct cg_var_use *uses;	/* which loop bodies use each variable (loops.c) */
+	size_t nuses, capuses;
+	LLVMValueRef root_frame, root_fn;
 	LLVMBasicBlockRef root_init_bb;
 };
 
@@ -85,6 +88,13 @@ LLVMValueRef cg_var_slot(struct cg *cg, struct node *var);
 
 /* loops.c: for loops and len() through BPF callbacks */
 bool cg_probe_has_loop(const struct probe *p);
+/* Note where the probe's variables are used; true for one used both in and out of a loop body
+ * (or in two of them), which must live in the frame. */
+void cg_scan_vars(struct cg *cg, const struct probe *p);
+/* Around a callback helper call in the probe's own function: shared integers to the frame
+ * (to_frame) or back into their allocas. */
+void cg_sync_vars(struct cg *cg, bool to_frame);
+bool cg_var_shared(const struct cg *cg, const void *var);
 uint32_t cg_frame_alloc(struct cg *cg, uint32_t size);
 void cg_for(struct cg *cg, struct node *n);
 LLVMValueRef cg_map_len(struct cg *cg, struct map_info *mi, const struct loc *loc);

@@ -555,27 +555,53 @@ static LLVMValueRef var_slot(struct cg *cg, struct node *v)
 	size_t i;
 	LLVMValueRef slot;
 
-	for (i = 0; i < cg->nvars; i++)
-		if (cg->vars[i].var == v->var)
-			return cg->vars_in_frame ? irb_gep(cg, cg->frame, cg->vars[i].off) :
-			       cg->vars[i].slot;
-	if (cg->vars_in_frame) {
+	for (i = 0; i < cg->nvars; i++) {
+		if (cg->vars[i].var != v->var)
+			continue;
+		if (cg->vars[i].root_alloca && cg->fn == cg->root_fn)
+			return cg->vars[i].root_alloca;
+		return cg->vars[i].slot ? cg->vars[i].slot : irb_gep(cg, cg->frame, cg->vars[i].off);
+	}
+	if (cg->vars_in_frame && cg_var_shared(cg, v->var)) {
 		/* loops.c: zeroed once, at the probe's entry, in the probe's own function */
 		uint32_t size = in_memory(v->var->type) ? v->var->type->size : 8;
 		uint32_t off = cg_frame_alloc(cg, size);
 		LLVMBasicBlockRef cur = LLVMGetInsertBlock(cg->b);
 		LLVMMetadataRef loc = LLVMGetCurrentDebugLocation2(cg->b);
 
+		LLVMValueRef ra = NULL;
+
+		/*
+		 * An integer also gets an alloca in the probe's own function, synced with the
+		 * frame around each loop's helper call: a while loop over it there stays
+		 * boundable by the verifier (it cannot bound a counter in map memory).
+		 */
+		if (!in_memory(v->var->type)) {
+			LLVMBasicBlockRef entry = LLVMGetEntryBasicBlock(cg->root_fn);
+			LLVMValueRef first = LLVMGetFirstInstruction(entry);
+
+			if (first)
+				LLVMPositionBuilderBefore(cg->b, first);
+			else
+				LLVMPositionBuilderAtEnd(cg->b, entry);
+			LLVMSetCurrentDebugLocation2(cg->b, NULL);
+			ra = LLVMBuildAlloca(cg->b, cg->i64, v->str);
+		}
 		LLVMPositionBuilderBefore(cg->b, LLVMGetBasicBlockTerminator(cg->root_init_bb));
 		LLVMSetCurrentDebugLocation2(cg->b, NULL);
 		irb_zero(cg, irb_gep(cg, cg->root_frame, off), size);
+		if (ra)
+			LLVMBuildStore(cg->b, irb_const(cg, 0), ra);
 		LLVMPositionBuilderAtEnd(cg->b, cur);
 		LLVMSetCurrentDebugLocation2(cg->b, loc);
 		xgrow((void **)&cg->vars, &cg->capvars, cg->nvars + 1, sizeof(*cg->vars));
 		cg->vars[cg->nvars].var = v->var;
 		cg->vars[cg->nvars].slot = NULL;
 		cg->vars[cg->nvars].off = off;
+		cg->vars[cg->nvars].root_alloca = ra;
 		cg->nvars++;
+		if (ra && cg->fn == cg->root_fn)
+			return ra;
 		return irb_gep(cg, cg->frame, off);
 	}
 	if (in_memory(v->var->type)) {
@@ -599,6 +625,7 @@ static LLVMValueRef var_slot(struct cg *cg, struct node *v)
 	xgrow((void **)&cg->vars, &cg->capvars, cg->nvars + 1, sizeof(*cg->vars));
 	cg->vars[cg->nvars].var = v->var;
 	cg->vars[cg->nvars].slot = slot;
+	cg->vars[cg->nvars].root_alloca = NULL;
 	cg->nvars++;
 	return slot;
 }
@@ -914,7 +941,10 @@ void cg_program(struct cg *cg, struct prog_info *pi, size_t index)
 		LLVMMoveBasicBlockAfter(init, entry);
 		cg->root_init_bb = init;
 		cg->root_frame = frame;
+		cg->root_fn = cg->fn;
 		cg->vars_in_frame = cg_probe_has_loop(pi->probe);
+		if (cg->vars_in_frame)
+			cg_scan_vars(cg, pi->probe);
 	}
 	LLVMPositionBuilderAtEnd(cg->b, body);
 	if (cg->s->opts.pid && !pi->ap->ops->is_special && pi->ap->ops != &probe_interval) {

@@ -44,6 +44,77 @@ bool cg_probe_has_loop(const struct probe *p)
 	return has_loop(p->body);
 }
 
+struct cg_var_use {
+	const void *var;
+	int ctx;		/* 0: the probe's own function; N: the Nth loop body */
+	bool shared;
+};
+
+static void note_use(struct cg *cg, const void *var, int ctx)
+{
+	size_t i;
+
+	if (!var)
+		return;
+	for (i = 0; i < cg->nuses; i++) {
+		if (cg->uses[i].var == var) {
+			if (cg->uses[i].ctx != ctx)
+				cg->uses[i].shared = true;
+			return;
+		}
+	}
+	xgrow((void **)&cg->uses, &cg->capuses, cg->nuses + 1, sizeof(*cg->uses));
+	cg->uses[cg->nuses].var = var;
+	cg->uses[cg->nuses].ctx = ctx;
+	cg->uses[cg->nuses].shared = false;
+	cg->nuses++;
+}
+
+static void scan(struct cg *cg, const struct node *n, int ctx, int *next)
+{
+	for (; n; n = n->next) {
+		if (n->kind == N_FOR) {
+			int id = ++*next;
+
+			note_use(cg, n->a->var, id);
+			scan(cg, n->b, ctx, next);
+			scan(cg, n->c, ctx, next);
+			scan(cg, n->body, id, next);
+			continue;
+		}
+		if (n->kind == N_VAR)
+			note_use(cg, n->var, ctx);
+		scan(cg, n->a, ctx, next);
+		scan(cg, n->b, ctx, next);
+		scan(cg, n->c, ctx, next);
+		scan(cg, n->args, ctx, next);
+		scan(cg, n->body, ctx, next);
+	}
+}
+
+/*
+ * A variable used only in the probe's own function, or only in one loop body, stays in that
+ * function's allocas (where the verifier can bound a while loop over it); one that crosses into
+ * a callback lives in the frame.
+ */
+void cg_scan_vars(struct cg *cg, const struct probe *p)
+{
+	int next = 0;
+
+	cg->nuses = 0;
+	scan(cg, p->body, 0, &next);
+}
+
+bool cg_var_shared(const struct cg *cg, const void *var)
+{
+	size_t i;
+
+	for (i = 0; i < cg->nuses; i++)
+		if (cg->uses[i].var == var)
+			return cg->uses[i].shared;
+	return false;
+}
+
 uint32_t cg_frame_alloc(struct cg *cg, uint32_t size)
 {
 	uint32_t off = ALIGN_UP(cg->frame_off, 8);
@@ -184,6 +255,25 @@ static void cb_body(struct cg *cg, struct node *body, uint32_t flag_off)
 	LLVMBuildRet(cg->b, irb_const(cg, 1));
 }
 
+void cg_sync_vars(struct cg *cg, bool to_frame)
+{
+	size_t i;
+
+	if (cg->fn != cg->root_fn)
+		return;	/* a callback reads and writes shared variables in the frame itself */
+	for (i = 0; i < cg->nvars; i++) {
+		LLVMValueRef ra = cg->vars[i].root_alloca, fp;
+
+		if (!ra)
+			continue;
+		fp = irb_gep(cg, cg->frame, cg->vars[i].off);
+		if (to_frame)
+			irb_store(cg, fp, LLVMBuildLoad2(cg->b, cg->i64, ra, ""), 8);
+		else
+			LLVMBuildStore(cg->b, irb_load(cg, fp, 8, false), ra);
+	}
+}
+
 /* After the helper: a return or exit() in the body ends the probe here too. */
 static void after_loop(struct cg *cg, uint32_t flag_off)
 {
@@ -216,7 +306,9 @@ static void cg_for_map(struct cg *cg, struct node *n)
 	args[0] = cg->maps[mi->id];
 	args[1] = fn;
 	args[3] = irb_const(cg, 0);
+	cg_sync_vars(cg, true);
 	irb_helper_call(cg, BPF_FUNC_for_each_map_elem, cg->i64, args, 4);
+	cg_sync_vars(cg, false);
 	after_loop(cg, flag_off);
 }
 
@@ -248,7 +340,9 @@ static void cg_for_range(struct cg *cg, struct node *n)
 	args[0] = count;
 	args[1] = fn;
 	args[3] = irb_const(cg, 0);
+	cg_sync_vars(cg, true);
 	irb_helper_call(cg, BPF_FUNC_loop, cg->i64, args, 4);
+	cg_sync_vars(cg, false);
 	after_loop(cg, flag_off);
 }
 

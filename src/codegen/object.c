@@ -150,6 +150,7 @@ static void teardown(struct cg *cg)
 {
 	free(cg->maps);
 	free(cg->vars);
+	free(cg->uses);
 	LLVMDisposeDIBuilder(cg->di);
 	LLVMDisposeBuilder(cg->b);
 	LLVMDisposeModule(cg->mod);
