@@ -1225,11 +1225,19 @@ static void check_for(struct sema *se, struct node *n)
 				   mi->name);
 			return;
 		}
+		if (mi->value->kind == TYPE_COUNT || mi->value->kind == TYPE_SUM) {
+			/* codegen adds up every CPU's part (bpf_map_lookup_percpu_elem) */
+			f[0] = mi->key;
+			f[1] = type_int(8, mi->value->kind == TYPE_SUM);
+			t = type_tuple(f, 2);
+			goto define;
+		}
 		if (type_is_aggregation(mi->value)) {
-			/* each CPU holds its own part of a count()/sum()/...: a loop in BPF would see
+			/* each CPU holds its own part of a min()/avg()/...: a loop in BPF would see
 			 * only this CPU's, a wrong answer */
 			sema_error(se, &n->b->loc, "for loops over maps of %s values are not supported "
-				   "(they are per-CPU): iterate over a map of integers instead",
+				   "(they are per-CPU): iterate over a map of integers, count() or sum() "
+				   "instead",
 				   type_name(mi->value));
 			return;
 		}
@@ -1237,6 +1245,7 @@ static void check_for(struct sema *se, struct node *n)
 		f[1] = mi->value;
 		t = type_tuple(f, 2);
 	}
+define:
 	var->var = var_define(se, var->str, t);
 	var->type = t;
 	se->loop_depth++;

@@ -16,6 +16,8 @@
 
 #include <string.h>
 
+#include <bpf/libbpf.h>
+
 #include "sema.h"
 #include "util.h"
 
@@ -284,6 +286,31 @@ static void after_loop(struct cg *cg, uint32_t flag_off)
 	LLVMPositionBuilderAtEnd(cg->b, go);
 }
 
+/*
+ * A count() or sum() entry is one u64 per CPU: add up every possible CPU's (the callback's
+ * value pointer is only this CPU's).  key is the entry's key, copied out of the map.
+ */
+static LLVMValueRef percpu_total(struct cg *cg, struct map_info *mi, LLVMValueRef key)
+{
+	LLVMValueRef total = irb_alloca(cg, cg->i64, "total");
+	int ncpus = libbpf_num_possible_cpus(), cpu;
+
+	LLVMBuildStore(cg->b, irb_const(cg, 0), total);
+	for (cpu = 0; cpu < (ncpus > 0 ? ncpus : 1); cpu++) {
+		LLVMValueRef args[3] = { cg->maps[mi->id], key, LLVMConstInt(cg->i32, (unsigned)cpu, false) };
+		LLVMValueRef p = irb_helper_call(cg, BPF_FUNC_map_lookup_percpu_elem, cg->ptr, args, 3);
+		LLVMBasicBlockRef hit = irb_block(cg, "cpu.hit"), next = irb_block(cg, "cpu.next");
+
+		LLVMBuildCondBr(cg->b, irb_bool(cg, p), hit, next);
+		LLVMPositionBuilderAtEnd(cg->b, hit);
+		LLVMBuildStore(cg->b, LLVMBuildAdd(cg->b, LLVMBuildLoad2(cg->b, cg->i64, total, ""),
+						   irb_load(cg, p, 8, false), ""), total);
+		LLVMBuildBr(cg->b, next);
+		LLVMPositionBuilderAtEnd(cg->b, next);
+	}
+	return LLVMBuildLoad2(cg->b, cg->i64, total, "");
+}
+
 static void cg_for_map(struct cg *cg, struct node *n)
 {
 	struct map_info *mi = n->b->map;
@@ -300,7 +327,11 @@ static void cg_for_map(struct cg *cg, struct node *n)
 	/* $kv = (key, value), copied out of the map */
 	var = cg_var_slot(cg, n->a);
 	irb_copy(cg, irb_gep(cg, var, vt->offsets[0]), LLVMGetParam(fn, 1), vt->fields[0]->size);
-	irb_copy(cg, irb_gep(cg, var, vt->offsets[1]), LLVMGetParam(fn, 2), vt->fields[1]->size);
+	if (mi->percpu)
+		irb_store(cg, irb_gep(cg, var, vt->offsets[1]), percpu_total(cg, mi, var), 8);
+	else
+		irb_copy(cg, irb_gep(cg, var, vt->offsets[1]), LLVMGetParam(fn, 2),
+			 vt->fields[1]->size);
 	cb_body(cg, n->body, flag_off);
 	cb_end(cg, &sv);
 	args[0] = cg->maps[mi->id];
