@@ -78,6 +78,7 @@ static struct type *record_type_named(const char *name, bool is_union)
 %token IF "if" ELSE "else" WHILE "while" UNROLL "unroll" RETURN "return"
 %token BREAK "break" CONTINUE "continue" STRUCT "struct" UNION "union" ENUM "enum"
 %token SIZEOF "sizeof" OFFSETOF "offsetof"
+%token FOR "for" DOTDOT ".." CONFIG "config" LET "let"
 
 %type <node> stmts simple_stmt block if_stmt expr cond_expr primary postfix unary
 %type <node> args opt_args map var pred lvalue
@@ -114,8 +115,29 @@ program
 	;
 
 probes
+	: top_item
+	| probes top_item
+	;
+
+top_item
 	: probe			{ ast_program_add(prog, $1); }
-	| probes probe		{ ast_program_add(prog, $2); }
+	| CONFIG LBRACE config_items RBRACE
+	| LET MAP ASSIGN IDENT LPAREN INT RPAREN SEMI
+		{ ast_program_decl(prog, $2, $4, NULL, $6, true, &@2); }
+	| LET MAP ASSIGN IDENT LPAREN RPAREN SEMI
+		{ ast_program_decl(prog, $2, $4, NULL, 0, false, &@2); }
+	;
+
+config_items
+	: %empty
+	| config_item
+	| config_item SEMI config_items
+	;
+
+config_item
+	: IDENT ASSIGN INT	{ ast_program_decl(prog, $1, NULL, NULL, $3, true, &@1); }
+	| IDENT ASSIGN STRING	{ ast_program_decl(prog, $1, NULL, $3.data, 0, false, &@1); }
+	| IDENT ASSIGN IDENT	{ ast_program_decl(prog, $1, NULL, $3, 0, false, &@1); }
 	;
 
 probe
@@ -152,6 +174,12 @@ stmts
 	| UNROLL LPAREN expr RPAREN block stmts
 		{ YYLTYPE l = @1; l.last_line = @4.last_line; l.last_column = @4.last_column;
 		  $$ = ast_cons(ast_stmt(N_UNROLL, $3, $5, NULL, &l), $6); }
+	| FOR LPAREN var COLON map RPAREN block stmts
+		{ struct node *f = ast_stmt(N_FOR, $3, $7, NULL, &@$); f->b = $5;
+		  $$ = ast_cons(f, $8); }
+	| FOR LPAREN var COLON expr DOTDOT expr RPAREN block stmts
+		{ struct node *f = ast_stmt(N_FOR, $3, $9, $7, &@$); f->b = $5;
+		  $$ = ast_cons(f, $10); }
 	| SEMI stmts				{ $$ = $2; }
 	;
 

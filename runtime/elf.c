@@ -852,7 +852,7 @@ static char *die_name(Dwarf_Die *d)
 	return n ? xstrdup(n) : NULL;
 }
 
-int elf_inline_foreach(struct elf_file *ef, uint64_t vaddr,
+int elf_inlines_at(struct elf_file *ef, uint64_t vaddr,
 		       int (*cb)(const struct elf_inline *in, void *ctx), void *ctx)
 {
 	Dwarf_Die cu, *scopes = NULL;
@@ -909,8 +909,169 @@ int elf_addr_to_line(struct elf_file *ef, uint64_t vaddr, char **file, int *line
 	return -ENOTSUP;
 }
 
-int elf_inline_foreach(struct elf_file *ef, uint64_t vaddr,
+int elf_inlines_at(struct elf_file *ef, uint64_t vaddr,
 		       int (*cb)(const struct elf_inline *in, void *ctx), void *ctx)
+{
+	return -ENOTSUP;
+}
+#endif
+
+#ifdef HAVE_LIBDW
+static Dwarf *elf_dwarf(struct elf_file *ef)
+{
+	if (!ef->dwarf_tried) {
+		ef->dwarf_tried = true;
+		load_syms(ef);
+		if (ef->dbg_elf)
+			ef->dwarf = dwarf_begin_elf(ef->dbg_elf, DWARF_C_READ, NULL);
+		if (!ef->dwarf)
+			ef->dwarf = dwarf_begin_elf(ef->elf, DWARF_C_READ, NULL);
+	}
+	return ef->dwarf;
+}
+
+/* "src/x.c" names /build/src/x.c: the whole name, or a tail of it after a '/'. */
+static bool source_matches(const char *src, const char *want)
+{
+	size_t ls = strlen(src), lw = strlen(want);
+
+	if (ls < lw || strcmp(src + ls - lw, want) != 0)
+		return false;
+	return ls == lw || src[ls - lw - 1] == '/';
+}
+
+/*
+ * uprobe:BIN@FILE:LINE: the first address of each block of code the line table gives
+ * FILE:LINE (a line inlined or duplicated by the compiler has several), statement
+ * boundaries only.  Sequences are walked in address order, so "first" is the lowest address
+ * of a run of rows with that line.
+ */
+int elf_line_foreach(struct elf_file *ef, const char *file, int line,
+		     int (*cb)(uint64_t vaddr, void *arg), void *arg)
+{
+	Dwarf *dw = elf_dwarf(ef);
+	Dwarf_Off o = 0, next;
+	size_t hsize;
+	int err, found = 0;
+
+	if (!dw)
+		return -ENODATA;
+	while (dwarf_nextcu(dw, o, &next, &hsize, NULL, NULL, NULL) == 0) {
+		Dwarf_Die cu;
+		Dwarf_Lines *lines;
+		size_t n, i;
+		bool prev_in = false;
+
+		Dwarf_Off cu_off = o + hsize;
+
+		o = next;
+		if (!dwarf_offdie(dw, cu_off, &cu) || dwarf_getsrclines(&cu, &lines, &n) != 0)
+			continue;
+		for (i = 0; i < n; i++) {
+			Dwarf_Line *l = dwarf_onesrcline(lines, i);
+			Dwarf_Addr addr;
+			bool stmt = false, end = false, in;
+			const char *src;
+			int ln;
+
+			if (!l || dwarf_lineno(l, &ln) || dwarf_lineaddr(l, &addr))
+				continue;
+			dwarf_lineendsequence(l, &end);
+			dwarf_linebeginstatement(l, &stmt);
+			src = dwarf_linesrc(l, NULL, NULL);
+			in = !end && ln == line && src && source_matches(src, file);
+			if (in && stmt && !prev_in) {
+				err = cb(addr, arg);
+				if (err)
+					return err;
+				found++;
+			}
+			prev_in = in;
+		}
+	}
+	return found ? 0 : -ENOENT;
+}
+
+static const char *origin_name(Dwarf_Die *die)
+{
+	Dwarf_Attribute a;
+	Dwarf_Die origin;
+
+	if (!dwarf_attr_integrate(die, DW_AT_abstract_origin, &a) || !dwarf_formref_die(&a, &origin))
+		return NULL;
+	return dwarf_diename(&origin);
+}
+
+/* Depth-first over a DIE's children: every DW_TAG_inlined_subroutine of name. */
+static int walk_inlines(Dwarf_Die *parent, const char *name, int (*cb)(uint64_t, void *),
+			void *arg, int *found, int depth)
+{
+	Dwarf_Die child;
+	int err;
+
+	if (depth > 64 || dwarf_child(parent, &child) != 0)
+		return 0;
+	do {
+		int tag = dwarf_tag(&child);
+
+		if (tag == DW_TAG_inlined_subroutine) {
+			const char *n = origin_name(&child);
+			Dwarf_Addr pc;
+
+			if (n && strcmp(n, name) == 0 && dwarf_entrypc(&child, &pc) == 0) {
+				err = cb(pc, arg);
+				if (err)
+					return err;
+				(*found)++;
+			}
+		}
+		if (tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine ||
+		    tag == DW_TAG_lexical_block || tag == DW_TAG_namespace ||
+		    tag == DW_TAG_class_type || tag == DW_TAG_structure_type) {
+			err = walk_inlines(&child, name, cb, arg, found, depth + 1);
+			if (err)
+				return err;
+		}
+	} while (dwarf_siblingof(&child, &child) == 0);
+	return 0;
+}
+
+/*
+ * The entry address of every copy of function name that the compiler inlined into another
+ * function (DW_TAG_inlined_subroutine whose abstract origin has that name).
+ */
+int elf_inline_foreach(struct elf_file *ef, const char *name, int (*cb)(uint64_t vaddr, void *arg),
+		       void *arg)
+{
+	Dwarf *dw = elf_dwarf(ef);
+	Dwarf_Off o = 0, next;
+	size_t hsize;
+	int found = 0, err;
+
+	if (!dw)
+		return -ENODATA;
+	while (dwarf_nextcu(dw, o, &next, &hsize, NULL, NULL, NULL) == 0) {
+		Dwarf_Die cu;
+		Dwarf_Off cu_off = o + hsize;
+
+		o = next;
+		if (!dwarf_offdie(dw, cu_off, &cu))
+			continue;
+		err = walk_inlines(&cu, name, cb, arg, &found, 0);
+		if (err)
+			return err;
+	}
+	return found;
+}
+#else
+int elf_inline_foreach(struct elf_file *ef, const char *name, int (*cb)(uint64_t vaddr, void *arg),
+		       void *arg)
+{
+	return -ENOTSUP;
+}
+
+int elf_line_foreach(struct elf_file *ef, const char *file, int line,
+		     int (*cb)(uint64_t vaddr, void *arg), void *arg)
 {
 	return -ENOTSUP;
 }

@@ -61,6 +61,14 @@ int elf_sym_at(struct elf_file *ef, uint64_t vaddr, struct elf_sym *out, uint64_
  * was built without libdw.
  */
 int elf_addr_to_line(struct elf_file *ef, uint64_t vaddr, char **file, int *line);
+/* Call cb with the first address of each block of code of FILE:LINE (DWARF line table):
+ * 0, -ENOENT (no code there), -ENODATA (no DWARF), -ENOTSUP (built without libdw). */
+int elf_line_foreach(struct elf_file *ef, const char *file, int line,
+		     int (*cb)(uint64_t vaddr, void *arg), void *arg);
+/* Call cb with the entry of every inlined copy of function name (DWARF inline information):
+ * how many, -ENODATA (no DWARF) or -ENOTSUP (built without libdw). */
+int elf_inline_foreach(struct elf_file *ef, const char *name, int (*cb)(uint64_t vaddr, void *arg),
+		       void *arg);
 
 /* One inlined call at an address: the inlined function and where in it the address is. */
 struct elf_inline {
@@ -73,7 +81,7 @@ struct elf_inline {
  * they are inlined into, from DWARF (the binary's or its debug file's);
  * cb returning non-zero stops.  The count, -ENOENT without DWARF for vaddr.
  */
-int elf_inline_foreach(struct elf_file *ef, uint64_t vaddr,
+int elf_inlines_at(struct elf_file *ef, uint64_t vaddr,
 		       int (*cb)(const struct elf_inline *in, void *ctx), void *ctx);
 
 bool elf_is_pie_or_dyn(struct elf_file *ef);

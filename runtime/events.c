@@ -172,6 +172,12 @@ static int on_event(void *ctx, void *data, size_t size)
 		break;
 	}
 	case EV_EXIT:
+		if (size >= sizeof(*h) + 8) {
+			int64_t code;
+
+			memcpy(&code, payload, 8);
+			ss->exit_code = (int)(code & 0xff);
+		}
 		ss->exited = true;
 		session_stop = 1;
 		break;
@@ -187,6 +193,10 @@ static int on_event(void *ctx, void *data, size_t size)
 	case EV_CLEAR_MAP:
 		if (h->id < s->nmaps)
 			maps_clear(ss, s->maps[h->id]);
+		break;
+	case EV_MAP_FULL:
+		if (h->id < s->nmaps)
+			maps_report_full(ss, s->maps[h->id]);
 		break;
 	case EV_ZERO_MAP:
 		if (h->id < s->nmaps)

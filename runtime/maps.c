@@ -278,3 +278,14 @@ int maps_zero(struct session *ss, const struct map_info *mi)
 	free(zero);
 	return 0;
 }
+
+/* A script map refused a new key (its BPF side reports the first time only). */
+void maps_report_full(struct session *ss, const struct map_info *mi)
+{
+	uint32_t n = mi->max_entries ? mi->max_entries : ss->s->opts.map_keys_max;
+
+	diag_warn(NULL, "map %s is full (%u keys): updates with new keys are dropped; size it "
+		  "with `let %s = hash(N);`, `config = { max_map_keys = N; }` or "
+		  "BPFTRACE_MAP_KEYS_MAX, or declare it lruhash(N) to evict old keys", mi->name, n,
+		  mi->name);
+}

@@ -32,6 +32,7 @@ struct session {
 	int ncpus;		/* possible CPUs: per-CPU values come in this many copies */
 	int64_t boot_to_real_ns;	/* CLOCK_REALTIME - CLOCK_MONOTONIC at start, for strftime */
 	bool exited;		/* exit() was called */
+	int exit_code;		/* exit(code)'s code: sonde's exit status */
 	bool discard;		/* drop events: those that followed exit() */
 	bool draining;		/* consuming the backlog after a stop: keep going */
 	uint64_t lost_reported;	/* events already reported as lost */
@@ -67,5 +68,6 @@ int maps_print(struct session *ss, const struct map_info *mi, uint64_t top, uint
 int maps_print_all(struct session *ss);
 int maps_clear(struct session *ss, const struct map_info *mi);
 int maps_zero(struct session *ss, const struct map_info *mi);
+void maps_report_full(struct session *ss, const struct map_info *mi);
 
 #endif

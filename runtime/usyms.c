@@ -435,7 +435,7 @@ int usyms_format(struct usyms *us, const struct usym_frame *f, enum usyms_mode m
 	/* a return address: its call, the instruction before, is what the source says */
 	look = f->caller && vaddr ? vaddr - 1 : vaddr;
 	if (f->inlines)
-		elf_inline_foreach(o->ef, look, inl_collect, &inl);
+		elf_inlines_at(o->ef, look, inl_collect, &inl);
 	for (i = 0; i < inl.n; i++) {
 		if (!inl.v[i].name) {
 			/* the function's own place: the call of the outermost inlined function */

@@ -187,6 +187,35 @@ void ast_program_add(struct program *prog, struct probe *p)
 	prog->probes[prog->nprobes++] = p;
 }
 
+void ast_program_decl(struct program *prog, char *name, char *kind, char *str, int64_t ival,
+		      bool has_ival, const struct loc *loc)
+{
+	struct decl *d = xcalloc(1, sizeof(*d)), **tail = kind ? &prog->maps : &prog->config;
+
+	d->name = name;
+	d->kind = kind;
+	d->str = str;
+	d->ival = ival;
+	d->has_ival = has_ival;
+	d->loc = *loc;
+	while (*tail)
+		tail = &(*tail)->next;
+	*tail = d;
+}
+
+static void free_decls(struct decl *d)
+{
+	while (d) {
+		struct decl *next = d->next;
+
+		free(d->name);
+		free(d->kind);
+		free(d->str);
+		free(d);
+		d = next;
+	}
+}
+
 /* Deeper than this, the passes (which recurse) could exhaust the C stack. */
 #define AST_MAX_DEPTH 1000
 
@@ -290,6 +319,8 @@ void ast_free_program(struct program *prog)
 	for (i = 0; i < prog->nprobes; i++)
 		ast_free_probe(prog->probes[i]);
 	free(prog->probes);
+	free_decls(prog->config);
+	free_decls(prog->maps);
 	memset(prog, 0, sizeof(*prog));
 }
 
@@ -363,17 +394,20 @@ static void dump(const struct node *n, FILE *f, int depth)
 	case N_RETURN: fprintf(f, "return\n"); return;
 	case N_BREAK: fprintf(f, "break\n"); return;
 	case N_CONTINUE: fprintf(f, "continue\n"); return;
+	case N_FOR: fprintf(f, "for\n"); break;
 	}
 	if (n->a)
 		dump(n->a, f, depth + 1);
 	if (n->b)
 		dump(n->b, f, depth + 1);
 	if (n->body) {
-		if (n->kind == N_IF || n->kind == N_WHILE || n->kind == N_UNROLL)
+		if (n->kind == N_IF || n->kind == N_WHILE || n->kind == N_UNROLL || n->kind == N_FOR)
 			fprintf(f, "%*s then\n", depth, "");
 		dump_list(n->body, f, depth + 2);
 	}
-	if (n->c) {
+	if (n->c && n->kind == N_FOR) {
+		dump(n->c, f, depth + 1);
+	} else if (n->c) {
 		if (n->kind == N_IF)
 			fprintf(f, "%*s else\n", depth, "");
 		dump_list(n->c, f, depth + 2);

@@ -42,6 +42,7 @@ enum node_kind {
 	N_RETURN,
 	N_BREAK,
 	N_CONTINUE,
+	N_FOR,		/* for (a : b) body over map b, or for (a : b..c) body over a range */
 };
 
 /* Operators reuse the parser's token numbers (PLUS, EQ, LAND, ...). */
@@ -113,10 +114,26 @@ struct probe {
 	size_t nall_args, capall_args;
 };
 
+/*
+ * A top-level setting (bpftrace 0.20+): `config = { name = value; }` items and
+ * `let @m = kind(size);` map declarations, kept in script order.
+ */
+struct decl {
+	char *name;		/* config variable, or the map's "@name" */
+	char *kind;		/* map declaration: "hash", "lruhash", ...; NULL for config */
+	char *str;		/* config string value, or NULL */
+	int64_t ival;		/* config integer value / map size */
+	bool has_ival;
+	struct loc loc;
+	struct decl *next;
+};
+
 struct program {
 	struct probe **probes;
 	size_t nprobes;
 	size_t cap;
+	struct decl *config;	/* config = { ... } items */
+	struct decl *maps;	/* let @m = ...; declarations */
 };
 
 struct node *ast_int(int64_t v, const struct loc *loc);
@@ -143,6 +160,9 @@ struct attach_point *ast_attach_point(char *text, const struct loc *loc);
 struct probe *ast_probe(struct attach_point **aps, size_t naps, struct node *pred,
 			struct node *body, const struct loc *loc);
 void ast_program_add(struct program *prog, struct probe *p);
+/* Append a config item (kind NULL) or a map declaration to the program. */
+void ast_program_decl(struct program *prog, char *name, char *kind, char *str, int64_t ival,
+		      bool has_ival, const struct loc *loc);
 
 /* Refuse trees deeper than the passes can recurse: 0 or -E2BIG (reported). */
 int ast_check_depth(const struct program *prog);

@@ -16,6 +16,7 @@
 #include <wordexp.h>
 
 #include "ast.h"
+#include "builtins/builtins.h"
 #include "cdecl.h"
 #include "codegen/codegen.h"
 #include "diag.h"
@@ -369,6 +370,8 @@ static int run(struct options *o, struct script *s)
 	}
 	ss.out = output_new(out, o->format);
 	err = session_load(&ss, obj, objsize);
+	if (!err)
+		err = knames_fill(&ss);
 	if (err)
 		goto out;
 	err = session_attach(&ss);
@@ -399,7 +402,7 @@ static int run(struct options *o, struct script *s)
 	output_exit_maps_begin(ss.out);
 	maps_print_all(&ss);
 	output_flush(ss.out);
-	ret = err ? 1 : 0;
+	ret = err ? 1 : ss.exit_code;
 out:
 	if (ss.child_go_fd >= 0)
 		close(ss.child_go_fd);

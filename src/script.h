@@ -25,6 +25,7 @@ enum event_kind {
 	EV_SYSTEM,
 	EV_PRINT_VALUE,	/* print(expr) */
 	EV_JOIN,	/* payload: char[16][strlen]; fmts[id].fmt is the separator */
+	EV_MAP_FULL,	/* id: the map that refused a new key (sent once per map) */
 };
 
 struct event_hdr {
@@ -38,6 +39,14 @@ enum {
 	GLOBAL_COUNT = 2,
 };
 
+enum map_decl_kind {
+	MAP_DECL_NONE,
+	MAP_DECL_HASH,
+	MAP_DECL_LRU_HASH,
+	MAP_DECL_PERCPU_HASH,
+	MAP_DECL_PERCPU_LRU_HASH,
+};
+
 struct map_info {
 	char *name;		/* "@x" or "@" */
 	struct loc loc;		/* first use */
@@ -49,6 +58,10 @@ struct map_info {
 	struct type *value;	/* value type: ints widened; aggregations by kind */
 	int64_t lhist_min, lhist_max, lhist_step;
 	bool percpu;		/* aggregations live in per-CPU maps */
+	/* `let @m = lruhash(N);` (decls.c): kind and size; MAP_DECL_NONE for the defaults */
+	enum map_decl_kind decl_kind;
+	uint32_t max_entries;
+	struct loc decl_loc;
 };
 
 /* printf/system/cat/time/print(value) call sites: the format and the argument layout. */
@@ -101,6 +114,7 @@ struct script {
 	bool has_begin, has_end;
 	bool uses_ustack, uses_kstack;	/* set by sema: the stack machinery is only built if used */
 	bool uses_dwarf_ustack;
+	bool uses_syscall_names, uses_signal_names;	/* knames.c's tables */
 	unsigned nattach;	/* probes to report in "Attaching N probes..." */
 };
 

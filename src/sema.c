@@ -16,6 +16,7 @@
 
 #include "builtins/builtins.h"
 #include "cdecl.h"
+#include "decls.h"
 #include "diag.h"
 #include "parser.h"
 #include "preprocess.h"
@@ -282,6 +283,32 @@ static void key_list(struct strbuf *sb, struct type **parts, uint32_t n)
 	sb_putc(sb, ']');
 }
 
+static bool map_keys(struct sema *se, struct node *m);
+
+/*
+ * @m[($a, $b)]: a tuple key is the multi-key @m[$a, $b] (bpftrace 0.18+ made multi-keys
+ * tuples; sonde keeps 0.17's printing of them).  The tuple's elements become the key list;
+ * codegen stores the tuple value as the key.
+ */
+static bool map_tuple_key(struct sema *se, struct node *m)
+{
+	struct node *tup = m->args, *elems = tup->args;
+	bool ok;
+
+	if (!elems->next) {
+		sema_error(se, &tup->loc, "a tuple map key needs at least two elements");
+		return false;
+	}
+	m->args = elems;
+	ok = map_keys(se, m);
+	m->args = tup;
+	if (ok) {
+		tup->type = m->map->key;
+		tup->ival = 1;	/* codegen: the key is this tuple, laid out as the map's key */
+	}
+	return ok;
+}
+
 /* Type the keys of a map access and check them against the map's key. */
 static bool map_keys(struct sema *se, struct node *m)
 {
@@ -299,6 +326,8 @@ static bool map_keys(struct sema *se, struct node *m)
 		}
 		return true;
 	}
+	if (n == 1 && m->args->kind == N_TUPLE)
+		return map_tuple_key(se, m);
 	parts = xcalloc(n, sizeof(*parts));
 	raw = xcalloc(n, sizeof(*raw));
 	for (i = 0, k = m->args; k; k = k->next, i++) {
@@ -550,12 +579,7 @@ static struct type *type_field(struct sema *se, struct node *n)
 				   type_name(base));
 			return NULL;
 		}
-		if (!n->arrow && base->as != AS_CTX) {
-			/* args.field is fine (bpftrace allows it); other pointers need -> */
-			sema_error(se, &n->loc, "Can not access field '%s' on type '%s'. Try dereferencing "
-				   "it first, or using '->'", n->str, type_name(base));
-			return NULL;
-		}
+		/* p.field on a pointer reads through it, as -> does (bpftrace 0.21+) */
 		rec = e->rec;
 		as = base->as ? base->as : se->ops->as;
 	} else if (base->kind == TYPE_RECORD) {
@@ -690,6 +714,11 @@ static struct type *type_ident(struct sema *se, struct node *n)
 	if (cdecl_find_enum_value(n->str, &v) == 0 || btf_find_enum_value(n->str, &v) == 0) {
 		make_int(n, v);
 		return type_int(8, true);
+	}
+	if (strcmp(n->str, "true") == 0 || strcmp(n->str, "false") == 0) {
+		/* bpftrace 0.18+'s booleans, as the integers 0.17 prints for a comparison */
+		make_int(n, n->str[0] == 't');
+		return type_int(8, false);
 	}
 	sema_error(se, &n->loc, "Unknown identifier: '%s'", n->str);
 	return NULL;
@@ -977,6 +1006,16 @@ static struct type *type_call(struct sema *se, struct node *n, bool is_stmt, str
 	const struct func *f = func_find(n->str);
 	int nargs = (int)ast_list_len(n->args);
 
+	if (!f && nargs == 0 && builtin_find(n->str)) {
+		/* pid(), comm(), nsecs(): builtins callable with parentheses (bpftrace 0.20+) */
+		n->kind = N_IDENT;
+		return sema_expr(se, n);
+	}
+	if (!f && builtin_find(n->str)) {
+		sema_error(se, &n->loc, "%s is a builtin: it takes no arguments (%d provided)", n->str,
+			   nargs);
+		return NULL;
+	}
 	if (!f) {
 		sema_error(se, &n->op_loc, "Unknown function: %s", n->str);
 		return NULL;
@@ -1142,6 +1181,85 @@ static void check_cond(struct sema *se, struct node *c, const char *what)
 		sema_error(se, &c->loc, "Invalid condition in %s: %s", what, type_name(t));
 }
 
+/*
+ * for ($kv : @m) { } over a map's entries, $kv = (key, value); for ($i : a..b) { } over a
+ * range, b excluded (bpftrace 0.21+).  codegen runs the body in a BPF callback.
+ */
+static void check_for(struct sema *se, struct node *n)
+{
+	struct node *var = n->a;
+	struct type *t;
+
+	if (var_find(se, var->str)) {
+		sema_error(se, &var->loc, "Loop declaration shadows existing variable: %s", var->str);
+		return;
+	}
+	if (n->c) {
+		struct type *a = sema_expr(se, n->b), *b = sema_expr(se, n->c);
+
+		if (!a || !b)
+			return;
+		if (a->kind != TYPE_INT || b->kind != TYPE_INT) {
+			sema_error(se, a->kind != TYPE_INT ? &n->b->loc : &n->c->loc,
+				   "Loop range requires integer expressions (%s provided)",
+				   type_name(a->kind != TYPE_INT ? a : b));
+			return;
+		}
+		t = type_int(8, true);
+	} else {
+		struct map_info *mi = script_map(se->s, n->b->str);
+		struct type *f[2];
+
+		n->b->map = mi;
+		if (n->b->args) {
+			sema_error(se, &n->b->loc, "for loops iterate over a whole map: write %s, "
+				   "without keys", mi->name);
+			return;
+		}
+		if (!mi->value) {
+			sema_error(se, &n->b->loc, "Undefined map: %s", mi->name);
+			return;
+		}
+		if (!mi->key) {
+			sema_error(se, &n->b->loc, "for loops need a map with keys: %s is a scalar map",
+				   mi->name);
+			return;
+		}
+		if (mi->value->kind == TYPE_COUNT || mi->value->kind == TYPE_SUM) {
+			/* codegen adds up every CPU's part (bpf_map_lookup_percpu_elem) */
+			f[0] = mi->key;
+			f[1] = type_int(8, mi->value->kind == TYPE_SUM);
+			t = type_tuple(f, 2);
+			goto define;
+		}
+		if (type_is_aggregation(mi->value)) {
+			/* each CPU holds its own part of a min()/avg()/...: a loop in BPF would see
+			 * only this CPU's, a wrong answer */
+			sema_error(se, &n->b->loc, "for loops over maps of %s values are not supported "
+				   "(they are per-CPU): iterate over a map of integers, count() or sum() "
+				   "instead",
+				   type_name(mi->value));
+			return;
+		}
+		f[0] = mi->key;
+		f[1] = mi->value;
+		t = type_tuple(f, 2);
+	}
+define:
+	var->var = var_define(se, var->str, t);
+	var->type = t;
+	se->loop_depth++;
+	check_stmts(se, n->body);
+	se->loop_depth--;
+	/* the loop variable is the loop's own: a later loop may use the name again */
+	for (struct var_info **pv = &se->vars; *pv; pv = &(*pv)->next) {
+		if (*pv == var->var) {
+			*pv = var->var->next;
+			break;
+		}
+	}
+}
+
 static void check_stmt(struct sema *se, struct node *n)
 {
 	int64_t v;
@@ -1183,6 +1301,9 @@ static void check_stmt(struct sema *se, struct node *n)
 		}
 		n->ival = v;
 		check_stmts(se, n->body);
+		break;
+	case N_FOR:
+		check_for(se, n);
 		break;
 	case N_BREAK:
 	case N_CONTINUE:
@@ -1267,19 +1388,11 @@ static int expand_probes(struct script *s)
 			}
 			if (!p->ops)
 				p->ops = ap->ops;	/* the first attach point that parsed */
-			if (ap->ops == &probe_begin) {
-				if (s->has_begin) {
-					diag_error(&ap->loc, "More than one BEGIN probe defined");
-					err = -EINVAL;
-				}
+			/* several BEGIN/END blocks run in script order (bpftrace 0.19+) */
+			if (ap->ops == &probe_begin)
 				s->has_begin = true;
-			} else if (ap->ops == &probe_end) {
-				if (s->has_end) {
-					diag_error(&ap->loc, "More than one END probe defined");
-					err = -EINVAL;
-				}
+			else if (ap->ops == &probe_end)
 				s->has_end = true;
-			}
 			if (j > 0 && ap->ops->ctx != p->ops->ctx) {
 				diag_error(&ap->loc, "Attach points of one probe must be of compatible "
 					   "types: '%s' and '%s'", p->ops->name, ap->ops->name);
@@ -1355,7 +1468,7 @@ int sema_run(struct script *s)
 	struct sema se = { .s = s };
 	size_t i;
 
-	if (expand_probes(s) || diag_error_count())
+	if (decls_apply(s) | expand_probes(s) || diag_error_count())
 		return -EINVAL;
 	if (s->opts.listing)
 		return 0;
@@ -1378,6 +1491,8 @@ int sema_run(struct script *s)
 		}
 		mi->percpu = type_is_aggregation(mi->value);
 	}
+	if (decls_check(s))
+		return -EINVAL;
 	build_progs(s);
 	return 0;
 }

@@ -278,6 +278,9 @@ static struct type *c_delete(struct sema *se, struct node *n)
 {
 	struct node *a = n->args;
 
+	/* delete(@m, key), bpftrace 0.20+'s form of delete(@m[key]) */
+	if (a->next || n->ival)
+		return builtins_map_key_arg(se, n) || !se->final ? type_void() : NULL;
 	if (a->kind != N_MAP) {
 		sema_error(se, &n->loc, "delete() expects a map to be provided");
 		return NULL;
@@ -308,6 +311,6 @@ const struct func funcs_agg[] = {
 	{ "lhist", 4, 4, F_MAP_VALUE, false, c_lhist, f_lhist },
 	{ "clear", 1, 1, F_STMT, false, c_map_fn, f_clear },
 	{ "zero", 1, 1, F_STMT, false, c_map_fn, f_zero },
-	{ "delete", 1, 1, F_STMT, false, c_delete, f_delete },
+	{ "delete", 1, 2, F_STMT, false, c_delete, f_delete },
 	{ NULL },
 };

@@ -54,5 +54,18 @@ const struct func *func_find(const char *name);
 
 extern const struct builtin builtins_proc[], builtins_stack[];
 extern const struct func funcs_print[], funcs_agg[], funcs_str[], funcs_stack[], funcs_proc[];
+extern const struct func funcs_newer[], funcs_knames[];
+
+/* knames.c: the name tables syscall_name() and signal_name() read */
+#define KNAMES_SYSCALL_LEN 32
+#define KNAMES_SYSCALL_MAX 1024
+#define KNAMES_SIGNAL_LEN 16
+#define KNAMES_SIGNAL_MAX 65
+struct session;
+/* Fill the tables the script uses (after loading, before attaching); 0 or -errno (reported). */
+int knames_fill(struct session *ss);
+
+/* newer.c: f(@m, key) as f(@m[key]) (has_key, two-argument delete); false when reported. */
+bool builtins_map_key_arg(struct sema *se, struct node *n);
 
 #endif

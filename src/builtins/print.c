@@ -157,12 +157,20 @@ static LLVMValueRef f_format_call(struct cg *cg, struct node *n, struct node *m)
 
 static struct type *c_exit(struct sema *se, struct node *n)
 {
+	/* exit(code): sonde's exit status (bpftrace 0.21+) */
+	if (n->args && !sema_require_int(se, n, n->args))
+		return NULL;
 	return type_void();
 }
 
 static LLVMValueRef f_exit(struct cg *cg, struct node *n, struct node *m)
 {
-	cg_send_event(cg, EV_EXIT, 0, NULL, NULL, n);
+	struct type *u64 = type_int(8, false);
+
+	if (n->args)
+		cg_send_event(cg, EV_EXIT, 0, type_tuple(&u64, 1), n->args, n);
+	else
+		cg_send_event(cg, EV_EXIT, 0, NULL, NULL, n);
 	/* like bpftrace: the rest of this probe does not run */
 	LLVMBuildBr(cg->b, cg->ret_bb);
 	LLVMPositionBuilderAtEnd(cg->b, irb_block(cg, "after.exit"));
@@ -336,7 +344,7 @@ const struct func funcs_print[] = {
 	{ "printf", 1, 65, F_STMT, false, c_printf, f_format_call },
 	{ "system", 1, 65, F_STMT, true, c_system, f_format_call },
 	{ "cat", 1, 65, F_STMT, false, c_cat, f_format_call },
-	{ "exit", 0, 0, F_STMT, false, c_exit, f_exit },
+	{ "exit", 0, 1, F_STMT, false, c_exit, f_exit },
 	{ "time", 0, 1, F_STMT, false, c_time, f_time },
 	{ "print", 1, 3, F_STMT, false, c_print, f_print },
 	{ "strftime", 2, 2, F_EXPR, false, c_strftime, f_strftime },

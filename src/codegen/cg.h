@@ -22,6 +22,8 @@
 struct var_slot {
 	const void *var;	/* struct var_info * */
 	LLVMValueRef slot;	/* alloca (ints) or frame pointer (aggregates) */
+	uint32_t off;		/* frame offset, when the probe keeps its variables there */
+	LLVMValueRef root_alloca;	/* a shared integer's copy in the probe's own function */
 };
 
 struct cg {
@@ -35,6 +37,8 @@ struct cg {
 
 	LLVMValueRef *maps;		/* per map_info */
 	LLVMValueRef ringbuf, scratch, stacks, globals, lost;
+	LLVMValueRef full;		/* sonde_full: maps that refused a key */
+	LLVMValueRef sysnames, signames;	/* knames.c: name tables, when used */
 
 	/* the program being generated */
 	struct prog_info *pi;
@@ -45,6 +49,12 @@ struct cg {
 	uint32_t frame_off, frame_max;
 	struct var_slot *vars;
 	size_t nvars, capvars;
+	/* a probe with a for loop keeps its variables in the frame (loops.c) */
+	bool vars_in_frame;
+	struct cg_var_use *uses;	/* which loop bodies use each variable (loops.c) */
+	size_t nuses, capuses;
+	LLVMValueRef root_frame, root_fn;
+	LLVMBasicBlockRef root_init_bb;
 };
 
 /* codegen.c */
@@ -72,6 +82,22 @@ LLVMValueRef cg_regs_load(struct cg *cg, uint32_t offset);
 /* 1 when the strings at a and b are equal in their first n bytes (or up to a NUL). */
 LLVMValueRef cg_streq(struct cg *cg, LLVMValueRef a, LLVMValueRef b, uint32_t n);
 void cg_program(struct cg *cg, struct prog_info *pi, size_t index);
+/* Emit a statement list; a variable's storage (alloca or frame slot). */
+void cg_block(struct cg *cg, struct node *list);
+LLVMValueRef cg_var_slot(struct cg *cg, struct node *var);
+
+/* loops.c: for loops and len() through BPF callbacks */
+bool cg_probe_has_loop(const struct probe *p);
+/* Note where the probe's variables are used; true for one used both in and out of a loop body
+ * (or in two of them), which must live in the frame. */
+void cg_scan_vars(struct cg *cg, const struct probe *p);
+/* Around a callback helper call in the probe's own function: shared integers to the frame
+ * (to_frame) or back into their allocas. */
+void cg_sync_vars(struct cg *cg, bool to_frame);
+bool cg_var_shared(const struct cg *cg, const void *var);
+uint32_t cg_frame_alloc(struct cg *cg, uint32_t size);
+void cg_for(struct cg *cg, struct node *n);
+LLVMValueRef cg_map_len(struct cg *cg, struct map_info *mi, const struct loc *loc);
 
 /* ustack.c: link the user-stack walker (bpf/ustack.bpf.c) and call it: the stack's i64 key */
 int cg_ustack_link(struct cg *cg);

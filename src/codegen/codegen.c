@@ -93,6 +93,16 @@ LLVMValueRef cg_map_key(struct cg *cg, struct node *map, LLVMValueRef bucket)
 	LLVMValueRef key, vals[16];
 	struct node *k;
 
+	struct node flat;
+
+	/* @m[($a, $b)]: the tuple's elements are the keys */
+	if (map->args && map->args->kind == N_TUPLE && map->args->ival) {
+		memset(&flat, 0, sizeof(flat));
+		flat.kind = N_MAP;
+		flat.map = mi;
+		flat.args = map->args->args;
+		map = &flat;
+	}
 	/* evaluate the keys first: they may use scratch memory themselves */
 	for (k = map->args; k && i < 16; k = k->next, i++)
 		vals[i] = cg_expr(cg, k);
@@ -545,9 +555,55 @@ static LLVMValueRef var_slot(struct cg *cg, struct node *v)
 	size_t i;
 	LLVMValueRef slot;
 
-	for (i = 0; i < cg->nvars; i++)
-		if (cg->vars[i].var == v->var)
-			return cg->vars[i].slot;
+	for (i = 0; i < cg->nvars; i++) {
+		if (cg->vars[i].var != v->var)
+			continue;
+		if (cg->vars[i].root_alloca && cg->fn == cg->root_fn)
+			return cg->vars[i].root_alloca;
+		return cg->vars[i].slot ? cg->vars[i].slot : irb_gep(cg, cg->frame, cg->vars[i].off);
+	}
+	if (cg->vars_in_frame && cg_var_shared(cg, v->var)) {
+		/* loops.c: zeroed once, at the probe's entry, in the probe's own function */
+		uint32_t size = in_memory(v->var->type) ? v->var->type->size : 8;
+		uint32_t off = cg_frame_alloc(cg, size);
+		LLVMBasicBlockRef cur = LLVMGetInsertBlock(cg->b);
+		LLVMMetadataRef loc = LLVMGetCurrentDebugLocation2(cg->b);
+
+		LLVMValueRef ra = NULL;
+
+		/*
+		 * An integer also gets an alloca in the probe's own function, synced with the
+		 * frame around each loop's helper call: a while loop over it there stays
+		 * boundable by the verifier (it cannot bound a counter in map memory).
+		 */
+		if (!in_memory(v->var->type)) {
+			LLVMBasicBlockRef entry = LLVMGetEntryBasicBlock(cg->root_fn);
+			LLVMValueRef first = LLVMGetFirstInstruction(entry);
+
+			if (first)
+				LLVMPositionBuilderBefore(cg->b, first);
+			else
+				LLVMPositionBuilderAtEnd(cg->b, entry);
+			LLVMSetCurrentDebugLocation2(cg->b, NULL);
+			ra = LLVMBuildAlloca(cg->b, cg->i64, v->str);
+		}
+		LLVMPositionBuilderBefore(cg->b, LLVMGetBasicBlockTerminator(cg->root_init_bb));
+		LLVMSetCurrentDebugLocation2(cg->b, NULL);
+		irb_zero(cg, irb_gep(cg, cg->root_frame, off), size);
+		if (ra)
+			LLVMBuildStore(cg->b, irb_const(cg, 0), ra);
+		LLVMPositionBuilderAtEnd(cg->b, cur);
+		LLVMSetCurrentDebugLocation2(cg->b, loc);
+		xgrow((void **)&cg->vars, &cg->capvars, cg->nvars + 1, sizeof(*cg->vars));
+		cg->vars[cg->nvars].var = v->var;
+		cg->vars[cg->nvars].slot = NULL;
+		cg->vars[cg->nvars].off = off;
+		cg->vars[cg->nvars].root_alloca = ra;
+		cg->nvars++;
+		if (ra && cg->fn == cg->root_fn)
+			return ra;
+		return irb_gep(cg, cg->frame, off);
+	}
 	if (in_memory(v->var->type)) {
 		/* aggregate variables live in the frame, zeroed once at entry */
 		LLVMBasicBlockRef cur = LLVMGetInsertBlock(cg->b);
@@ -569,8 +625,14 @@ static LLVMValueRef var_slot(struct cg *cg, struct node *v)
 	xgrow((void **)&cg->vars, &cg->capvars, cg->nvars + 1, sizeof(*cg->vars));
 	cg->vars[cg->nvars].var = v->var;
 	cg->vars[cg->nvars].slot = slot;
+	cg->vars[cg->nvars].root_alloca = NULL;
 	cg->nvars++;
 	return slot;
+}
+
+LLVMValueRef cg_var_slot(struct cg *cg, struct node *var)
+{
+	return var_slot(cg, var);
 }
 
 static LLVMValueRef cg_incdec(struct cg *cg, struct node *n)
@@ -793,6 +855,9 @@ static void cg_stmt(struct cg *cg, struct node *n)
 	case N_RETURN:
 		LLVMBuildBr(cg->b, cg->ret_bb);
 		break;
+	case N_FOR:
+		cg_for(cg, n);
+		break;
 	default:
 		break;
 	}
@@ -802,6 +867,11 @@ static void cg_stmts(struct cg *cg, struct node *list)
 {
 	for (; list; list = list->next)
 		cg_stmt(cg, list);
+}
+
+void cg_block(struct cg *cg, struct node *list)
+{
+	cg_stmts(cg, list);
 }
 
 /* One BPF function: frame lookup, predicate, body. */
@@ -869,6 +939,12 @@ void cg_program(struct cg *cg, struct prog_info *pi, size_t index)
 		/* var_slot() inserts its initialization before this terminator */
 		cg->init_bb = init;
 		LLVMMoveBasicBlockAfter(init, entry);
+		cg->root_init_bb = init;
+		cg->root_frame = frame;
+		cg->root_fn = cg->fn;
+		cg->vars_in_frame = cg_probe_has_loop(pi->probe);
+		if (cg->vars_in_frame)
+			cg_scan_vars(cg, pi->probe);
 	}
 	LLVMPositionBuilderAtEnd(cg->b, body);
 	if (cg->s->opts.pid && !pi->ap->ops->is_special && pi->ap->ops != &probe_interval) {

@@ -13,6 +13,9 @@
 #define MAP_STACKS "sonde_stacks"
 #define MAP_GLOBALS "sonde_globals"
 #define MAP_LOST "sonde_lost"
+#define MAP_FULL "sonde_full"
+#define MAP_SYSNAMES "sonde_sysnames"
+#define MAP_SIGNAMES "sonde_signames"
 
 /* The BPF map name of a script map (index id). */
 void codegen_map_name(const struct map_info *mi, char *buf, size_t len);

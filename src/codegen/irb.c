@@ -4,6 +4,7 @@
  */
 #include "cg.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,12 +39,47 @@ LLVMValueRef irb_map_lookup(struct cg *cg, LLVMValueRef map, LLVMValueRef key)
 	return irb_helper_call(cg, BPF_FUNC_map_lookup_elem, cg->ptr, args, 2);
 }
 
+/* After an update of script map id returned r: -E2BIG (full) sets its flag and reports once. */
+static void irb_report_full(struct cg *cg, LLVMValueRef r, int id)
+{
+	LLVMBasicBlockRef full = irb_block(cg, "full"), flag = irb_block(cg, "full.flag"),
+			  first = irb_block(cg, "full.first"), done = irb_block(cg, "full.done");
+	LLVMValueRef key = irb_alloca(cg, cg->i32, "fullkey"), p, rec;
+	LLVMBasicBlockRef evdone;
+
+	LLVMBuildCondBr(cg->b, LLVMBuildICmp(cg->b, LLVMIntEQ, r, irb_const(cg, -E2BIG), ""), full,
+			done);
+	LLVMPositionBuilderAtEnd(cg->b, full);
+	LLVMBuildStore(cg->b, LLVMConstInt(cg->i32, (unsigned)id, false), key);
+	p = irb_map_lookup(cg, cg->full, key);
+	LLVMBuildCondBr(cg->b, irb_bool(cg, p), flag, done);
+	LLVMPositionBuilderAtEnd(cg->b, flag);
+	LLVMBuildCondBr(cg->b, irb_bool(cg, irb_load(cg, p, 8, false)), done, first);
+	LLVMPositionBuilderAtEnd(cg->b, first);
+	/* not atomic: two CPUs may both report, which costs a duplicate line, not a loss */
+	irb_store(cg, p, irb_const(cg, 1), 8);
+	rec = cg_event_begin(cg, EV_MAP_FULL, id, 0, &evdone);
+	cg_event_end(cg, rec, evdone);
+	LLVMBuildBr(cg->b, done);
+	LLVMPositionBuilderAtEnd(cg->b, done);
+}
+
 LLVMValueRef irb_map_update(struct cg *cg, LLVMValueRef map, LLVMValueRef key, LLVMValueRef val,
 			    uint64_t flags)
 {
 	LLVMValueRef args[] = { map, key, val, irb_const(cg, (int64_t)flags) };
+	LLVMValueRef r = irb_helper_call(cg, BPF_FUNC_map_update_elem, cg->i64, args, 4);
+	size_t i;
 
-	return irb_helper_call(cg, BPF_FUNC_map_update_elem, cg->i64, args, 4);
+	/* a script map that is full refuses new keys: say so once, with the map's name */
+	for (i = 0; cg->full && i < cg->s->nmaps; i++) {
+		if (cg->maps[i] == map && cg->s->maps[i]->decl_kind != MAP_DECL_LRU_HASH &&
+		    cg->s->maps[i]->decl_kind != MAP_DECL_PERCPU_LRU_HASH) {
+			irb_report_full(cg, r, (int)i);
+			break;
+		}
+	}
+	return r;
 }
 
 LLVMValueRef irb_map_delete(struct cg *cg, LLVMValueRef map, LLVMValueRef key)

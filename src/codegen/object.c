@@ -18,6 +18,7 @@
 #include <llvm-c/TargetMachine.h>
 #include <llvm-c/Transforms/PassBuilder.h>
 
+#include "builtins/builtins.h"
 #include "cg.h"
 #include "diag.h"
 #include "util.h"
@@ -28,6 +29,8 @@ enum {
 	MAP_PERCPU_HASH = 5,
 	MAP_PERCPU_ARRAY = 6,
 	MAP_STACK_TRACE = 7,
+	MAP_LRU_HASH = 9,
+	MAP_LRU_PERCPU_HASH = 10,
 	MAP_RINGBUF_TYPE = 27,
 };
 
@@ -147,6 +150,7 @@ static void teardown(struct cg *cg)
 {
 	free(cg->maps);
 	free(cg->vars);
+	free(cg->uses);
 	LLVMDisposeDIBuilder(cg->di);
 	LLVMDisposeBuilder(cg->b);
 	LLVMDisposeModule(cg->mod);
@@ -221,7 +225,7 @@ int codegen_object(struct script *s, const struct codegen_opts *opts, void **obj
 	int err;
 
 	setup(&cg, s);
-	defs = xcalloc(s->nmaps + 6, sizeof(*defs));
+	defs = xcalloc(s->nmaps + 9, sizeof(*defs));
 	cg.maps = xcalloc(s->nmaps ? s->nmaps : 1, sizeof(*cg.maps));
 	for (i = 0; i < s->nmaps; i++) {
 		struct map_info *mi = s->maps[i];
@@ -230,7 +234,10 @@ int codegen_object(struct script *s, const struct codegen_opts *opts, void **obj
 		codegen_map_name(mi, name, sizeof(name));
 		d->global = cg.maps[i] = map_global(&cg, name);
 		d->type = mi->percpu ? MAP_PERCPU_HASH : MAP_HASH;
-		d->max_entries = s->opts.map_keys_max;
+		/* let @m = lruhash(N): an LRU map evicts instead of refusing new keys */
+		if (mi->decl_kind == MAP_DECL_LRU_HASH || mi->decl_kind == MAP_DECL_PERCPU_LRU_HASH)
+			d->type = mi->percpu ? MAP_LRU_PERCPU_HASH : MAP_LRU_HASH;
+		d->max_entries = mi->max_entries ? mi->max_entries : s->opts.map_keys_max;
 		d->key_size = script_map_key_size(mi);
 		d->value_size = script_map_value_size(mi);
 	}
@@ -251,6 +258,26 @@ int codegen_object(struct script *s, const struct codegen_opts *opts, void **obj
 	defs[ndefs].key_size = 4;
 	defs[ndefs].value_size = 8;
 	defs[ndefs++].max_entries = 1;
+	/* one flag per map: set when it first refused a new key (irb_map_update) */
+	cg.full = defs[ndefs].global = map_global(&cg, MAP_FULL);
+	defs[ndefs].type = MAP_ARRAY;
+	defs[ndefs].key_size = 4;
+	defs[ndefs].value_size = 8;
+	defs[ndefs++].max_entries = (uint32_t)(s->nmaps ? s->nmaps : 1);
+	if (s->uses_syscall_names) {
+		cg.sysnames = defs[ndefs].global = map_global(&cg, MAP_SYSNAMES);
+		defs[ndefs].type = MAP_ARRAY;
+		defs[ndefs].key_size = 4;
+		defs[ndefs].value_size = KNAMES_SYSCALL_LEN;
+		defs[ndefs++].max_entries = KNAMES_SYSCALL_MAX;
+	}
+	if (s->uses_signal_names) {
+		cg.signames = defs[ndefs].global = map_global(&cg, MAP_SIGNAMES);
+		defs[ndefs].type = MAP_ARRAY;
+		defs[ndefs].key_size = 4;
+		defs[ndefs].value_size = KNAMES_SIGNAL_LEN;
+		defs[ndefs++].max_entries = KNAMES_SIGNAL_MAX;
+	}
 	/* kernel stacks only when the script takes them: the map is frames x entries large */
 	if (s->uses_kstack) {
 		cg.stacks = defs[ndefs].global = map_global(&cg, MAP_STACKS);

@@ -23,6 +23,7 @@ static int special_expand(struct attach_point *ap, struct probe_targets *ts)
 
 const struct probe_ops probe_begin = {
 	.name = "BEGIN",
+	.alias = "begin",	/* bpftrace 0.21+ spelling */
 	.ctx = CTX_NONE,
 	.as = AS_NONE,	/* unknown: compat reads pick user or kernel by address */
 	.prog_type = 17,	/* BPF_PROG_TYPE_RAW_TRACEPOINT */
@@ -33,6 +34,7 @@ const struct probe_ops probe_begin = {
 
 const struct probe_ops probe_end = {
 	.name = "END",
+	.alias = "end",
 	.ctx = CTX_NONE,
 	.as = AS_NONE,	/* unknown: compat reads pick user or kernel by address */
 	.prog_type = 17,

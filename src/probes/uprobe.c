@@ -24,6 +24,34 @@
 #include "runtime/libpath.h"
 #include "util.h"
 
+/*
+ * uprobe:BIN@FILE:LINE (bpftrace 0.26): a source line, from the DWARF line table.  The
+ * binary stays in target, "FILE:LINE" goes to func and ns is "line".
+ */
+static int uprobe_parse_line(struct attach_point *ap, char *line)
+{
+	char *at = strrchr(ap->target, '@'), *end;
+	long n;
+
+	n = strtol(line, &end, 10);
+	if (at == ap->target || !at[1] || *end || n <= 0) {
+		diag_error(&ap->loc, "%s probe on a source line is %s:BINARY@FILE:LINE, with a "
+			   "line number from 1", ap->ops->name, ap->ops->name);
+		free(line);
+		return -EINVAL;
+	}
+	*at = '\0';
+	ap->func = xasprintf("%s:%ld", at + 1, n);
+	ap->ns = xstrdup("line");
+	ap->is_return = ap->ops->is_return;
+	free(line);
+	if (ap->is_return) {
+		diag_error(&ap->loc, "uretprobe cannot be placed on a source line: use uprobe");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int uprobe_parse(struct attach_point *ap)
 {
 	char *parts[4] = { 0 };
@@ -54,6 +82,10 @@ static int uprobe_parse(struct attach_point *ap)
 		diag_error(&ap->loc, "%s probe needs a binary and a function", ap->ops->name);
 		free(func);
 		err = -EINVAL;
+		goto out;
+	}
+	if (!ap->ns && strchr(ap->target, '@')) {
+		err = uprobe_parse_line(ap, func);
 		goto out;
 	}
 	if (strncmp(func, "0x", 2) == 0) {
@@ -148,6 +180,60 @@ static int match_sym(const struct elf_sym *sym, void *arg)
 	return 0;
 }
 
+static int add_line_target(uint64_t vaddr, void *arg)
+{
+	struct match_ctx *c = arg;
+
+	add_target(c, c->ap->func, vaddr);
+	return c->err;
+}
+
+/*
+ * A uprobe on a function fires in its inlined copies too (DWARF inline information), as
+ * bpftrace 0.24 does.  Returns how many copies were added; without DWARF only the symbol is
+ * probed, which -v reports.
+ */
+static int add_inlined(struct match_ctx *c)
+{
+	size_t before = c->ts->n;
+	int n;
+
+	if (c->ap->is_return)
+		return 0;	/* an inlined copy has no return to probe */
+	n = elf_inline_foreach(c->ef, c->ap->func, add_line_target, c);
+	if (n == -ENODATA || n == -ENOTSUP) {
+		diag_verbose("%s: no debug info: uprobe on %s probes its symbol only, not copies "
+			     "the compiler may have inlined\n", c->path, c->ap->func);
+		return 0;
+	}
+	if (n > 0)
+		diag_verbose("%s: %s also probed at %zu inlined copies\n", c->path, c->ap->func,
+			     c->ts->n - before);
+	return n > 0 ? (int)(c->ts->n - before) : 0;
+}
+
+/* Every first instruction of FILE:LINE in the binary (ap->func is "FILE:LINE"). */
+static void expand_line(struct match_ctx *c)
+{
+	char *file = xstrdup(c->ap->func), *colon = strrchr(file, ':');
+	int line = atoi(colon + 1), err;
+
+	*colon = '\0';
+	err = elf_line_foreach(c->ef, file, line, add_line_target, c);
+	if (err == -ENOENT)
+		diag_error(&c->ap->loc, "no code for %s:%d in the line table of %s", file, line,
+			   c->path);
+	else if (err == -ENODATA)
+		diag_error(&c->ap->loc, "%s has no DWARF line table (build it with -g, or install "
+			   "its debug file)", c->path);
+	else if (err && !c->err)
+		diag_error(&c->ap->loc, "cannot read the line table of %s: %s", c->path,
+			   strerror(-err));
+	if (err && !c->err)
+		c->err = err;
+	free(file);
+}
+
 static int uprobe_expand(struct attach_point *ap, struct probe_targets *ts)
 {
 	struct match_ctx c = { .ap = ap, .ts = ts };
@@ -172,7 +258,9 @@ static int uprobe_expand(struct attach_point *ap, struct probe_targets *ts)
 	c.ef = ef;
 	c.path = path;
 	c.demangled = ap->ns != NULL;
-	if (ap->is_addr) {
+	if (ap->ns && strcmp(ap->ns, "line") == 0) {
+		expand_line(&c);
+	} else if (ap->is_addr) {
 		add_target(&c, ap->func, ap->offset);
 	} else if (has_wildcard(ap->func)) {
 		elf_sym_foreach(ef, match_sym, &c);
@@ -185,6 +273,8 @@ static int uprobe_expand(struct attach_point *ap, struct probe_targets *ts)
 				   "signature, e.g. \"%s(int)\", or use a wildcard", ap->func, path,
 				   ap->func);
 			c.err = err;
+		} else if (err == -ENOENT && !ap->has_offset && add_inlined(&c) > 0) {
+			/* a function inlined everywhere: its copies are all there is */
 		} else if (err) {
 			diag_error(&ap->loc, "Could not resolve symbol: %s:%s", path, ap->func);
 			c.err = err;
@@ -205,6 +295,7 @@ static int uprobe_expand(struct attach_point *ap, struct probe_targets *ts)
 			}
 		} else {
 			add_target(&c, ap->func, sym.vaddr);
+			add_inlined(&c);
 		}
 	}
 	/* one program and one multi-link per binary: attaching and detaching stay fast, even for
