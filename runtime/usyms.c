@@ -419,6 +419,10 @@ int usyms_format(struct usyms *us, const struct usym_frame *f, enum usyms_mode m
 			if (!o->ef)
 				o = NULL;
 		}
+		if (!o && f->pid > 0 && usyms_prepare(us, f->pid) == 0) {
+			/* a file the snapshot does not have: the snapshot predates it (exec, dlopen) */
+			o = find_file(us, dev, f->ino);
+		}
 		if (o && elf_offset_to_vaddr(o->ef, f->file_off, &vaddr))
 			o = NULL;
 	}

@@ -15,7 +15,7 @@ top_srcdir=${top_srcdir:-$here/../..}
 top_builddir=${top_builddir:-$top_srcdir}
 SONDE=${SONDE:-$top_builddir/sonde}
 script=${E2E_SCRIPT:-$top_srcdir/scripts/trace-envoy-socket.bt}
-NPLAN=17
+NPLAN=19
 n=0
 failed=0
 pids=""
@@ -41,6 +41,15 @@ notok() {
 }
 skip() { n=$((n + 1)); echo "ok $n - $2 # SKIP $1"; }
 skip_rest() { while [ "$n" -lt "$NPLAN" ]; do skip "$1" "${2:-not run}"; done; }
+# check_after DESCRIPTION FILE ERE1 ERE2: a line matching ERE2 within 8 lines after one matching ERE1
+check_after() {
+	if grep -E -A8 -- "$3" "$2" | grep -Eq -- "$4"; then
+		ok "$1"
+	else
+		notok "$1" "no line matching $4 follows one matching $3" "trace output:"
+		sed 's/^/#   | /' "$2"
+	fi
+}
 # check DESCRIPTION FILE ERE: a line of FILE matches ERE
 check() {
 	if grep -Eq -- "$3" "$2"; then
@@ -242,6 +251,8 @@ sh -c 'read x < "$1"; exec "$2" -db -f "$3"' sh "$tmp/go" "$haproxy" "$tmp/hapro
 hpid=$!
 pids="$pids $hpid"
 out=$tmp/trace-haproxy.out
+# haproxy is built without frame pointers: whole stacks come from its .eh_frame
+export SONDE_USTACK=dwarf
 if ! start_tracer "$hpid" "$out"; then
 	notok "tracer attaches to haproxy" "tracer output:" "$(cat "$out" "$out.err")"
 	skip_rest "tracer did not attach" "haproxy"
@@ -265,6 +276,7 @@ sleep 0.5
 stop_tracer
 kill -TERM "$hpid" 2>/dev/null
 
+unset SONDE_USTACK
 hap_re='comm:haproxy *: '
 check "haproxy setsockopt SO_REUSEADDR (optname=2)" "$out" \
 	"^${hap_re}setsockopt: fd=[0-9]+, optname=2, optval=1, optlen=4\. stack: $"
@@ -276,4 +288,17 @@ check "haproxy accept4 IPv4 peer with the client port" "$out" \
 	"^accept4: pid:$hpid +comm:haproxy +family:2 +peerIP:127\.0\.0\.1 +peerPort:$hlp4 +fd:[0-9]+$"
 check "haproxy accept4 IPv6 peer ::1 with the client port" "$out" \
 	"^accept4: pid:$hpid +comm:haproxy +family:10 +::1 +$hlp6 +[0-9]+$"
+# with SONDE_USTACK=dwarf the stacks reach past libc into haproxy's own listener code
+case $(basename "$SONDE") in
+bpftrace*)
+	skip "bpftrace has no DWARF stacks" "haproxy SO_REUSEADDR stack reaches haproxy's bind code"
+	skip "bpftrace has no DWARF stacks" "haproxy accept4 stack reaches haproxy's listener code"
+	;;
+*)
+	check_after "haproxy SO_REUSEADDR stack reaches haproxy's bind code (DWARF)" "$out" \
+		"optname=2, optval=1, optlen=4\. stack: $" "^        (sock_inet_bind_receiver|protocol_bind_all)\+[0-9]+$"
+	check_after "haproxy accept4 stack reaches haproxy's listener code (DWARF)" "$out" \
+		"^accept4: pid:$hpid .*family:2 " "^        (listener_accept|sock_accept_conn)\+[0-9]+$"
+	;;
+esac
 exit $((failed > 0))
