@@ -195,10 +195,25 @@ static int parse_args(int argc, char **argv, struct options *o)
 	return 0;
 }
 
-static void on_signal(int sig)
+/*
+ * fds 0-2 closed by the caller would be taken by the first files sonde opens (a BPF map, a
+ * probed binary) and the trace written into them: hold them with /dev/null.  True when stdout
+ * was closed.
+ */
+static bool hold_std_fds(void)
 {
-	(void)sig;
-	session_stop = 1;
+	bool closed_stdout = false;
+	int fd;
+
+	for (fd = 0; fd <= 2; fd++) {
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		if (fd == STDOUT_FILENO)
+			closed_stdout = true;
+		if (open("/dev/null", fd ? O_WRONLY : O_RDONLY) != fd)
+			exit(1);	/* the lowest free fd is fd, unless the process is out of them */
+	}
+	return closed_stdout;
 }
 
 /* -c: fork now, exec once the probes are attached (the child blocks on a pipe until then). */
@@ -241,6 +256,7 @@ static int spawn_child(const char *cmd, int *pid, int *go_fd)
 		char c;
 
 		close(fds[1]);
+		session_signals_restore();
 		if (read(fds[0], &c, 1) != 1)
 			_exit(0);	/* sonde gave up before attaching */
 		if (wordexp(cmd, &we, WRDE_NOCMD) == 0 && we.we_wordc > 0)
@@ -281,6 +297,7 @@ static int run(struct options *o, struct script *s)
 	struct kernel_features kf;
 	struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
 	FILE *out = stdout;
+	enum output_buffering buffering = OUTPUT_BUF_LINE;
 	void *obj = NULL;
 	size_t objsize = 0;
 	int err, ret = 1;
@@ -331,20 +348,17 @@ static int run(struct options *o, struct script *s)
 		}
 	}
 	if (o->buffering) {
-		int mode = strcmp(o->buffering, "none") == 0 ? _IONBF :
-			   strcmp(o->buffering, "full") == 0 ? _IOFBF : _IOLBF;
-
 		if (strcmp(o->buffering, "none") && strcmp(o->buffering, "full") &&
 		    strcmp(o->buffering, "line")) {
 			diag_error(NULL, "Invalid buffering mode \"%s\": expected line, full or none",
 				   o->buffering);
 			goto out;
 		}
-		setvbuf(out, NULL, mode, 0);
-	} else {
-		setvbuf(out, NULL, _IOLBF, 0);
+		buffering = strcmp(o->buffering, "none") == 0 ? OUTPUT_BUF_NONE :
+			    strcmp(o->buffering, "full") == 0 ? OUTPUT_BUF_FULL : OUTPUT_BUF_LINE;
 	}
-	ss.out = output_new(out, o->format);
+	fflush(out);
+	ss.out = output_new_fd(fileno(out), o->format, buffering);
 	err = session_load(&ss, obj, objsize);
 	if (err)
 		goto out;
@@ -352,7 +366,8 @@ static int run(struct options *o, struct script *s)
 	if (err)
 		goto out;
 	if (!o->quiet)
-		output_attached(ss.out, s->nattach);
+		output_attached(ss.out, s->nattach - (unsigned)ss.links.skipped);
+	session_flush(&ss, true);
 	err = session_run_special(&ss, &probe_begin);
 	if (err)
 		goto out;
@@ -362,21 +377,22 @@ static int run(struct options *o, struct script *s)
 		close(ss.child_go_fd);
 		ss.child_go_fd = -1;
 	}
-	session_drain(&ss);
-	if (!ss.exited)
-		err = session_poll(&ss);
+	err = session_poll(&ss);
+	/* detached first, as bpftrace does: what is left in the ring buffer is then finite */
+	attach_set_release(&ss.links);
 	/* like bpftrace, nothing after exit() is printed, except END's output */
 	if (ss.exited)
 		session_discard(&ss);
+	else
+		session_drain(&ss);
 	ss.exited = false;
 	session_run_special(&ss, &probe_end);
-	attach_set_release(&ss.links);
 	session_drain(&ss);
 	session_report_lost(&ss);
 	output_exit_maps_begin(ss.out);
 	maps_print_all(&ss);
-	output_flush(ss.out);
-	ret = err ? 1 : 0;
+	session_flush(&ss, false);
+	ret = err || (output_error(ss.out) && output_error(ss.out) != EPIPE) ? 1 : 0;
 out:
 	if (ss.child_go_fd >= 0)
 		close(ss.child_go_fd);
@@ -400,19 +416,22 @@ int main(int argc, char **argv)
 	struct script s;
 	char *text = NULL, *pp = NULL;
 	const char *name = "stdin";
-	struct sigaction sa = { .sa_handler = on_signal };
 	int ret = 1, err;
+
+	bool closed_stdout = hold_std_fds();
 
 	if (parse_args(argc, argv, &o))
 		return 1;
+	if (closed_stdout && !o.outfile) {
+		diag_error(NULL, "standard output is closed: nothing can be printed (use -o FILE)");
+		return 1;
+	}
 	diag_set_verbose(o.verbose);
 	if (o.info) {
 		features_print(stdout);
 		return 0;
 	}
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	session_signals_install();
 
 	script_init(&s);
 	s.opts.params = o.params;

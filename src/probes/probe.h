@@ -49,8 +49,9 @@ struct probe_targets {
 struct attach_set {
 	struct bpf_link **links;
 	size_t n, cap;
-	int *fds;		/* raw link fds (uprobe multi-link, perf events) */
+	int *fds;		/* raw link fds (uprobe multi-link) */
 	size_t nfds, capfds;
+	size_t skipped;		/* targets the kernel refused, warned about and left out */
 };
 
 struct probe_ops {
