@@ -77,7 +77,7 @@ static void usage(FILE *f)
 	      "ENVIRONMENT:\n"
 	      "    BPFTRACE_STRLEN           [default: 64] bytes on BPF stack per str()\n"
 	      "    BPFTRACE_MAP_KEYS_MAX     [default: 4096] max keys in a map\n"
-	      "    BPFTRACE_PERF_RB_PAGES    [default: 64] pages of the event ring buffer\n"
+	      "    BPFTRACE_PERF_RB_PAGES    [default: 1024 if the script prints, else 64] pages of the event ring buffer\n"
 	      "    BPFTRACE_MAX_STACK        [default: 127] frames per stack\n"
 	      "    BPFTRACE_NO_CPP_DEMANGLE  [default: 0] disable C++ symbol demangling\n"
 	      "    (each also accepted with the SONDE_ prefix)\n"
@@ -294,7 +294,6 @@ static int run(struct options *o, struct script *s)
 {
 	struct codegen_opts copts = { 0 };
 	struct session ss = { .s = s, .child_go_fd = -1 };
-	struct kernel_features kf;
 	struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
 	FILE *out = stdout;
 	enum output_buffering buffering = OUTPUT_BUF_LINE;
@@ -302,8 +301,9 @@ static int run(struct options *o, struct script *s)
 	size_t objsize = 0;
 	int err, ret = 1;
 
-	features_detect(&kf);
-	probe_uprobe_multi = kf.uprobe_multi;
+	/* only the features the script needs: one probe, for uprobes */
+	probe_uprobe_multi = probe_program_uses(&s->prog, &probe_uprobe, &probe_uretprobe) &&
+			     features_uprobe_multi();
 	probe_dry_run = o->dump;
 	err = sema_run(s);
 	if (err)
@@ -314,7 +314,9 @@ static int run(struct options *o, struct script *s)
 		diag_error(NULL, "No probes to attach");
 		return 1;
 	}
-	copts.ringbuf_pages = (uint32_t)env_u64("PERF_RB_PAGES", 64, 1, 1u << 20);
+	/* a script that prints from its probes gets room for bursts of a million events a
+	 * second (4 MiB: ~100 ms of them); one that only fills maps needs little */
+	copts.ringbuf_pages = (uint32_t)env_u64("PERF_RB_PAGES", s->nfmts ? 1024 : 64, 1, 1u << 20);
 	if (copts.ringbuf_pages & (copts.ringbuf_pages - 1)) {
 		diag_error(NULL, "BPFTRACE_PERF_RB_PAGES must be a power of two");
 		return 1;

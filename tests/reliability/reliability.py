@@ -721,6 +721,57 @@ def test_uprobe_refused_functions():
        " (%.2f s)" % (m.group(1) if m else "no", dt), "status %r\n%s%s" % (rc, out[:300], err))
 
 
+def ringbuf_sizes(env):
+    s = Sonde(["-e", 'BEGIN { printf("begin\\n"); } tracepoint:syscalls:sys_enter_getppid '
+               '{ printf("x\\n"); }'], env=env)
+    sizes = []
+    if s.wait_output("begin"):
+        s.sample_ids()
+        for i in s.ids["map"]:
+            r = subprocess.run(["bpftool", "map", "show", "id", str(i)], stdout=subprocess.PIPE)
+            m = re.search(r"ringbuf .*max_entries (\d+)", r.stdout.decode().replace("\n", " "))
+            if m:
+                sizes.append(int(m.group(1)))
+    s.p.send_signal(signal.SIGINT)
+    if s.wait(5) is None:
+        s.kill()
+    s.finish()
+    return sizes
+
+
+def test_output_batches():
+    name = "output"
+    env = dict(os.environ)
+    env.pop("BPFTRACE_PERF_RB_PAGES", None)
+    env.pop("SONDE_PERF_RB_PAGES", None)
+    sizes = ringbuf_sizes(env)
+    ok(sizes == [4 << 20], "%s: a script that prints gets a 4 MiB ring buffer" % name, repr(sizes))
+    sizes = ringbuf_sizes(dict(env, BPFTRACE_PERF_RB_PAGES="8"))
+    ok(sizes == [8 * 4096], "%s: BPFTRACE_PERF_RB_PAGES=8 is honoured" % name, repr(sizes))
+    if not shutil.which("strace"):
+        skip("%s: one write(2) per batch" % name, "strace not installed")
+        return
+    log = os.path.join(BUILD, "write.strace")
+    os.makedirs(BUILD, exist_ok=True)
+    out = os.path.join(BUILD, "lines.txt")
+    exe, why = build_spinner()
+    if not exe:
+        ok(False, "%s: the load generator builds" % name, why)
+        return
+    spin = subprocess.Popen([exe, "20"])
+    r = subprocess.run(["strace", "-qq", "-e", "trace=write", "-o", log, SONDE, "-o", out, "-e",
+                        'interval:ms:500 { exit(); } tracepoint:syscalls:sys_enter_getpid '
+                        '/pid == %d/ { printf("line %%d\\n", tid); }' % spin.pid],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
+    spin.kill()
+    spin.wait()
+    writes = [l for l in open(log).read().split("\n") if l.startswith("write(")]
+    lines = open(out).read().count("line ")
+    ok(r.returncode == 0 and lines > 10000 and len(writes) * 100 < lines,
+       "%s: %d lines written in %d write(2) calls, not one per line" % (name, lines, len(writes)),
+       "status %d\n%s" % (r.returncode, r.stderr.decode()))
+
+
 def main():
     print("# sonde: %s" % SONDE)
     if os.geteuid() != 0:
@@ -757,6 +808,7 @@ def main():
         test_map_print_linear,
         test_uprobe_wildcard_linear,
         test_uprobe_refused_functions,
+        test_output_batches,
     ]
     # reliability.py N...: only the tests at those positions (1-based), for a quick rerun
     only = [int(a) for a in sys.argv[1:] if a.isdigit()]
