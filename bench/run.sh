@@ -5,6 +5,8 @@
 #   bench/run.sh [SONDE] [RUNS]      (root; bpftrace 0.17 from Debian for the comparison)
 #
 # Prints one line per (program, tool): mean wall seconds over RUNS and max RSS in MiB.
+# The full set of issue-13 figures (medians of interleaved runs, kernel ns per event, output
+# delivery, wildcard uprobes) and docs/PERFORMANCE.md come from bench/bench.py.
 set -u
 SONDE=${1:-$(dirname "$0")/../sonde}
 RUNS=${2:-10}

@@ -1,10 +1,18 @@
 /*
  * events.c - the poll loop: ring buffer events from the programs (printf, exit, print, clear,
  * time, cat, system), signals, the -c child, and lost-event accounting.
+ *
+ * Stopping must work whatever the event rate.  libbpf's consume loop keeps going while the
+ * producers keep up, so the callback itself ends it: on a stop (signal, exit(), the -c child's
+ * exit) and after every batch, so that the output of a batch goes out in one write and the
+ * housekeeping (lost events, the child) runs between batches.  After a stop the backlog is
+ * printed for at most DRAIN_BUDGET_NS; what is left then is dropped and reported as lost, so a
+ * storm of slow events (system() per context switch) cannot keep sonde from ending.
  */
 #include "session.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +29,73 @@
 #include "util.h"
 
 volatile sig_atomic_t session_stop;
+
+/* events per batch: the poll loop flushes the output (one write) and looks around after each */
+#define BATCH_EVENTS 4096
+/* after a stop: the backlog is printed for this long at most, END's output at least DRAIN_MIN */
+#define DRAIN_BUDGET_NS 600000000ULL
+#define DRAIN_MIN_NS 200000000ULL
+
+/* What sonde changes, and what it found: restored in every child before exec. */
+static const int changed_signals[] = { SIGINT, SIGTERM, SIGPIPE };
+static struct sigaction saved_actions[ARRAY_SIZE(changed_signals)];
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	session_stop = 1;
+}
+
+void session_signals_install(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	struct sigaction ign = { .sa_handler = SIG_IGN };
+	size_t i;
+
+	sigemptyset(&sa.sa_mask);
+	sigemptyset(&ign.sa_mask);
+	for (i = 0; i < ARRAY_SIZE(changed_signals); i++)
+		sigaction(changed_signals[i], changed_signals[i] == SIGPIPE ? &ign : &sa,
+			  &saved_actions[i]);
+}
+
+void session_signals_restore(void)
+{
+	size_t i;
+
+	/* a handler does not survive exec anyway; an ignored signal would (SIGPIPE) */
+	for (i = 0; i < ARRAY_SIZE(changed_signals); i++)
+		if (saved_actions[i].sa_handler != on_signal)
+			sigaction(changed_signals[i], &saved_actions[i], NULL);
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+int session_flush(struct session *ss, bool batch)
+{
+	int err = batch ? output_batch_end(ss->out) : output_flush(ss->out);
+
+	if (err && !ss->write_error_reported) {
+		ss->write_error_reported = true;
+		/* a reader that went away (| head) is an ending, not an error */
+		if (err != -EPIPE)
+			diag_error(NULL, "failed to write the output: %s", strerror(-err));
+	}
+	return err;
+}
+
+/* The first time a stop is seen: when the drain budget starts. */
+static void note_stop(struct session *ss)
+{
+	if (session_stop && !ss->stop_ns)
+		ss->stop_ns = now_ns();
+}
 
 /* Decode the arguments of a printf-like event into values. */
 static struct val *decode_args(struct session *ss, const struct fmt_info *fi, const char *payload)
@@ -65,23 +140,49 @@ static char *render(struct session *ss, const struct fmt_info *fi, const char *p
 	return sb_steal(&sb);
 }
 
+/* system(): sh -c CMD with the signal dispositions sonde found; its output goes to ours. */
 static void run_system(struct session *ss, const char *cmd)
 {
-	FILE *p;
 	char buf[4096];
-	size_t n;
 	struct strbuf sb;
+	int fds[2], status, err;
+	ssize_t n;
+	pid_t p;
 
-	fflush(NULL);
-	p = popen(cmd, "r");
-	if (!p) {
-		diag_error(NULL, "system(): failed to run '%s': %s", cmd, strerror(errno));
+	session_flush(ss, false);
+	if (pipe2(fds, O_CLOEXEC)) {
+		err = errno;
+		diag_error(NULL, "system(): failed to run '%s': %s", cmd, strerror(err));
 		return;
 	}
+	p = fork();
+	if (p < 0) {
+		err = errno;
+		close(fds[0]);
+		close(fds[1]);
+		diag_error(NULL, "system(): failed to run '%s': %s", cmd, strerror(err));
+		return;
+	}
+	if (p == 0) {
+		session_signals_restore();
+		if (dup2(fds[1], STDOUT_FILENO) < 0)
+			_exit(127);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	close(fds[1]);
 	sb_init(&sb);
-	while ((n = fread(buf, 1, sizeof(buf), p)) > 0)
-		sb_putn(&sb, buf, n);
-	pclose(p);
+	for (;;) {
+		n = read(fds[0], buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;	/* a signal: the command still finishes, its output too */
+		if (n <= 0)
+			break;
+		sb_putn(&sb, buf, (size_t)n);
+	}
+	close(fds[0]);
+	while (waitpid(p, &status, 0) < 0 && errno == EINTR)
+		;
 	if (sb.len)
 		output_printf(ss->out, sb.buf);
 	sb_free(&sb);
@@ -91,8 +192,10 @@ static void run_cat(struct session *ss, const char *path)
 {
 	char *text;
 
-	if (read_file(path, &text, NULL)) {
-		diag_error(NULL, "cat(): failed to open %s: %s", path, strerror(errno));
+	int err = read_file(path, &text, NULL);
+
+	if (err) {
+		diag_error(NULL, "cat(): failed to open %s: %s", path, strerror(-err));
 		return;
 	}
 	output_message(ss->out, "cat", text);
@@ -119,7 +222,11 @@ static int on_event(void *ctx, void *data, size_t size)
 	const char *payload = (const char *)data + sizeof(*h);
 	char *text;
 
-	if (size < sizeof(*h) || ss->discard)
+	if (ss->discard) {
+		ss->ndiscarded++;
+		return 0;
+	}
+	if (size < sizeof(*h))
 		return 0;
 	switch (h->kind) {
 	case EV_PRINTF:
@@ -205,11 +312,19 @@ static int on_event(void *ctx, void *data, size_t size)
 	default:
 		break;
 	}
-	/* stop consuming after exit(), or after a signal unless we are draining: libbpf keeps
-	 * consuming while producers keep up (an event storm) and stops only on a negative return */
+	/* libbpf keeps consuming while producers keep up (an event storm) and stops only on a
+	 * negative return: after exit(), on a stop (unless draining the backlog, for a while), and
+	 * when a batch is full */
 	if (ss->exited)
 		return -ECANCELED;
-	return session_stop && !ss->draining ? -EINTR : 0;
+	if (session_stop) {
+		note_stop(ss);
+		if (!ss->draining)
+			return -EINTR;
+		if (now_ns() > ss->drain_deadline)
+			return -ETIME;
+	}
+	return ++ss->batch >= BATCH_EVENTS ? -EAGAIN : 0;
 }
 
 static int ensure_rb(struct session *ss)
@@ -219,10 +334,16 @@ static int ensure_rb(struct session *ss)
 	if (ss->rb)
 		return 0;
 	fd = bpf_object__find_map_fd_by_name(ss->obj, "sonde_events");
+	if (fd < 0) {
+		diag_error(NULL, "internal error: the ring buffer map is missing from the object");
+		return -ENOENT;
+	}
 	ss->rb = ring_buffer__new(fd, on_event, ss, NULL);
 	if (!ss->rb) {
-		diag_error(NULL, "failed to open the ring buffer: %s", strerror(errno));
-		return -errno;
+		int err = -errno;
+
+		diag_error(NULL, "failed to open the ring buffer: %s", strerror(-err));
+		return err;
 	}
 	return unwind_add_ring(ss->unwind, ss->rb);
 }
@@ -243,14 +364,38 @@ uint64_t session_lost(struct session *ss)
 	return total;
 }
 
+/* Drop what is in the ring buffer (the probes are detached: it is finite); the count. */
+static uint64_t discard_all(struct session *ss)
+{
+	ss->discard = true;
+	ss->ndiscarded = 0;
+	while (ring_buffer__consume(ss->rb) > 0)
+		;
+	ss->discard = false;
+	return ss->ndiscarded;
+}
+
 int session_drain(struct session *ss)
 {
+	uint64_t start;
+	int n;
+
 	if (ensure_rb(ss))
 		return -EINVAL;
+	note_stop(ss);
+	start = now_ns();
+	ss->drain_deadline = MAX(ss->stop_ns + DRAIN_BUDGET_NS, start + DRAIN_MIN_NS);
 	ss->draining = true;
-	while (ring_buffer__consume(ss->rb) > 0 && !ss->exited)
-		;
+	do {
+		ss->batch = 0;
+		n = ring_buffer__consume(ss->rb);
+		session_flush(ss, true);
+	} while (n == -EAGAIN && !ss->exited);
 	ss->draining = false;
+	if (n == -ETIME) {
+		/* out of time: what was not printed is lost, and said so */
+		ss->abandoned += discard_all(ss);
+	}
 	return 0;
 }
 
@@ -258,10 +403,7 @@ void session_discard(struct session *ss)
 {
 	if (ensure_rb(ss))
 		return;
-	ss->discard = true;
-	while (ring_buffer__consume(ss->rb) > 0)
-		;
-	ss->discard = false;
+	discard_all(ss);
 }
 
 static void check_child(struct session *ss)
@@ -278,7 +420,7 @@ static void check_child(struct session *ss)
 
 void session_report_lost(struct session *ss)
 {
-	uint64_t lost = session_lost(ss);
+	uint64_t lost = session_lost(ss) + ss->abandoned;
 
 	if (lost > ss->lost_reported) {
 		output_lost(ss->out, lost - ss->lost_reported);
@@ -293,14 +435,18 @@ int session_poll(struct session *ss)
 	if (ensure_rb(ss))
 		return -EINVAL;
 	while (!session_stop && !ss->exited) {
+		ss->batch = 0;
 		err = ring_buffer__poll(ss->rb, 100);
-		if (err < 0 && err != -EINTR && err != -ECANCELED) {
+		if (err < 0 && err != -EINTR && err != -ECANCELED && err != -EAGAIN) {
 			diag_error(NULL, "failed to poll the ring buffer: %s", strerror(-err));
 			return err;
 		}
+		/* a batch is drained: its lines go out now, in one write; nowhere to write ends it */
+		if (session_flush(ss, true))
+			session_stop = 1;
 		session_report_lost(ss);
 		check_child(ss);
-		output_flush(ss->out);
 	}
+	note_stop(ss);
 	return 0;
 }

@@ -4,8 +4,9 @@
  * Kernel versions lie (distributions backport, configs disable), so every answer comes from
  * trying the thing: a ring buffer map is created and closed, a two-instruction raw tracepoint
  * program is loaded and test-run, helpers are checked with libbpf's probes, and features
- * without a cheap probe are found by the files or symbols that exist only when the kernel has
- * them (the kprobe PMU, bpf_uprobe_multi_link_attach in kallsyms).
+ * without a cheap probe are found by the files that exist only when the kernel has them (the
+ * kprobe PMU).  sonde itself probes only what a script needs, when it needs it
+ * (features_uprobe_multi); features_detect, all of them, is for --info.
  */
 #include "runtime/features.h"
 
@@ -15,39 +16,18 @@
 #include <linux/bpf.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
 #include "config.h"
+#include "runtime/bpf_compat.h"
 #include "runtime/tracefs.h"
 #include "src/util.h"
 
 #if __has_include(<llvm/Config/llvm-config.h>)
 #include <llvm/Config/llvm-config.h>
 #endif
-
-/* Whether kallsyms lists name (names are visible even where addresses are hidden). */
-static bool kallsyms_has(const char *name)
-{
-	FILE *f = fopen("/proc/kallsyms", "re");
-	char line[512];
-	size_t n = strlen(name);
-	bool found = false;
-
-	if (!f)
-		return false;
-	while (!found && fgets(line, sizeof(line), f)) {
-		char *p = strchr(line, ' ');
-
-		/* "ADDR T name[\t[module]]\n" */
-		if (!p || !(p = strchr(p + 1, ' ')))
-			continue;
-		p++;
-		found = strncmp(p, name, n) == 0 && (p[n] == '\n' || p[n] == '\t' || !p[n]);
-	}
-	fclose(f);
-	return found;
-}
 
 static bool map_ok(enum bpf_map_type type)
 {
@@ -89,6 +69,48 @@ static bool probe_raw_tp_test_run(void)
 	return err == 0 && run.retval == 0;
 }
 
+/*
+ * The uprobe multi-link, as libbpf 1.3 probes it: a program loaded for BPF_TRACE_UPROBE_MULTI
+ * and a link on "/" that a kernel with the link refuses with EBADF (a directory), one without
+ * it with EINVAL.  Two syscalls instead of reading all of /proc/kallsyms.
+ */
+bool features_uprobe_multi(void)
+{
+	static int cached = -1;
+	const struct bpf_insn insns[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	LIBBPF_OPTS(bpf_prog_load_opts, opts,
+		.expected_attach_type = (enum bpf_attach_type)SONDE_BPF_TRACE_UPROBE_MULTI);
+	struct sonde_link_create_uprobe_multi attr;
+	uint64_t offset = 0;
+	int saved = errno, prog, link, err;
+
+	if (cached >= 0)
+		return cached;
+	cached = 0;
+	prog = bpf_prog_load(BPF_PROG_TYPE_KPROBE, NULL, "GPL", insns, ARRAY_SIZE(insns), &opts);
+	if (prog < 0)
+		goto out;
+	memset(&attr, 0, sizeof(attr));
+	attr.prog_fd = (uint32_t)prog;
+	attr.attach_type = SONDE_BPF_TRACE_UPROBE_MULTI;
+	attr.path = (uint64_t)(uintptr_t)"/";
+	attr.offsets = (uint64_t)(uintptr_t)&offset;
+	attr.cnt = 1;
+	link = (int)syscall(__NR_bpf, SONDE_BPF_LINK_CREATE, &attr, sizeof(attr));
+	err = errno;
+	if (link >= 0)
+		close(link);
+	else
+		cached = err == EBADF;
+	close(prog);
+out:
+	errno = saved;
+	return cached;
+}
+
 void features_detect(struct kernel_features *kf)
 {
 	int saved = errno;
@@ -98,7 +120,7 @@ void features_detect(struct kernel_features *kf)
 	kf->tracefs = tracefs_available();
 	kf->kprobes = tracefs_has_kprobe_events();
 	kf->perf_uprobe = access("/sys/bus/event_source/devices/uprobe/type", R_OK) == 0;
-	kf->uprobe_multi = kallsyms_has("bpf_uprobe_multi_link_attach");
+	kf->uprobe_multi = features_uprobe_multi();
 	kf->ringbuf = probe_ringbuf();
 	kf->raw_tp_test_run = probe_raw_tp_test_run();
 

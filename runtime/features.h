@@ -25,6 +25,9 @@ struct kernel_features {
 	     ktime_get_boot_ns, loop;
 };
 
+/* The uprobe multi-link (kernel 6.6+), probed once, on first use. */
+bool features_uprobe_multi(void);
+
 /* Probe the running kernel.  Quiet: a missing feature is a false field, not a message. */
 void features_detect(struct kernel_features *kf);
 

@@ -194,11 +194,64 @@ static void render_int(struct strbuf *out, const struct conv *c, const char *spe
 		sb_printf(out, spec, (unsigned long long)u);
 }
 
+/*
+ * The common plain conversions (%d %i %u %x %X %s without flags, width or precision) written
+ * directly: building a spec and going through vsnprintf was most of the cost of a printf line.
+ */
+static bool render_plain(struct strbuf *out, const struct conv *c, const struct val *v)
+{
+	static const char lower[] = "0123456789abcdef", upper[] = "0123456789ABCDEF";
+	char num[24], *p = num + sizeof(num);
+	uint64_t u;
+	bool neg = false;
+
+	if (c->flags[0] || c->width >= 0 || c->prec >= 0 || !v)
+		return false;
+	if (c->conv == 's') {
+		if (v->kind != VAL_STR)
+			return false;
+		sb_puts(out, v->s);
+		return true;
+	}
+	if (!strchr("diuxX", c->conv) || (v->kind != VAL_INT && v->kind != VAL_UINT))
+		return false;
+	u = arg_bits(v);
+	if (!c->len[0])
+		u = c->conv == 'd' || c->conv == 'i' ? (uint64_t)(int64_t)(int32_t)u : (uint32_t)u;
+	else if (strcmp(c->len, "l") && strcmp(c->len, "ll") && strcmp(c->len, "j") &&
+		 strcmp(c->len, "z") && strcmp(c->len, "t"))
+		return false;	/* hh, h: left to snprintf */
+	if ((c->conv == 'd' || c->conv == 'i') && (int64_t)u < 0) {
+		neg = true;
+		u = -u;
+	}
+	if (c->conv == 'x' || c->conv == 'X') {
+		const char *digits = c->conv == 'x' ? lower : upper;
+
+		do {
+			*--p = digits[u & 15];
+			u >>= 4;
+		} while (u);
+	} else {
+		do {
+			*--p = (char)('0' + u % 10);
+			u /= 10;
+		} while (u);
+	}
+	if (neg)
+		*--p = '-';
+	sb_putn(out, p, (size_t)(num + sizeof(num) - p));
+	return true;
+}
+
 static void render_conv(struct strbuf *out, const char *fmt, const struct conv *c,
 			const struct val *v)
 {
 	char spec[64];
 	int n;
+
+	if (render_plain(out, c, v))
+		return;
 
 	if (c->conv == 'r') {
 		/* bpftrace only rewrites a bare %r/%rx/%rh; anything else reaches libc as is */

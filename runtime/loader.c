@@ -142,6 +142,14 @@ static int unwind_setup(struct session *ss)
 	return err;
 }
 
+/* A map the object must have, but libbpf has no fd for: never used as fd -1. */
+static int missing_map(const char *name, int err)
+{
+	diag_error(NULL, "internal error: map %s has no file descriptor after loading: %s", name,
+		   strerror(err < 0 ? -err : ENOENT));
+	return err < 0 ? err : -ENOENT;
+}
+
 int session_load(struct session *ss, const void *obj, size_t size)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = "sonde");
@@ -191,13 +199,19 @@ int session_load(struct session *ss, const void *obj, size_t size)
 	for (i = 0; i < s->nmaps; i++) {
 		codegen_map_name(s->maps[i], name, sizeof(name));
 		ss->map_fds[i] = bpf_object__find_map_fd_by_name(ss->obj, name);
+		if (ss->map_fds[i] < 0)
+			return missing_map(s->maps[i]->name, ss->map_fds[i]);
 	}
 	ss->stacks_fd = bpf_object__find_map_fd_by_name(ss->obj, MAP_STACKS);
 	err = unwind_loaded(ss->unwind, ss->obj);
 	if (err)
 		return err;
 	ss->globals_fd = bpf_object__find_map_fd_by_name(ss->obj, MAP_GLOBALS);
+	if (ss->globals_fd < 0)
+		return missing_map(MAP_GLOBALS, ss->globals_fd);
 	ss->lost_fd = bpf_object__find_map_fd_by_name(ss->obj, MAP_LOST);
+	if (ss->lost_fd < 0)
+		return missing_map(MAP_LOST, ss->lost_fd);
 	ss->ncpus = libbpf_num_possible_cpus();
 	{
 		struct timespec rt, mono;

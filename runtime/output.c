@@ -15,8 +15,10 @@
  */
 #include "output_impl.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "format.h"
 
@@ -25,6 +27,54 @@ struct output *output_new(FILE *f, enum output_format fmt)
 	struct output *o = xcalloc(1, sizeof(*o));
 
 	o->f = f;
+	o->fd = -1;
+	o->fmt = fmt;
+	o->ops = fmt == OUTPUT_JSON ? &output_json_ops : &output_text_ops;
+	return o;
+}
+
+/* The stream's write: every byte, or the error kept for the report (errno is gone by then). */
+static ssize_t fd_write(void *cookie, const char *buf, size_t size)
+{
+	struct output *o = cookie;
+	size_t done = 0;
+
+	while (done < size) {
+		ssize_t n = write(o->fd, buf + done, size - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (!o->err)
+				o->err = n < 0 ? errno : EIO;
+			return -1;
+		}
+		done += (size_t)n;
+	}
+	return (ssize_t)size;
+}
+
+/* Large enough for a batch of events: one write(2) each. */
+#define OUTPUT_BUFSIZE (1 << 18)
+
+struct output *output_new_fd(int fd, enum output_format fmt, enum output_buffering b)
+{
+	cookie_io_functions_t io = { .write = fd_write };
+	struct output *o = xcalloc(1, sizeof(*o));
+	FILE *f;
+
+	o->fd = fd;
+	o->buffering = b;
+	f = fopencookie(o, "w", io);
+	if (!f) {
+		fprintf(stderr, "out of memory\n");
+		exit(1);
+	}
+	if (b == OUTPUT_BUF_NONE)
+		setvbuf(f, NULL, _IONBF, 0);
+	else
+		setvbuf(f, NULL, _IOFBF, OUTPUT_BUFSIZE);
+	o->f = f;
 	o->fmt = fmt;
 	o->ops = fmt == OUTPUT_JSON ? &output_json_ops : &output_text_ops;
 	return o;
@@ -32,7 +82,18 @@ struct output *output_new(FILE *f, enum output_format fmt)
 
 void output_free(struct output *o)
 {
+	if (o->fd >= 0 && o->f) {
+		output_flush(o);
+		fclose(o->f);
+	}
 	free(o);
+}
+
+int output_batch_end(struct output *o)
+{
+	if (o->buffering == OUTPUT_BUF_FULL)
+		return o->err ? -o->err : 0;
+	return output_flush(o);
 }
 
 enum output_format output_format(const struct output *o)
@@ -80,9 +141,19 @@ void output_exit_maps_begin(struct output *o)
 	o->ops->exit_maps_begin(o);
 }
 
-void output_flush(struct output *o)
+int output_flush(struct output *o)
 {
-	fflush(o->f);
+	bool failed = fflush(o->f) != 0 || ferror(o->f);
+
+	if (failed && !o->err)
+		o->err = errno ? errno : EIO;
+	clearerr(o->f);
+	return o->err ? -o->err : 0;
+}
+
+int output_error(const struct output *o)
+{
+	return o->err;
 }
 
 int64_t output_average(const struct map_entry *e)

@@ -58,7 +58,20 @@ struct map_snapshot {
 
 struct output;
 
+/*
+ * When the output is written: LINE (the default) at the end of every batch of events, so a line
+ * appears as soon as its batch is drained, in one write(2) per batch; FULL when the buffer is
+ * full; NONE at once, each message.
+ */
+enum output_buffering {
+	OUTPUT_BUF_LINE,
+	OUTPUT_BUF_FULL,
+	OUTPUT_BUF_NONE,
+};
+
 struct output *output_new(FILE *f, enum output_format fmt);
+/* An output writing to fd with sonde's own buffer; write errors are caught as they happen. */
+struct output *output_new_fd(int fd, enum output_format fmt, enum output_buffering b);
 void output_free(struct output *o);
 enum output_format output_format(const struct output *o);
 FILE *output_file(const struct output *o);
@@ -94,6 +107,11 @@ void output_map(struct output *o, const struct map_snapshot *m, uint64_t top, ui
 void output_lost(struct output *o, uint64_t nevents);
 /* "\n\n", text and JSON, at exit before the map dump (also when there are no maps). */
 void output_exit_maps_begin(struct output *o);
-void output_flush(struct output *o);
+/* The end of a batch of events: written now, unless the buffering is FULL.  0 or -errno. */
+int output_batch_end(struct output *o);
+/* Write what is buffered: 0, or -errno of the first write error (the caller reports it). */
+int output_flush(struct output *o);
+/* The first write error (an errno), 0 if none. */
+int output_error(const struct output *o);
 
 #endif

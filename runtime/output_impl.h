@@ -20,6 +20,9 @@ struct output {
 	FILE *f;
 	enum output_format fmt;
 	const struct output_ops *ops;
+	int err;		/* the first write error (errno) */
+	int fd;			/* output_new_fd: where the stream writes, -1 otherwise */
+	enum output_buffering buffering;
 };
 
 extern const struct output_ops output_text_ops;

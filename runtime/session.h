@@ -39,6 +39,13 @@ struct session {
 	int child_pid;		/* -c */
 	int child_go_fd;	/* write end: the child execs when it is closed */
 	bool child_done;
+	/* events.c: stopping and batching */
+	uint64_t stop_ns;	/* CLOCK_MONOTONIC when the stop was first seen, 0 before */
+	uint64_t drain_deadline;	/* a drain after a stop gives up at this time */
+	uint32_t batch;		/* events handled in the current batch */
+	uint64_t ndiscarded;	/* events dropped by the current discard */
+	uint64_t abandoned;	/* events dropped when a drain ran out of time: reported lost */
+	bool write_error_reported;
 };
 
 extern volatile sig_atomic_t session_stop;
@@ -51,6 +58,12 @@ int session_run_special(struct session *ss, const struct probe_ops *which);
 void session_close(struct session *ss);
 
 /* events.c */
+/* SIGINT/SIGTERM stop the session, SIGPIPE is ignored (a write error ends it instead). */
+void session_signals_install(void);
+/* In a child before exec: the dispositions sonde found at start (async-signal-safe). */
+void session_signals_restore(void);
+/* Write the buffered output (batch: only if not -B full); a write error is reported once. */
+int session_flush(struct session *ss, bool batch);
 int session_poll(struct session *ss);	/* until exit(), a signal or the -c child's exit */
 int session_drain(struct session *ss);	/* consume what is left in the ring buffer */
 void session_discard(struct session *ss);	/* drop what is left (after exit()) */

@@ -40,6 +40,8 @@ static bool is_dir(const char *path)
 
 static int locate(bool report)
 {
+	int err;
+
 	if (root)
 		return 0;
 	if (is_dir(TRACEFS_MOUNT "/events")) {
@@ -63,12 +65,12 @@ static int locate(bool report)
 		root = TRACEFS_MOUNT;
 		return 0;
 	}
-	if (!errno)
-		errno = ENOENT;
+	err = errno ? errno : ENOENT;
+	/* err first: diag_error allocates and writes, which may change errno */
 	if (report)
 		diag_error(NULL, "tracefs is not mounted at %s and mounting it failed: %s",
-			   TRACEFS_MOUNT, strerror(errno));
-	return -errno;
+			   TRACEFS_MOUNT, strerror(err));
+	return -err;
 }
 
 int tracefs_root(const char **path)

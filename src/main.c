@@ -81,7 +81,7 @@ static void usage(FILE *f)
 	      "ENVIRONMENT:\n"
 	      "    BPFTRACE_STRLEN           [default: 64] bytes on BPF stack per str()\n"
 	      "    BPFTRACE_MAP_KEYS_MAX     [default: 4096] max keys in a map\n"
-	      "    BPFTRACE_PERF_RB_PAGES    [default: 64] pages of the event ring buffer\n"
+	      "    BPFTRACE_PERF_RB_PAGES    [default: 1024 if the script prints, else 64] pages of the event ring buffer\n"
 	      "    BPFTRACE_MAX_STACK        [default: 127] frames per stack\n"
 	      "    BPFTRACE_NO_CPP_DEMANGLE  [default: 0] disable C++ symbol demangling\n"
 	      "    SONDE_USTACK              [default: fp] 'dwarf': plain ustack unwinds by CFI\n"
@@ -219,10 +219,25 @@ static int parse_args(int argc, char **argv, struct options *o)
 	return 0;
 }
 
-static void on_signal(int sig)
+/*
+ * fds 0-2 closed by the caller would be taken by the first files sonde opens (a BPF map, a
+ * probed binary) and the trace written into them: hold them with /dev/null.  True when stdout
+ * was closed.
+ */
+static bool hold_std_fds(void)
 {
-	(void)sig;
-	session_stop = 1;
+	bool closed_stdout = false;
+	int fd;
+
+	for (fd = 0; fd <= 2; fd++) {
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		if (fd == STDOUT_FILENO)
+			closed_stdout = true;
+		if (open("/dev/null", fd ? O_WRONLY : O_RDONLY) != fd)
+			exit(1);	/* the lowest free fd is fd, unless the process is out of them */
+	}
+	return closed_stdout;
 }
 
 /* -c: fork now, exec once the probes are attached (the child blocks on a pipe until then). */
@@ -265,6 +280,7 @@ static int spawn_child(const char *cmd, int *pid, int *go_fd)
 		char c;
 
 		close(fds[1]);
+		session_signals_restore();
 		if (read(fds[0], &c, 1) != 1)
 			_exit(0);	/* sonde gave up before attaching */
 		if (wordexp(cmd, &we, WRDE_NOCMD) == 0 && we.we_wordc > 0)
@@ -302,15 +318,16 @@ static int run(struct options *o, struct script *s)
 {
 	struct codegen_opts copts = { 0 };
 	struct session ss = { .s = s, .child_go_fd = -1 };
-	struct kernel_features kf;
 	struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
 	FILE *out = stdout;
+	enum output_buffering buffering = OUTPUT_BUF_LINE;
 	void *obj = NULL;
 	size_t objsize = 0;
 	int err, ret = 1;
 
-	features_detect(&kf);
-	probe_uprobe_multi = kf.uprobe_multi;
+	/* only the features the script needs: one probe, for uprobes */
+	probe_uprobe_multi = probe_program_uses(&s->prog, &probe_uprobe, &probe_uretprobe) &&
+			     features_uprobe_multi();
 	probe_dry_run = o->dump;
 	err = sema_run(s);
 	if (err)
@@ -321,7 +338,9 @@ static int run(struct options *o, struct script *s)
 		diag_error(NULL, "No probes to attach");
 		return 1;
 	}
-	copts.ringbuf_pages = (uint32_t)env_u64("PERF_RB_PAGES", 64, 1, 1u << 20);
+	/* a script that prints from its probes gets room for bursts of a million events a
+	 * second (4 MiB: ~100 ms of them); one that only fills maps needs little */
+	copts.ringbuf_pages = (uint32_t)env_u64("PERF_RB_PAGES", s->nfmts ? 1024 : 64, 1, 1u << 20);
 	if (copts.ringbuf_pages & (copts.ringbuf_pages - 1)) {
 		diag_error(NULL, "BPFTRACE_PERF_RB_PAGES must be a power of two");
 		return 1;
@@ -355,20 +374,17 @@ static int run(struct options *o, struct script *s)
 		}
 	}
 	if (o->buffering) {
-		int mode = strcmp(o->buffering, "none") == 0 ? _IONBF :
-			   strcmp(o->buffering, "full") == 0 ? _IOFBF : _IOLBF;
-
 		if (strcmp(o->buffering, "none") && strcmp(o->buffering, "full") &&
 		    strcmp(o->buffering, "line")) {
 			diag_error(NULL, "Invalid buffering mode \"%s\": expected line, full or none",
 				   o->buffering);
 			goto out;
 		}
-		setvbuf(out, NULL, mode, 0);
-	} else {
-		setvbuf(out, NULL, _IOLBF, 0);
+		buffering = strcmp(o->buffering, "none") == 0 ? OUTPUT_BUF_NONE :
+			    strcmp(o->buffering, "full") == 0 ? OUTPUT_BUF_FULL : OUTPUT_BUF_LINE;
 	}
-	ss.out = output_new(out, o->format);
+	fflush(out);
+	ss.out = output_new_fd(fileno(out), o->format, buffering);
 	err = session_load(&ss, obj, objsize);
 	if (!err)
 		err = knames_fill(&ss);
@@ -378,7 +394,8 @@ static int run(struct options *o, struct script *s)
 	if (err)
 		goto out;
 	if (!o->quiet)
-		output_attached(ss.out, s->nattach);
+		output_attached(ss.out, s->nattach - (unsigned)ss.links.skipped);
+	session_flush(&ss, true);
 	err = session_run_special(&ss, &probe_begin);
 	if (err)
 		goto out;
@@ -388,21 +405,22 @@ static int run(struct options *o, struct script *s)
 		close(ss.child_go_fd);
 		ss.child_go_fd = -1;
 	}
-	session_drain(&ss);
-	if (!ss.exited)
-		err = session_poll(&ss);
+	err = session_poll(&ss);
+	/* detached first, as bpftrace does: what is left in the ring buffer is then finite */
+	attach_set_release(&ss.links);
 	/* like bpftrace, nothing after exit() is printed, except END's output */
 	if (ss.exited)
 		session_discard(&ss);
+	else
+		session_drain(&ss);
 	ss.exited = false;
 	session_run_special(&ss, &probe_end);
-	attach_set_release(&ss.links);
 	session_drain(&ss);
 	session_report_lost(&ss);
 	output_exit_maps_begin(ss.out);
 	maps_print_all(&ss);
-	output_flush(ss.out);
-	ret = err ? 1 : ss.exit_code;
+	session_flush(&ss, false);
+	ret = err || (output_error(ss.out) && output_error(ss.out) != EPIPE) ? 1 : ss.exit_code;
 out:
 	if (ss.child_go_fd >= 0)
 		close(ss.child_go_fd);
@@ -426,19 +444,22 @@ int main(int argc, char **argv)
 	struct script s;
 	char *text = NULL, *pp = NULL;
 	const char *name = "stdin";
-	struct sigaction sa = { .sa_handler = on_signal };
 	int ret = 1, err;
+
+	bool closed_stdout = hold_std_fds();
 
 	if (parse_args(argc, argv, &o))
 		return 1;
+	if (closed_stdout && !o.outfile) {
+		diag_error(NULL, "standard output is closed: nothing can be printed (use -o FILE)");
+		return 1;
+	}
 	diag_set_verbose(o.verbose);
 	if (o.info) {
 		features_print(stdout);
 		return 0;
 	}
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	session_signals_install();
 
 	script_init(&s);
 	s.opts.params = o.params;

@@ -148,25 +148,43 @@ static int perf_open(struct perf_event_attr *attr, int cpu)
 	return (int)syscall(__NR_perf_event_open, attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
 }
 
-/* Parse /sys/devices/system/cpu/online ("0-3,5") into a bitmap. */
+/*
+ * Parse /sys/devices/system/cpu/online ("0-3,5") into a bitmap; 0 or -errno.  A read that
+ * fails without errno, or text that is not a CPU list, is -EINVAL: never "no CPUs" and 0,
+ * which would attach nothing and report success.
+ */
 static int online_cpus(bool **online, int *n)
 {
+	static const char path[] = "/sys/devices/system/cpu/online";
 	char buf[1024], *p, *end;
-	FILE *f = fopen("/sys/devices/system/cpu/online", "re");
+	FILE *f;
 	bool *map = NULL;
-	int max = 0;
+	int max = 0, err;
 
-	if (!f || !fgets(buf, sizeof(buf), f)) {
-		if (f)
-			fclose(f);
-		return -1;
+	errno = 0;
+	f = fopen(path, "re");
+	if (!f)
+		return errno ? -errno : -ENOENT;
+	if (!fgets(buf, sizeof(buf), f)) {
+		err = ferror(f) && errno ? -errno : -EINVAL;
+		fclose(f);
+		return err;
 	}
 	fclose(f);
 	for (p = buf; *p && *p != '\n';) {
-		long a = strtol(p, &end, 10), b = a, i;
+		long a, b, i;
 
-		if (*end == '-')
-			b = strtol(end + 1, &end, 10);
+		errno = 0;
+		a = strtol(p, &end, 10);
+		if (end == p || a < 0 || a > 65535 || errno)
+			goto bad;
+		b = a;
+		if (*end == '-') {
+			p = end + 1;
+			b = strtol(p, &end, 10);
+			if (end == p || b < a || b > 65535 || errno)
+				goto bad;
+		}
 		if (b >= max) {
 			map = xrealloc(map, (size_t)(b + 1) * sizeof(*map));
 			memset(map + max, 0, (size_t)(b + 1 - max) * sizeof(*map));
@@ -174,13 +192,21 @@ static int online_cpus(bool **online, int *n)
 		}
 		for (i = a; i <= b; i++)
 			map[i] = true;
-		p = *end == ',' ? end + 1 : end;
-		if (p == end && *end != ',')
+		if (*end == ',')
+			p = end + 1;
+		else if (*end == '\n' || !*end)
 			break;
+		else
+			goto bad;
 	}
+	if (!max)
+		goto bad;
 	*online = map;
 	*n = max;
-	return max ? 0 : -1;
+	return 0;
+bad:
+	free(map);
+	return -EINVAL;
 }
 
 static int attach_fds(struct attach_point *ap, struct perf_event_attr *attr, bool all_cpus,
@@ -189,9 +215,14 @@ static int attach_fds(struct attach_point *ap, struct perf_event_attr *attr, boo
 	bool *online = NULL;
 	int ncpus = 1, cpu, err = 0;
 
-	if (all_cpus && online_cpus(&online, &ncpus)) {
-		diag_error(NULL, "failed to read the online CPUs: %s", strerror(errno));
-		return -errno;
+	if (all_cpus) {
+		err = online_cpus(&online, &ncpus);
+		if (err) {
+			diag_error(NULL, "failed to read the online CPUs for %s from "
+				   "/sys/devices/system/cpu/online: %s", ap->text,
+				   err == -EINVAL ? "not a list of CPUs" : strerror(-err));
+			return err;
+		}
 	}
 	for (cpu = 0; cpu < ncpus; cpu++) {
 		struct bpf_link *link;
@@ -213,8 +244,9 @@ static int attach_fds(struct attach_point *ap, struct perf_event_attr *attr, boo
 			diag_error(NULL, "failed to attach %s: %s", ap->text, strerror(-err));
 			break;
 		}
+		/* the link owns fd: bpf_link__destroy closes it (closing it here too would close
+		 * whatever file got the number in between) */
 		attach_set_add_link(set, link);
-		attach_set_add_fd(set, fd);
 	}
 	free(online);
 	return err;

@@ -65,6 +65,29 @@ int probe_split(const char *text, char **parts, int max)
 	return n;
 }
 
+bool probe_program_uses(const struct program *prog, const struct probe_ops *a,
+			const struct probe_ops *b)
+{
+	size_t i, j;
+
+	for (i = 0; i < prog->nprobes; i++)
+		for (j = 0; j < prog->probes[i]->naps; j++) {
+			const char *text = prog->probes[i]->aps[j]->text;
+			size_t len = strcspn(text, ":");
+			char type[64];
+			const struct probe_ops *o;
+
+			if (len >= sizeof(type))
+				continue;
+			memcpy(type, text, len);
+			type[len] = '\0';
+			o = probe_ops_find(type);
+			if (o && (o == a || o == b))
+				return true;
+		}
+	return false;
+}
+
 int probe_parse_attach_point(struct attach_point *ap)
 {
 	char type[64];

@@ -49,8 +49,9 @@ struct probe_targets {
 struct attach_set {
 	struct bpf_link **links;
 	size_t n, cap;
-	int *fds;		/* raw link fds (uprobe multi-link, perf events) */
+	int *fds;		/* raw link fds (uprobe multi-link) */
 	size_t nfds, capfds;
+	size_t skipped;		/* targets the kernel refused, warned about and left out */
 };
 
 struct probe_ops {
@@ -86,6 +87,10 @@ extern bool probe_dry_run;	/* -d: check and compile only, nothing is attached */
 
 /* The table of probe types: lookup by name or alias. */
 const struct probe_ops *probe_ops_find(const char *name);
+/* Whether an attach point of prog has type a or b (before sema: from the text). */
+struct program;
+bool probe_program_uses(const struct program *prog, const struct probe_ops *a,
+			const struct probe_ops *b);
 /* Parse the type prefix of ap->text and call its parse hook. */
 int probe_parse_attach_point(struct attach_point *ap);
 void probe_targets_add(struct probe_targets *ts, const char *name, const char *path,

@@ -9,6 +9,7 @@
 #include "probe.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -22,6 +23,7 @@
 #include "runtime/disasm.h"
 #include "runtime/elf.h"
 #include "runtime/libpath.h"
+#include "runtime/uprobe_insn.h"
 #include "util.h"
 
 /*
@@ -120,11 +122,49 @@ out:
 	return err;
 }
 
+/* The offsets already targeted: open addressing, so a wildcard over N functions stays O(N). */
+struct offset_set {
+	uint64_t *slots;	/* offset + 1; 0 is a free slot */
+	size_t cap, n;
+};
+
+static uint64_t hash_u64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	return x;
+}
+
+/* Insert off; false if it was there already. */
+static bool offset_set_add(struct offset_set *set, uint64_t off)
+{
+	size_t i;
+
+	if (2 * (set->n + 1) > set->cap) {
+		struct offset_set big = { .cap = set->cap ? 2 * set->cap : 64 };
+
+		big.slots = xcalloc(big.cap, sizeof(*big.slots));
+		for (i = 0; i < set->cap; i++)
+			if (set->slots[i])
+				offset_set_add(&big, set->slots[i] - 1);
+		free(set->slots);
+		*set = big;
+	}
+	for (i = hash_u64(off) & (set->cap - 1); set->slots[i]; i = (i + 1) & (set->cap - 1))
+		if (set->slots[i] == off + 1)
+			return false;
+	set->slots[i] = off + 1;
+	set->n++;
+	return true;
+}
+
 struct match_ctx {
 	struct attach_point *ap;
 	struct elf_file *ef;
 	const char *path;
 	struct probe_targets *ts;
+	struct offset_set seen;
 	bool demangled;
 	int err;
 };
@@ -141,9 +181,8 @@ static void add_target(struct match_ctx *c, const char *func, uint64_t vaddr)
 		return;
 	}
 	/* one target per address: aliases and C++ constructor variants share one */
-	for (size_t i = 0; i < c->ts->n; i++)
-		if (c->ts->v[i].offset == off)
-			return;
+	if (!offset_set_add(&c->seen, off))
+		return;
 	name = xasprintf("%s:%s:%s", c->ap->ops->name, c->path, func);
 	probe_targets_add(c->ts, name, c->path, func, off);
 	free(name);
@@ -301,24 +340,29 @@ static int uprobe_expand(struct attach_point *ap, struct probe_targets *ts)
 	/* one program and one multi-link per binary: attaching and detaching stay fast, even for
 	 * hundreds of functions (one perf event each costs ~100 ms to detach) */
 	ts->shared_program = ts->n >= 1 && probe_uprobe_multi;
+	free(c.seen.slots);
 	elf_close(ef);
 	free(path);
 	return c.err;
 }
 
-static int attach_multi(const struct probe_targets *ts, struct bpf_program *prog,
-			struct attach_set *set, bool ret)
+/* The kernel's ENOTSUPP (not in userspace errno.h): it cannot probe that instruction. */
+#define KERNEL_ENOTSUPP 524
+
+/* One multi-link over the targets idx[0..n): its fd, or -errno. */
+static int link_create(const struct probe_targets *ts, const size_t *idx, size_t n,
+		       struct bpf_program *prog, bool ret)
 {
 	struct sonde_link_create_uprobe_multi attr;
-	uint64_t *offsets = xcalloc(ts->n, sizeof(*offsets));
-	uint64_t *cookies = xcalloc(ts->n, sizeof(*cookies));
+	uint64_t *offsets = xcalloc(n, sizeof(*offsets));
+	uint64_t *cookies = xcalloc(n, sizeof(*cookies));
 	size_t i;
 	int fd;
 
 	/* the cookie tells the shared program which function fired (the `func` builtin) */
-	for (i = 0; i < ts->n; i++) {
-		offsets[i] = ts->v[i].offset;
-		cookies[i] = ts->v[i].cookie;
+	for (i = 0; i < n; i++) {
+		offsets[i] = ts->v[idx[i]].offset;
+		cookies[i] = ts->v[idx[i]].cookie;
 	}
 	memset(&attr, 0, sizeof(attr));
 	attr.prog_fd = (uint32_t)bpf_program__fd(prog);
@@ -326,21 +370,106 @@ static int attach_multi(const struct probe_targets *ts, struct bpf_program *prog
 	attr.path = (uint64_t)(uintptr_t)ts->v[0].path;
 	attr.offsets = (uint64_t)(uintptr_t)offsets;
 	attr.cookies = (uint64_t)(uintptr_t)cookies;
-	attr.cnt = (uint32_t)ts->n;
+	attr.cnt = (uint32_t)n;
 	attr.umflags = ret ? SONDE_BPF_F_UPROBE_MULTI_RETURN : 0;
 	attr.pid = (uint32_t)probe_pid;
 	fd = (int)syscall(__NR_bpf, SONDE_BPF_LINK_CREATE, &attr, sizeof(attr));
+	if (fd < 0)
+		fd = -errno;
 	free(offsets);
 	free(cookies);
-	if (fd < 0) {
-		int err = -errno;
+	return fd;
+}
 
-		diag_error(NULL, "failed to attach %zu uprobes to %s: %s", ts->n, ts->v[0].path,
-			   strerror(-err));
-		return err;
+/*
+ * Attach idx[0..n), finding the functions the kernel refuses (ENOTSUPP fails the whole link
+ * and does not say which): a refused set is split in halves, each attached on its own.  A half
+ * that attaches keeps its link, so the cost is a few failed attempts per refused function
+ * (about 2 log2 n), never one attempt per function.  Refused targets are marked in refused[].
+ */
+static int attach_bisect(const struct probe_targets *ts, const size_t *idx, size_t n,
+			 struct bpf_program *prog, bool ret, struct attach_set *set, bool *refused)
+{
+	int fd = link_create(ts, idx, n, prog, ret);
+
+	if (fd >= 0) {
+		attach_set_add_fd(set, fd);
+		return 0;
 	}
-	attach_set_add_fd(set, fd);
-	return 0;
+	if (fd != -KERNEL_ENOTSUPP)
+		return fd;
+	if (n == 1) {
+		refused[idx[0]] = true;
+		return 0;
+	}
+	fd = attach_bisect(ts, idx, n / 2, prog, ret, set, refused);
+	return fd ? fd : attach_bisect(ts, idx + n / 2, n - n / 2, prog, ret, set, refused);
+}
+
+/* Why the kernel would refuse each target, from its first bytes in the file (NULL: accept). */
+static const char **predict_refusals(const struct probe_targets *ts)
+{
+	const char **why = xcalloc(ts->n, sizeof(*why));
+	int fd = open(ts->v[0].path, O_RDONLY | O_CLOEXEC);
+	uint8_t code[16];
+	size_t i;
+
+	for (i = 0; fd >= 0 && i < ts->n; i++) {
+		ssize_t n = pread(fd, code, sizeof(code), (off_t)ts->v[i].offset);
+
+		if (n > 0)
+			why[i] = uprobe_insn_refusal(code, (size_t)n);
+	}
+	if (fd >= 0)
+		close(fd);
+	return why;
+}
+
+/*
+ * One multi-link for the functions predicted to be accepted (bisected if the kernel still
+ * refuses one), then each predicted refusal tried on its own: a refusal fails at once, having
+ * registered nothing, and a wrong prediction costs one more link, never a skipped function.
+ */
+static int attach_multi(const struct probe_targets *ts, struct bpf_program *prog,
+			struct attach_set *set, bool ret)
+{
+	const char **why = predict_refusals(ts);
+	size_t *idx = xcalloc(ts->n, sizeof(*idx));
+	bool *refused = xcalloc(ts->n, sizeof(*refused));
+	size_t i, n = 0, nrefused = 0;
+	int err = 0;
+
+	for (i = 0; i < ts->n; i++)
+		if (!why[i])
+			idx[n++] = i;
+	if (n)
+		err = attach_bisect(ts, idx, n, prog, ret, set, refused);
+	for (i = 0; !err && i < ts->n; i++)
+		if (why[i])
+			err = attach_bisect(ts, &i, 1, prog, ret, set, refused);
+	if (err == -ESRCH && probe_pid)
+		diag_error(NULL, "failed to attach %zu uprobe%s to %s: process %d exited while "
+			   "sonde was attaching", ts->n, ts->n == 1 ? "" : "s", ts->v[0].path,
+			   probe_pid);
+	else if (err)
+		diag_error(NULL, "failed to attach %zu uprobe%s to %s: %s", ts->n,
+			   ts->n == 1 ? "" : "s", ts->v[0].path, strerror(-err));
+	for (i = 0; !err && i < ts->n; i++) {
+		if (!refused[i])
+			continue;
+		nrefused++;
+		diag_warn(NULL, "%s skipped: the kernel refuses a uprobe on its first instruction (%s)",
+			  ts->v[i].name, why[i] ? why[i] : "not supported");
+	}
+	if (!err && nrefused == ts->n) {
+		diag_error(NULL, "the kernel refused every uprobe on %s", ts->v[0].path);
+		err = -KERNEL_ENOTSUPP;
+	}
+	set->skipped += nrefused;
+	free(why);
+	free(idx);
+	free(refused);
+	return err;
 }
 
 static int uprobe_attach(struct attach_point *ap, const struct probe_targets *ts,

@@ -67,7 +67,7 @@ uprobe:$work/libfix.so:libfix_add { printf(\"lib %d %d%s\\n\", arg0, arg1, ustac
 	check "$name: uretprobe returns 3" "$work/$name.out" "ret=3" 2
 	check "$name: shared library probe with its arguments" "$work/$name.out" "lib 2 1" 2
 	check "$name: library frame symbolized" "$work/$name.out" "libfix_add+0"
-	check "$name: caller frame symbolized (fixture_work is skipped: at entry its frame is not linked yet)" "$work/$name.out" "main+"
+	check "$name: the direct caller at a function entry is symbolized (fixture_work, from the return address on top of the stack)" "$work/$name.out" "        fixture_work+"
 }
 trace_layout gcc_pie "$work/target_gcc_pie"
 trace_layout gcc_nopie "$work/target_gcc_nopie"
