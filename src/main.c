@@ -46,7 +46,13 @@ struct options {
 	size_t nincdirs, nincfiles, capdirs, capfiles;
 	char **params;
 	int nparams;
+	unsigned dump_stages;	/* -d [STAGE]: DUMP_* bits */
+	const char *emit_elf, *emit_llvm;	/* --emit-elf FILE, --emit-llvm FILE */
+	bool dry_run;		/* --dry-run: through the verifier, no attach */
 };
+
+/* -d stages */
+enum { DUMP_AST = 1, DUMP_IR = 2, DUMP_ASM = 4 };
 
 static void usage(FILE *f)
 {
@@ -56,21 +62,26 @@ static void usage(FILE *f)
 	      "    sonde [options] -e 'program' [args...]\n"
 	      "\n"
 	      "OPTIONS:\n"
-	      "    -B MODE        output buffering mode ('full', 'none', 'line')\n"
-	      "    -f FORMAT      output format ('text', 'json')\n"
-	      "    -o FILE        redirect program output to file\n"
-	      "    -d             dump the AST and the generated IR, then exit (dry run)\n"
+	      "    -B, --buffering MODE  output buffering mode ('full', 'none', 'line')\n"
+	      "    -f, --format FORMAT   output format ('text', 'json')\n"
+	      "    -o, --output FILE     redirect program output to file\n"
+	      "    -d [STAGE]     dump a compilation stage, then exit: 'ast', 'ir', 'asm' or\n"
+	      "                   'all' (without STAGE: the AST and the IR)\n"
+	      "    --dry-run      load the programs through the kernel verifier, attach nothing\n"
+	      "    --emit-elf FILE   write the BPF ELF object to FILE, then exit\n"
+	      "    --emit-llvm FILE  write the optimized LLVM IR to FILE, then exit\n"
 	      "    -e 'program'   execute this program\n"
 	      "    -h, --help     show this help message\n"
 	      "    -I DIR         add the directory to the include search path\n"
 	      "    --include FILE add an #include file before preprocessing\n"
-	      "    -l [search]    list probes\n"
-	      "    -p PID         enable USDT probes on PID and filter every probe to PID\n"
-	      "    -c 'CMD'       run CMD and enable USDT probes on resulting process\n"
-	      "    -q             keep messages quiet\n"
+	      "    -l, --list [search]   list probes\n"
+	      "    -p, --pid PID  enable USDT probes on PID and filter every probe to PID\n"
+	      "    -c, --cmd 'CMD'       run CMD and enable USDT probes on resulting process\n"
+	      "    -q, --quiet    keep messages quiet\n"
+	      "    --no-warnings  do not print warnings\n"
 	      "    --unsafe       allow unsafe builtin functions (system, signal, ...)\n"
 	      "    --debug-file F use F for the symbols of a stripped binary\n"
-	      "    -v             verbose messages (libbpf and the verifier log)\n"
+	      "    -v, --verbose  verbose messages (libbpf and the verifier log)\n"
 	      "    --info         print information about kernel BPF support\n"
 	      "    -V, --version  sonde version\n"
 	      "\n"
@@ -123,6 +134,25 @@ static void push(const char ***arr, size_t *n, size_t *cap, const char *v)
 }
 
 enum { OPT_UNSAFE = 256, OPT_INCLUDE, OPT_INFO, OPT_DEBUG_FILE };
+enum { OPT_NO_WARNINGS = 300, OPT_DRY_RUN, OPT_EMIT_ELF, OPT_EMIT_LLVM };
+
+/* -d takes an optional stage as its own word (-d ir): getopt's "d::" only knows -dir. */
+static unsigned dump_stage(int argc, char **argv)
+{
+	static const struct { const char *name; unsigned bits; } stages[] = {
+		{ "ast", DUMP_AST }, { "ir", DUMP_IR }, { "asm", DUMP_ASM },
+		{ "all", DUMP_AST | DUMP_IR | DUMP_ASM },
+	};
+	size_t i;
+
+	if (optind < argc)
+		for (i = 0; i < sizeof(stages) / sizeof(stages[0]); i++)
+			if (strcmp(argv[optind], stages[i].name) == 0) {
+				optind++;
+				return stages[i].bits;
+			}
+	return DUMP_AST | DUMP_IR;
+}
 
 static int parse_args(int argc, char **argv, struct options *o)
 {
@@ -133,6 +163,18 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "include", required_argument, NULL, OPT_INCLUDE },
 		{ "info", no_argument, NULL, OPT_INFO },
 		{ "debug-file", required_argument, NULL, OPT_DEBUG_FILE },
+		{ "buffering", required_argument, NULL, 'B' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "list", no_argument, NULL, 'l' },
+		{ "pid", required_argument, NULL, 'p' },
+		{ "cmd", required_argument, NULL, 'c' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "no-warnings", no_argument, NULL, OPT_NO_WARNINGS },
+		{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
+		{ "emit-elf", required_argument, NULL, OPT_EMIT_ELF },
+		{ "emit-llvm", required_argument, NULL, OPT_EMIT_LLVM },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -153,7 +195,10 @@ static int parse_args(int argc, char **argv, struct options *o)
 			}
 			break;
 		case 'o': o->outfile = optarg; break;
-		case 'd': o->dump = true; break;
+		case 'd':
+			o->dump = true;
+			o->dump_stages |= dump_stage(argc, argv);
+			break;
 		case 'e': o->program = optarg; break;
 		case 'h': usage(stdout); exit(0);
 		case 'I': push(&o->incdirs, &o->nincdirs, &o->capdirs, optarg); break;
@@ -167,8 +212,14 @@ static int parse_args(int argc, char **argv, struct options *o)
 		case OPT_UNSAFE: o->unsafe = true; break;
 		case OPT_INFO: o->info = true; break;
 		case OPT_DEBUG_FILE: elf_set_debug_file(optarg); break;
+		case OPT_NO_WARNINGS: diag_set_no_warnings(true); break;
+		case OPT_DRY_RUN: o->dry_run = true; break;
+		case OPT_EMIT_ELF: o->emit_elf = optarg; break;
+		case OPT_EMIT_LLVM: o->emit_llvm = optarg; break;
 		default:
-			if (optopt && strchr("BfoeIpc", optopt))
+			if (optopt >= 256 || (optopt && strncmp(argv[optind - 1], "--", 2) == 0))
+				diag_error(NULL, "option '%s' requires an argument", argv[optind - 1]);
+			else if (optopt && strchr("BfoeIpc", optopt))
 				diag_error(NULL, "option -%c requires an argument", optopt);
 			else
 				diag_error(NULL, "unrecognized option '%s'", argv[optind - 1]);
@@ -274,6 +325,66 @@ static int list_probes(struct script *s)
 	return 0;
 }
 
+/* --emit-elf, --emit-llvm and --dry-run: compile (and load), never attach. */
+static int inspect(struct options *o, struct session *ss, struct codegen_opts *copts)
+{
+	FILE *ll = NULL, *elf = NULL;
+	void *obj = NULL;
+	size_t objsize = 0;
+	int err, ret = 1;
+
+	if (o->emit_llvm) {
+		ll = fopen(o->emit_llvm, "we");
+		if (!ll) {
+			diag_error(NULL, "failed to open %s: %s", o->emit_llvm, strerror(errno));
+			return 1;
+		}
+		copts->dump_ir = ll;
+	}
+	err = codegen_object(ss->s, copts, &obj, &objsize);
+	if (ll && fclose(ll) && !err) {
+		diag_error(NULL, "failed to write %s: %s", o->emit_llvm, strerror(errno));
+		err = -EIO;
+	}
+	if (err)
+		goto out;
+	if (o->emit_elf) {
+		elf = fopen(o->emit_elf, "we");
+		if (!elf) {
+			diag_error(NULL, "failed to open %s: %s", o->emit_elf, strerror(errno));
+			goto out;
+		}
+		if (fwrite(obj, 1, objsize, elf) != objsize) {
+			diag_error(NULL, "failed to write %s: %s", o->emit_elf, strerror(errno));
+			fclose(elf);
+			goto out;
+		}
+		if (fclose(elf)) {
+			diag_error(NULL, "failed to write %s: %s", o->emit_elf, strerror(errno));
+			goto out;
+		}
+	}
+	if (o->dry_run) {
+		struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
+
+		setrlimit(RLIMIT_MEMLOCK, &rl);
+		ss->out = output_new(stdout, o->format);
+		err = session_load(ss, obj, objsize);
+		session_close(ss);
+		output_free(ss->out);
+		ss->out = NULL;
+		if (err)
+			goto out;
+		if (!o->quiet)
+			printf("%zu program%s accepted by the kernel's BPF verifier\n",
+				ss->s->nprogs, ss->s->nprogs == 1 ? "" : "s");
+	}
+	ret = 0;
+out:
+	free(obj);
+	return ret;
+}
+
 static int run(struct options *o, struct script *s)
 {
 	struct codegen_opts copts = { 0 };
@@ -287,7 +398,7 @@ static int run(struct options *o, struct script *s)
 
 	features_detect(&kf);
 	probe_uprobe_multi = kf.uprobe_multi;
-	probe_dry_run = o->dump;
+	probe_dry_run = o->dump || ((o->emit_elf || o->emit_llvm) && !o->dry_run);
 	err = sema_run(s);
 	if (err)
 		return 1;
@@ -303,12 +414,18 @@ static int run(struct options *o, struct script *s)
 		return 1;
 	}
 	if (o->dump) {
-		ast_dump(&s->prog, stdout);
-		copts.dump_ir = stdout;
+		if (o->dump_stages & DUMP_AST)
+			ast_dump(&s->prog, stdout);
+		if (!(o->dump_stages & (DUMP_IR | DUMP_ASM)))
+			return 0;
+		copts.dump_ir = o->dump_stages & DUMP_IR ? stdout : NULL;
+		copts.dump_asm = o->dump_stages & DUMP_ASM ? stdout : NULL;
 		err = codegen_object(s, &copts, &obj, &objsize);
 		free(obj);
 		return err ? 1 : 0;
 	}
+	if (o->emit_elf || o->emit_llvm || o->dry_run)
+		return inspect(o, &ss, &copts);
 	if (o->cmd) {
 		/* the child exists (waiting) before code generation: cpid is a constant */
 		err = spawn_child(o->cmd, &ss.child_pid, &ss.child_go_fd);
