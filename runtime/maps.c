@@ -242,3 +242,16 @@ int maps_zero(struct session *ss, const struct map_info *mi)
 	free(zero);
 	return 0;
 }
+
+/* The decoded entries of a map for other consumers than printing (flame graphs). */
+int maps_snapshot(struct session *ss, const struct map_info *mi, struct map_snapshot *snap)
+{
+	if (ss->map_fds[mi->id] < 0)
+		return -ENOENT;
+	return snapshot(ss, mi, snap);
+}
+
+void maps_snapshot_free(struct map_snapshot *snap)
+{
+	snapshot_free(snap);
+}

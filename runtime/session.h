@@ -65,5 +65,7 @@ int maps_print(struct session *ss, const struct map_info *mi, uint64_t top, uint
 int maps_print_all(struct session *ss);
 int maps_clear(struct session *ss, const struct map_info *mi);
 int maps_zero(struct session *ss, const struct map_info *mi);
+int maps_snapshot(struct session *ss, const struct map_info *mi, struct map_snapshot *snap);
+void maps_snapshot_free(struct map_snapshot *snap);
 
 #endif

@@ -24,6 +24,7 @@
 #include "runtime/btf.h"
 #include "runtime/elf.h"
 #include "runtime/features.h"
+#include "runtime/flamegraph.h"
 #include "runtime/ksyms.h"
 #include "runtime/output.h"
 #include "runtime/session.h"
@@ -49,6 +50,7 @@ struct options {
 	unsigned dump_stages;	/* -d [STAGE]: DUMP_* bits */
 	const char *emit_elf, *emit_llvm;	/* --emit-elf FILE, --emit-llvm FILE */
 	bool dry_run;		/* --dry-run: through the verifier, no attach */
+	const char *flamegraph, *folded;	/* --flamegraph FILE.svg, --folded FILE */
 };
 
 /* -d stages */
@@ -70,6 +72,8 @@ static void usage(FILE *f)
 	      "    --dry-run      load the programs through the kernel verifier, attach nothing\n"
 	      "    --emit-elf FILE   write the BPF ELF object to FILE, then exit\n"
 	      "    --emit-llvm FILE  write the optimized LLVM IR to FILE, then exit\n"
+	      "    --flamegraph FILE.svg  at exit, draw the maps keyed by stacks as a flame graph\n"
+	      "    --folded FILE  at exit, write the maps keyed by stacks as folded stacks\n"
 	      "    -e 'program'   execute this program\n"
 	      "    -h, --help     show this help message\n"
 	      "    -I DIR         add the directory to the include search path\n"
@@ -134,7 +138,8 @@ static void push(const char ***arr, size_t *n, size_t *cap, const char *v)
 }
 
 enum { OPT_UNSAFE = 256, OPT_INCLUDE, OPT_INFO, OPT_DEBUG_FILE };
-enum { OPT_NO_WARNINGS = 300, OPT_DRY_RUN, OPT_EMIT_ELF, OPT_EMIT_LLVM };
+enum { OPT_NO_WARNINGS = 300, OPT_DRY_RUN, OPT_EMIT_ELF, OPT_EMIT_LLVM, OPT_FLAMEGRAPH,
+       OPT_FOLDED };
 
 /* -d takes an optional stage as its own word (-d ir): getopt's "d::" only knows -dir. */
 static unsigned dump_stage(int argc, char **argv)
@@ -175,6 +180,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
 		{ "emit-elf", required_argument, NULL, OPT_EMIT_ELF },
 		{ "emit-llvm", required_argument, NULL, OPT_EMIT_LLVM },
+		{ "flamegraph", required_argument, NULL, OPT_FLAMEGRAPH },
+		{ "folded", required_argument, NULL, OPT_FOLDED },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -216,6 +223,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 		case OPT_DRY_RUN: o->dry_run = true; break;
 		case OPT_EMIT_ELF: o->emit_elf = optarg; break;
 		case OPT_EMIT_LLVM: o->emit_llvm = optarg; break;
+		case OPT_FLAMEGRAPH: o->flamegraph = optarg; break;
+		case OPT_FOLDED: o->folded = optarg; break;
 		default:
 			if (optopt >= 256 || (optopt && strncmp(argv[optind - 1], "--", 2) == 0))
 				diag_error(NULL, "option '%s' requires an argument", argv[optind - 1]);
@@ -325,6 +334,50 @@ static int list_probes(struct script *s)
 	return 0;
 }
 
+/* --flamegraph/--folded need a map to draw: say so before anything is attached. */
+static int check_flame_maps(const struct options *o, const struct script *s)
+{
+	size_t i;
+
+	if (!o->flamegraph && !o->folded)
+		return 0;
+	for (i = 0; i < s->nmaps; i++)
+		if (flame_map_eligible(s->maps[i]))
+			return 0;
+	diag_error(NULL, "%s needs a map keyed by a stack with a count or sum value, "
+		   "e.g. @[ustack] = count()", o->flamegraph ? "--flamegraph" : "--folded");
+	return -EINVAL;
+}
+
+/* At exit: the maps keyed by stacks as folded stacks and as a flame graph. */
+static int write_flame(const struct options *o, struct session *ss)
+{
+	const char *paths[2] = { o->folded, o->flamegraph };
+	struct flame_set fs = { 0 };
+	int i, err = 0;
+
+	flame_collect(ss, &fs);
+	for (i = 0; i < 2 && !err; i++) {
+		FILE *f;
+
+		if (!paths[i])
+			continue;
+		f = fopen(paths[i], "we");
+		if (!f) {
+			diag_error(NULL, "failed to open %s: %s", paths[i], strerror(errno));
+			err = -errno;
+			break;
+		}
+		err = i == 0 ? flame_write_folded(&fs, f) : flame_write_svg(&fs, "Flame Graph", f);
+		if (fclose(f) && !err)
+			err = -errno;
+		if (err)
+			diag_error(NULL, "failed to write %s: %s", paths[i], strerror(-err));
+	}
+	flame_free(&fs);
+	return err;
+}
+
 /* --emit-elf, --emit-llvm and --dry-run: compile (and load), never attach. */
 static int inspect(struct options *o, struct session *ss, struct codegen_opts *copts)
 {
@@ -408,6 +461,8 @@ static int run(struct options *o, struct script *s)
 		diag_error(NULL, "No probes to attach");
 		return 1;
 	}
+	if (check_flame_maps(o, s))
+		return 1;
 	copts.ringbuf_pages = (uint32_t)env_u64("PERF_RB_PAGES", 64, 1, 1u << 20);
 	if (copts.ringbuf_pages & (copts.ringbuf_pages - 1)) {
 		diag_error(NULL, "BPFTRACE_PERF_RB_PAGES must be a power of two");
@@ -493,6 +548,8 @@ static int run(struct options *o, struct script *s)
 	output_exit_maps_begin(ss.out);
 	maps_print_all(&ss);
 	output_flush(ss.out);
+	if ((o->flamegraph || o->folded) && write_flame(o, &ss))
+		err = -EIO;
 	ret = err ? 1 : 0;
 out:
 	if (ss.child_go_fd >= 0)
