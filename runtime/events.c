@@ -165,6 +165,12 @@ static int on_event(void *ctx, void *data, size_t size)
 				sb_puts(&sb, s->fmts[h->id].fmt);
 			sb_putn(&sb, str, strnlen(str, len));
 		}
+		/* JSON as bpftrace 0.17: {"type": "join", "data": "a b"}, no newline */
+		if (output_format(ss->out) == OUTPUT_JSON) {
+			output_message(ss->out, "join", sb.buf ? sb.buf : "");
+			sb_free(&sb);
+			break;
+		}
 		sb_putc(&sb, '\n');
 		output_printf(ss->out, sb.buf);
 		sb_free(&sb);
