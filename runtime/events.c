@@ -271,6 +271,30 @@ static void check_child(struct session *ss)
 	}
 }
 
+/*
+ * -p PID: when the process is gone the trace ends (END runs, maps print), as in bpftrace.
+ * It is not sonde's child, so it is gone when kill() finds nothing or it is a zombie.
+ */
+static void check_target(struct session *ss)
+{
+	char path[64], buf[256], *p;
+	FILE *f;
+	bool gone;
+
+	if (!ss->s->opts.pid)
+		return;
+	gone = kill(ss->s->opts.pid, 0) && errno == ESRCH;
+	snprintf(path, sizeof(path), "/proc/%d/stat", ss->s->opts.pid);
+	if (!gone && (f = fopen(path, "re"))) {
+		/* "pid (comm) S ...": the state follows the last ')' */
+		if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')) && p[1] && p[2] == 'Z')
+			gone = true;
+		fclose(f);
+	}
+	if (gone)
+		session_stop = 1;
+}
+
 void session_report_lost(struct session *ss)
 {
 	uint64_t lost = session_lost(ss);
@@ -295,6 +319,7 @@ int session_poll(struct session *ss)
 		}
 		session_report_lost(ss);
 		check_child(ss);
+		check_target(ss);
 		output_flush(ss->out);
 	}
 	return 0;

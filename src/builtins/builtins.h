@@ -54,5 +54,6 @@ const struct func *func_find(const char *name);
 
 extern const struct builtin builtins_proc[], builtins_stack[];
 extern const struct func funcs_print[], funcs_agg[], funcs_str[], funcs_stack[], funcs_proc[];
+extern const struct func funcs_pidns[];
 
 #endif
