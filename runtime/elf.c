@@ -41,6 +41,10 @@
 #include "src/diag.h"
 #include "src/util.h"
 
+#ifdef HAVE_LIBDEBUGINFOD
+#include <elfutils/debuginfod.h>
+#endif
+
 #define DEFAULT_DEBUG_ROOT "/usr/lib/debug"
 
 struct sym_ent {
@@ -436,6 +440,41 @@ static bool find_debuglink(struct elf_file *ef)
 	return found;
 }
 
+/*
+ * Last resort: a debuginfod server, by build id, only when DEBUGINFOD_URLS names one (the
+ * library's own convention; it also caches under $DEBUGINFOD_CACHE_PATH or ~/.cache).
+ */
+static bool find_debuginfod(struct elf_file *ef)
+{
+#ifdef HAVE_LIBDEBUGINFOD
+	const char *urls = getenv("DEBUGINFOD_URLS");
+	debuginfod_client *c;
+	char *path = NULL;
+	bool found = false;
+	int fd;
+
+	if (!urls || !*urls || !ef->build_id)
+		return false;
+	c = debuginfod_begin();
+	if (!c)
+		return false;
+	fd = debuginfod_find_debuginfo(c, (const unsigned char *)ef->build_id, 0, &path);
+	if (fd >= 0) {
+		close(fd);
+		found = try_debug_file(ef, path, true, false, 0);
+	} else {
+		diag_verbose("%s: no debug file for build id %s from debuginfod: %s\n", ef->path,
+			     ef->build_id, strerror(-fd));
+	}
+	free(path);
+	debuginfod_end(c);
+	return found;
+#else
+	(void)ef;
+	return false;
+#endif
+}
+
 static void find_debug_file(struct elf_file *ef)
 {
 	if (debug_file) {
@@ -452,7 +491,9 @@ static void find_debug_file(struct elf_file *ef)
 		if (ok)
 			return;
 	}
-	find_debuglink(ef);
+	if (find_debuglink(ef))
+		return;
+	find_debuginfod(ef);
 }
 
 /* ---- the symbol table ---- */

@@ -273,6 +273,12 @@ static int on_event(void *ctx, void *data, size_t size)
 				sb_puts(&sb, s->fmts[h->id].fmt);
 			sb_putn(&sb, str, strnlen(str, len));
 		}
+		/* JSON as bpftrace 0.17: {"type": "join", "data": "a b"}, no newline */
+		if (output_format(ss->out) == OUTPUT_JSON) {
+			output_message(ss->out, "join", sb.buf ? sb.buf : "");
+			sb_free(&sb);
+			break;
+		}
 		sb_putc(&sb, '\n');
 		output_printf(ss->out, sb.buf);
 		sb_free(&sb);
@@ -418,6 +424,30 @@ static void check_child(struct session *ss)
 	}
 }
 
+/*
+ * -p PID: when the process is gone the trace ends (END runs, maps print), as in bpftrace.
+ * It is not sonde's child, so it is gone when kill() finds nothing or it is a zombie.
+ */
+static void check_target(struct session *ss)
+{
+	char path[64], buf[256], *p;
+	FILE *f;
+	bool gone;
+
+	if (!ss->s->opts.pid)
+		return;
+	gone = kill(ss->s->opts.pid, 0) && errno == ESRCH;
+	snprintf(path, sizeof(path), "/proc/%d/stat", ss->s->opts.pid);
+	if (!gone && (f = fopen(path, "re"))) {
+		/* "pid (comm) S ...": the state follows the last ')' */
+		if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')) && p[1] && p[2] == 'Z')
+			gone = true;
+		fclose(f);
+	}
+	if (gone)
+		session_stop = 1;
+}
+
 void session_report_lost(struct session *ss)
 {
 	uint64_t lost = session_lost(ss) + ss->abandoned;
@@ -446,6 +476,7 @@ int session_poll(struct session *ss)
 			session_stop = 1;
 		session_report_lost(ss);
 		check_child(ss);
+		check_target(ss);
 	}
 	note_stop(ss);
 	return 0;

@@ -332,3 +332,16 @@ void maps_report_full(struct session *ss, const struct map_info *mi)
 		  "BPFTRACE_MAP_KEYS_MAX, or declare it lruhash(N) to evict old keys", mi->name, n,
 		  mi->name);
 }
+
+/* The decoded entries of a map for other consumers than printing (flame graphs). */
+int maps_snapshot(struct session *ss, const struct map_info *mi, struct map_snapshot *snap)
+{
+	if (ss->map_fds[mi->id] < 0)
+		return -ENOENT;
+	return snapshot(ss, mi, snap);
+}
+
+void maps_snapshot_free(struct map_snapshot *snap)
+{
+	snapshot_free(snap);
+}

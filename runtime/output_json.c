@@ -15,12 +15,53 @@
 #include "format.h"
 #include "hist.h"
 
+/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if there is none. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+	size_t len, i;
+	uint32_t cp;
+
+	if (s[0] < 0xc2 || s[0] > 0xf4)
+		return 0;
+	len = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : 2;
+	if (len > n)
+		return 0;
+	cp = s[0] & (0x7f >> len);
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	/* overlong forms, UTF-16 surrogates and code points past U+10FFFF are not UTF-8 */
+	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
 static void put_escaped(struct strbuf *sb, const char *s, size_t n)
 {
 	size_t i;
 
 	for (i = 0; i < n; i++) {
 		signed char c = (signed char)s[i];
+
+		/*
+		 * JSON text is UTF-8: valid sequences pass through; a byte that is not part of
+		 * one (binary data, a truncated str()) is written as \u00XX, its Latin-1 reading,
+		 * so that jq and other strict parsers accept every line.
+		 */
+		if ((unsigned char)c >= 0x80) {
+			size_t len = utf8_len((const unsigned char *)s + i, n - i);
+
+			if (len) {
+				sb_putn(sb, s + i, len);
+				i += len - 1;
+			} else {
+				sb_printf(sb, "\\u%04x", (unsigned char)c);
+			}
+			continue;
+		}
 
 		switch (c) {
 		case '"':

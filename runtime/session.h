@@ -82,5 +82,7 @@ int maps_print_all(struct session *ss);
 int maps_clear(struct session *ss, const struct map_info *mi);
 int maps_zero(struct session *ss, const struct map_info *mi);
 void maps_report_full(struct session *ss, const struct map_info *mi);
+int maps_snapshot(struct session *ss, const struct map_info *mi, struct map_snapshot *snap);
+void maps_snapshot_free(struct map_snapshot *snap);
 
 #endif

@@ -10,6 +10,8 @@ static const char *src_name = "stdin";
 static const char *src_text;
 static unsigned nerrors;
 static int verbose;
+static bool no_warnings;	/* --no-warnings */
+static bool muted;	/* the last message was a suppressed warning: so are its notes */
 
 void diag_set_source(const char *name, const char *text)
 {
@@ -56,6 +58,7 @@ static void report(const char *kind, const struct loc *loc, const char *fmt, va_
 {
 	struct strbuf sb;
 
+	muted = false;
 	sb_init(&sb);
 	if (loc && loc->first_line > 0) {
 		sb_printf(&sb, "%s:%d:%d-%d: %s: ", src_name, loc->first_line, loc->first_column,
@@ -92,15 +95,25 @@ void diag_warn(const struct loc *loc, const char *fmt, ...)
 {
 	va_list ap;
 
+	muted = no_warnings;
+	if (muted)
+		return;
 	va_start(ap, fmt);
 	report("WARNING", loc, fmt, ap);
 	va_end(ap);
+}
+
+void diag_set_no_warnings(bool on)
+{
+	no_warnings = on;
 }
 
 void diag_note(const char *fmt, ...)
 {
 	va_list ap;
 
+	if (muted)
+		return;
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);

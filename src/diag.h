@@ -12,6 +12,7 @@
 #define SONDE_DIAG_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 
 /* Field names match bison's YYLTYPE so the parser can use it directly. */
 struct loc {
@@ -34,6 +35,9 @@ void diag_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void diag_verbose(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void diag_set_verbose(int level);
 int diag_verbose_level(void);
+
+/* --no-warnings: drop WARNING messages (and the notes that follow them). */
+void diag_set_no_warnings(bool on);
 
 unsigned diag_error_count(void);
 void diag_reset(void);

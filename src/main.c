@@ -25,6 +25,7 @@
 #include "runtime/btf.h"
 #include "runtime/elf.h"
 #include "runtime/features.h"
+#include "runtime/flamegraph.h"
 #include "runtime/ksyms.h"
 #include "runtime/output.h"
 #include "runtime/session.h"
@@ -48,7 +49,14 @@ struct options {
 	size_t nincdirs, nincfiles, capdirs, capfiles;
 	char **params;
 	int nparams;
+	unsigned dump_stages;	/* -d [STAGE]: DUMP_* bits */
+	const char *emit_elf, *emit_llvm;	/* --emit-elf FILE, --emit-llvm FILE */
+	bool dry_run;		/* --dry-run: through the verifier, no attach */
+	const char *flamegraph, *folded;	/* --flamegraph FILE.svg, --folded FILE */
 };
+
+/* -d stages */
+enum { DUMP_AST = 1, DUMP_IR = 2, DUMP_ASM = 4 };
 
 static void usage(FILE *f)
 {
@@ -58,23 +66,30 @@ static void usage(FILE *f)
 	      "    sonde [options] -e 'program' [args...]\n"
 	      "\n"
 	      "OPTIONS:\n"
-	      "    -B MODE        output buffering mode ('full', 'none', 'line')\n"
-	      "    -f FORMAT      output format ('text', 'json')\n"
-	      "    -o FILE        redirect program output to file\n"
-	      "    -d             dump the AST and the generated IR, then exit (dry run)\n"
+	      "    -B, --buffering MODE  output buffering mode ('full', 'none', 'line')\n"
+	      "    -f, --format FORMAT   output format ('text', 'json')\n"
+	      "    -o, --output FILE     redirect program output to file\n"
+	      "    -d [STAGE]     dump a compilation stage, then exit: 'ast', 'ir', 'asm' or\n"
+	      "                   'all' (without STAGE: the AST and the IR)\n"
+	      "    --dry-run      load the programs through the kernel verifier, attach nothing\n"
+	      "    --emit-elf FILE   write the BPF ELF object to FILE, then exit\n"
+	      "    --emit-llvm FILE  write the optimized LLVM IR to FILE, then exit\n"
+	      "    --flamegraph FILE.svg  at exit, draw the maps keyed by stacks as a flame graph\n"
+	      "    --folded FILE  at exit, write the maps keyed by stacks as folded stacks\n"
 	      "    -e 'program'   execute this program\n"
 	      "    -h, --help     show this help message\n"
 	      "    -I DIR         add the directory to the include search path\n"
 	      "    --include FILE add an #include file before preprocessing\n"
-	      "    -l [search]    list probes\n"
-	      "    -p PID         enable USDT probes on PID and filter every probe to PID\n"
-	      "    -c 'CMD'       run CMD and enable USDT probes on resulting process\n"
-	      "    -q             keep messages quiet\n"
+	      "    -l, --list [search]   list probes\n"
+	      "    -p, --pid PID  enable USDT probes on PID and filter every probe to PID\n"
+	      "    -c, --cmd 'CMD'       run CMD and enable USDT probes on resulting process\n"
+	      "    -q, --quiet    keep messages quiet\n"
+	      "    --no-warnings  do not print warnings\n"
 	      "    --unsafe       allow unsafe builtin functions (system, signal, ...)\n"
 	      "    --debug-file F use F for the symbols of a stripped binary\n"
 	      "    --ustack MODE  how ustack walks user stacks: 'fp' (frame pointers, the default)\n"
 	      "                   or 'dwarf' (call-frame information: whole stacks without them)\n"
-	      "    -v             verbose messages (libbpf and the verifier log)\n"
+	      "    -v, --verbose  verbose messages (libbpf and the verifier log)\n"
 	      "    --info         print information about kernel BPF support\n"
 	      "    -V, --version  sonde version\n"
 	      "\n"
@@ -128,6 +143,8 @@ static void push(const char ***arr, size_t *n, size_t *cap, const char *v)
 }
 
 enum { OPT_UNSAFE = 256, OPT_INCLUDE, OPT_INFO, OPT_DEBUG_FILE, OPT_USTACK };
+enum { OPT_NO_WARNINGS = 300, OPT_DRY_RUN, OPT_EMIT_ELF, OPT_EMIT_LLVM, OPT_FLAMEGRAPH,
+       OPT_FOLDED };
 
 /* --ustack / SONDE_USTACK: how a plain ustack walks the stack. */
 static int ustack_mode(const char *v, const char *what, int *mode)
@@ -143,6 +160,24 @@ static int ustack_mode(const char *v, const char *what, int *mode)
 	return 0;
 }
 
+/* -d takes an optional stage as its own word (-d ir): getopt's "d::" only knows -dir. */
+static unsigned dump_stage(int argc, char **argv)
+{
+	static const struct { const char *name; unsigned bits; } stages[] = {
+		{ "ast", DUMP_AST }, { "ir", DUMP_IR }, { "asm", DUMP_ASM },
+		{ "all", DUMP_AST | DUMP_IR | DUMP_ASM },
+	};
+	size_t i;
+
+	if (optind < argc)
+		for (i = 0; i < sizeof(stages) / sizeof(stages[0]); i++)
+			if (strcmp(argv[optind], stages[i].name) == 0) {
+				optind++;
+				return stages[i].bits;
+			}
+	return DUMP_AST | DUMP_IR;
+}
+
 static int parse_args(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
@@ -153,6 +188,20 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "info", no_argument, NULL, OPT_INFO },
 		{ "debug-file", required_argument, NULL, OPT_DEBUG_FILE },
 		{ "ustack", required_argument, NULL, OPT_USTACK },
+		{ "buffering", required_argument, NULL, 'B' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "list", no_argument, NULL, 'l' },
+		{ "pid", required_argument, NULL, 'p' },
+		{ "cmd", required_argument, NULL, 'c' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "no-warnings", no_argument, NULL, OPT_NO_WARNINGS },
+		{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
+		{ "emit-elf", required_argument, NULL, OPT_EMIT_ELF },
+		{ "emit-llvm", required_argument, NULL, OPT_EMIT_LLVM },
+		{ "flamegraph", required_argument, NULL, OPT_FLAMEGRAPH },
+		{ "folded", required_argument, NULL, OPT_FOLDED },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -173,7 +222,10 @@ static int parse_args(int argc, char **argv, struct options *o)
 			}
 			break;
 		case 'o': o->outfile = optarg; break;
-		case 'd': o->dump = true; break;
+		case 'd':
+			o->dump = true;
+			o->dump_stages |= dump_stage(argc, argv);
+			break;
 		case 'e': o->program = optarg; break;
 		case 'h': usage(stdout); exit(0);
 		case 'I': push(&o->incdirs, &o->nincdirs, &o->capdirs, optarg); break;
@@ -191,8 +243,16 @@ static int parse_args(int argc, char **argv, struct options *o)
 			if (ustack_mode(optarg, "--ustack", &o->ustack))
 				return -EINVAL;
 			break;
+		case OPT_NO_WARNINGS: diag_set_no_warnings(true); break;
+		case OPT_DRY_RUN: o->dry_run = true; break;
+		case OPT_EMIT_ELF: o->emit_elf = optarg; break;
+		case OPT_EMIT_LLVM: o->emit_llvm = optarg; break;
+		case OPT_FLAMEGRAPH: o->flamegraph = optarg; break;
+		case OPT_FOLDED: o->folded = optarg; break;
 		default:
-			if (optopt && strchr("BfoeIpc", optopt))
+			if (optopt >= 256 || (optopt && strncmp(argv[optind - 1], "--", 2) == 0))
+				diag_error(NULL, "option '%s' requires an argument", argv[optind - 1]);
+			else if (optopt && strchr("BfoeIpc", optopt))
 				diag_error(NULL, "option -%c requires an argument", optopt);
 			else
 				diag_error(NULL, "unrecognized option '%s'", argv[optind - 1]);
@@ -314,6 +374,110 @@ static int list_probes(struct script *s)
 	return 0;
 }
 
+/* --flamegraph/--folded need a map to draw: say so before anything is attached. */
+static int check_flame_maps(const struct options *o, const struct script *s)
+{
+	size_t i;
+
+	if (!o->flamegraph && !o->folded)
+		return 0;
+	for (i = 0; i < s->nmaps; i++)
+		if (flame_map_eligible(s->maps[i]))
+			return 0;
+	diag_error(NULL, "%s needs a map keyed by a stack with a count or sum value, "
+		   "e.g. @[ustack] = count()", o->flamegraph ? "--flamegraph" : "--folded");
+	return -EINVAL;
+}
+
+/* At exit: the maps keyed by stacks as folded stacks and as a flame graph. */
+static int write_flame(const struct options *o, struct session *ss)
+{
+	const char *paths[2] = { o->folded, o->flamegraph };
+	struct flame_set fs = { 0 };
+	int i, err = 0;
+
+	flame_collect(ss, &fs);
+	for (i = 0; i < 2 && !err; i++) {
+		FILE *f;
+
+		if (!paths[i])
+			continue;
+		f = fopen(paths[i], "we");
+		if (!f) {
+			diag_error(NULL, "failed to open %s: %s", paths[i], strerror(errno));
+			err = -errno;
+			break;
+		}
+		err = i == 0 ? flame_write_folded(&fs, f) : flame_write_svg(&fs, "Flame Graph", f);
+		if (fclose(f) && !err)
+			err = -errno;
+		if (err)
+			diag_error(NULL, "failed to write %s: %s", paths[i], strerror(-err));
+	}
+	flame_free(&fs);
+	return err;
+}
+
+/* --emit-elf, --emit-llvm and --dry-run: compile (and load), never attach. */
+static int inspect(struct options *o, struct session *ss, struct codegen_opts *copts)
+{
+	FILE *ll = NULL, *elf = NULL;
+	void *obj = NULL;
+	size_t objsize = 0;
+	int err, ret = 1;
+
+	if (o->emit_llvm) {
+		ll = fopen(o->emit_llvm, "we");
+		if (!ll) {
+			diag_error(NULL, "failed to open %s: %s", o->emit_llvm, strerror(errno));
+			return 1;
+		}
+		copts->dump_ir = ll;
+	}
+	err = codegen_object(ss->s, copts, &obj, &objsize);
+	if (ll && fclose(ll) && !err) {
+		diag_error(NULL, "failed to write %s: %s", o->emit_llvm, strerror(errno));
+		err = -EIO;
+	}
+	if (err)
+		goto out;
+	if (o->emit_elf) {
+		elf = fopen(o->emit_elf, "we");
+		if (!elf) {
+			diag_error(NULL, "failed to open %s: %s", o->emit_elf, strerror(errno));
+			goto out;
+		}
+		if (fwrite(obj, 1, objsize, elf) != objsize) {
+			diag_error(NULL, "failed to write %s: %s", o->emit_elf, strerror(errno));
+			fclose(elf);
+			goto out;
+		}
+		if (fclose(elf)) {
+			diag_error(NULL, "failed to write %s: %s", o->emit_elf, strerror(errno));
+			goto out;
+		}
+	}
+	if (o->dry_run) {
+		struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
+
+		setrlimit(RLIMIT_MEMLOCK, &rl);
+		ss->out = output_new(stdout, o->format);
+		err = session_load(ss, obj, objsize);
+		session_close(ss);
+		output_free(ss->out);
+		ss->out = NULL;
+		if (err)
+			goto out;
+		if (!o->quiet)
+			printf("%zu program%s accepted by the kernel's BPF verifier\n",
+				ss->s->nprogs, ss->s->nprogs == 1 ? "" : "s");
+	}
+	ret = 0;
+out:
+	free(obj);
+	return ret;
+}
+
 static int run(struct options *o, struct script *s)
 {
 	struct codegen_opts copts = { 0 };
@@ -328,7 +492,7 @@ static int run(struct options *o, struct script *s)
 	/* only the features the script needs: one probe, for uprobes */
 	probe_uprobe_multi = probe_program_uses(&s->prog, &probe_uprobe, &probe_uretprobe) &&
 			     features_uprobe_multi();
-	probe_dry_run = o->dump;
+	probe_dry_run = o->dump || ((o->emit_elf || o->emit_llvm) && !o->dry_run);
 	err = sema_run(s);
 	if (err)
 		return 1;
@@ -338,6 +502,8 @@ static int run(struct options *o, struct script *s)
 		diag_error(NULL, "No probes to attach");
 		return 1;
 	}
+	if (check_flame_maps(o, s))
+		return 1;
 	/* a script that prints from its probes gets room for bursts of a million events a
 	 * second (4 MiB: ~100 ms of them); one that only fills maps needs little */
 	copts.ringbuf_pages = (uint32_t)env_u64("PERF_RB_PAGES", s->nfmts ? 1024 : 64, 1, 1u << 20);
@@ -346,12 +512,18 @@ static int run(struct options *o, struct script *s)
 		return 1;
 	}
 	if (o->dump) {
-		ast_dump(&s->prog, stdout);
-		copts.dump_ir = stdout;
+		if (o->dump_stages & DUMP_AST)
+			ast_dump(&s->prog, stdout);
+		if (!(o->dump_stages & (DUMP_IR | DUMP_ASM)))
+			return 0;
+		copts.dump_ir = o->dump_stages & DUMP_IR ? stdout : NULL;
+		copts.dump_asm = o->dump_stages & DUMP_ASM ? stdout : NULL;
 		err = codegen_object(s, &copts, &obj, &objsize);
 		free(obj);
 		return err ? 1 : 0;
 	}
+	if (o->emit_elf || o->emit_llvm || o->dry_run)
+		return inspect(o, &ss, &copts);
 	if (o->cmd) {
 		/* the child exists (waiting) before code generation: cpid is a constant */
 		err = spawn_child(o->cmd, &ss.child_pid, &ss.child_go_fd);
@@ -420,6 +592,8 @@ static int run(struct options *o, struct script *s)
 	output_exit_maps_begin(ss.out);
 	maps_print_all(&ss);
 	session_flush(&ss, false);
+	if ((o->flamegraph || o->folded) && write_flame(o, &ss))
+		err = -EIO;
 	ret = err || (output_error(ss.out) && output_error(ss.out) != EPIPE) ? 1 : ss.exit_code;
 out:
 	if (ss.child_go_fd >= 0)

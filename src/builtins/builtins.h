@@ -67,5 +67,6 @@ int knames_fill(struct session *ss);
 
 /* newer.c: f(@m, key) as f(@m[key]) (has_key, two-argument delete); false when reported. */
 bool builtins_map_key_arg(struct sema *se, struct node *n);
+extern const struct func funcs_pidns[];
 
 #endif

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "codegen/cg.h"
+#include "pidns.h"
 #include "runtime/btf.h"
 #include "sema.h"
 
@@ -43,15 +44,15 @@ static LLVMValueRef helper0(struct cg *cg, int helper)
 	return irb_helper_call(cg, helper, cg->i64, NULL, 0);
 }
 
+/* pid and tid in sonde's own PID namespace (pidns.c) */
 static LLVMValueRef e_pid(struct cg *cg, struct node *n)
 {
-	return LLVMBuildLShr(cg->b, helper0(cg, BPF_FUNC_get_current_pid_tgid), irb_const(cg, 32), "");
+	return LLVMBuildLShr(cg->b, pidns_pid_tgid(cg), irb_const(cg, 32), "");
 }
 
 static LLVMValueRef e_tid(struct cg *cg, struct node *n)
 {
-	return LLVMBuildAnd(cg->b, helper0(cg, BPF_FUNC_get_current_pid_tgid),
-			    irb_const(cg, 0xffffffff), "");
+	return LLVMBuildAnd(cg->b, pidns_pid_tgid(cg), irb_const(cg, 0xffffffff), "");
 }
 
 static LLVMValueRef e_uid(struct cg *cg, struct node *n)

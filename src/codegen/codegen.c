@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "builtins/builtins.h"
+#include "builtins/pidns.h"
 #include "parser.h"
 #include "sema.h"
 #include "util.h"
@@ -948,11 +949,9 @@ void cg_program(struct cg *cg, struct prog_info *pi, size_t index)
 	}
 	LLVMPositionBuilderAtEnd(cg->b, body);
 	if (cg->s->opts.pid && !pi->ap->ops->is_special && pi->ap->ops != &probe_interval) {
-		/* -p PID filters every probe to that process (tgid as seen from the root namespace) */
+		/* -p PID filters every probe to that process (tgid as seen from sonde's namespace) */
 		LLVMBasicBlockRef mine = irb_block(cg, "pid.match");
-		LLVMValueRef tgid = LLVMBuildLShr(cg->b, irb_helper_call(cg, BPF_FUNC_get_current_pid_tgid,
-									  cg->i64, NULL, 0),
-						  irb_const(cg, 32), "");
+		LLVMValueRef tgid = LLVMBuildLShr(cg->b, pidns_pid_tgid(cg), irb_const(cg, 32), "");
 
 		LLVMBuildCondBr(cg->b, LLVMBuildICmp(cg->b, LLVMIntEQ, tgid, irb_const(cg, cg->s->opts.pid), ""),
 				mine, cg->ret_bb);

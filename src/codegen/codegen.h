@@ -23,6 +23,7 @@ void codegen_map_name(const struct map_info *mi, char *buf, size_t len);
 struct codegen_opts {
 	FILE *dump_ir;		/* -d ir: print the optimized IR here */
 	uint32_t ringbuf_pages;
+	FILE *dump_asm;		/* -d asm: print the BPF assembly here */
 };
 
 /* 0 and a malloc'd object, or -errno (reported). */

@@ -201,6 +201,16 @@ static int emit(struct cg *cg, const struct codegen_opts *opts, void **obj, size
 		fputs(ir, opts->dump_ir);
 		LLVMDisposeMessage(ir);
 	}
+	if (opts && opts->dump_asm) {
+		if (LLVMTargetMachineEmitToMemoryBuffer(tm, cg->mod, LLVMAssemblyFile, &err, &buf)) {
+			diag_error(NULL, "internal error: BPF assembly emission failed: %s", err);
+			LLVMDisposeMessage(err);
+			LLVMDisposeTargetMachine(tm);
+			return -EINVAL;
+		}
+		fwrite(LLVMGetBufferStart(buf), 1, LLVMGetBufferSize(buf), opts->dump_asm);
+		LLVMDisposeMemoryBuffer(buf);
+	}
 	if (LLVMTargetMachineEmitToMemoryBuffer(tm, cg->mod, LLVMObjectFile, &err, &buf)) {
 		diag_error(NULL, "internal error: BPF code emission failed: %s", err);
 		LLVMDisposeMessage(err);

@@ -265,8 +265,12 @@ static const char J_buf_key[] =
 	"{\"type\": \"map\", \"data\": {\"@c\": {\"ab\\\\x01\": 1}}}\n";
 static const char T_printf_utf8[] =
 	"\xc3""\xa9"" \xc3""\xbc""\n";
+/* bpftrace 0.17 writes "\\uffffffc3..." here, which jq reads back as other text: UTF-8 passes */
 static const char J_printf_utf8[] =
-	"{\"type\": \"printf\", \"data\": \"\\uffffffc3\\uffffffa9 \\uffffffc3\\uffffffbc\\n\"}\n";
+	"{\"type\": \"printf\", \"data\": \"\xc3""\xa9"" \xc3""\xbc""\\n\"}\n";
+/* bytes that are no UTF-8 (a lone continuation, a truncated sequence, an overlong form) */
+static const char J_printf_bad_utf8[] =
+	"{\"type\": \"printf\", \"data\": \"\\u0080 \\u00c3 \\u00c0\\u00af \\u00ff\\n\"}\n";
 static const char T_printf_ctrl[] =
 	"tab\there \"q\" back\\ \x01"" end\n";
 static const char J_printf_ctrl[] =
@@ -287,7 +291,7 @@ static const char J_int8_and_str_key_u64_value[] =
 static const char T_utf8_tab_key[] =
 	"@e[\xc3""\xa9""\t]: 1\n";
 static const char J_utf8_tab_key[] =
-	"{\"type\": \"map\", \"data\": {\"@e\": {\"\\uffffffc3\\uffffffa9\\t\": 1}}}\n";
+	"{\"type\": \"map\", \"data\": {\"@e\": {\"\xc3""\xa9""\\t\": 1}}}\n";
 
 /* --- building snapshots by hand --- */
 
@@ -644,7 +648,7 @@ static void test_sorting(void)
 
 	m = snap("@e", MAPV_PLAIN);
 	add(m, T(1, S("\xc3\xa9\t")), I(1));
-	check_map(m, 0, 0, T_utf8_tab_key, J_utf8_tab_key, "json_key_escapes_tab_and_high_bytes");
+	check_map(m, 0, 0, T_utf8_tab_key, J_utf8_tab_key, "json_key_escapes_tab_keeps_utf8");
 	snap_free(m);
 
 	m = snap("@e", MAPV_PLAIN);
@@ -868,7 +872,13 @@ static void test_messages(void)
 	ok(got && strlen(got) > strlen(J_printf_utf8) &&
 	   !strncmp(got, J_printf_utf8, strlen(J_printf_utf8)) &&
 	   !strcmp(got + strlen(J_printf_utf8), J_printf_ctrl),
-	   "json_printf_escapes_control_and_high_bytes_as_bpftrace");
+	   "json_printf_escapes_control_bytes_and_passes_utf8");
+	free(got);
+
+	sink_open(&s, OUTPUT_JSON);
+	output_printf(s.o, "\x80 \xc3 \xc0\xaf \xff\n");
+	got = sink_close(&s);
+	is_str(got, J_printf_bad_utf8, "json_printf_writes_bytes_that_are_not_utf8_as_u00xx");
 	free(got);
 
 	sink_open(&s, OUTPUT_TEXT);
