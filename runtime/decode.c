@@ -157,6 +157,34 @@ static char *timestamp_text(struct session *ss, const void *data)
 	return xstrdup(buf);
 }
 
+static struct val decode_bitfield(const struct field *f, const void *data)
+{
+	uint64_t v = 0;
+	uint32_t bytes = (f->bit_offset + f->bit_width + 7) / 8;
+
+	memcpy(&v, data, bytes > 8 ? 8 : bytes);
+	v >>= f->bit_offset;
+	if (f->bit_width < 64)
+		v &= (1ULL << f->bit_width) - 1;
+	return val_uint(v);
+}
+
+/* A struct or union value held in memory: its members in declaration order. */
+static struct val decode_record(struct session *ss, const struct record *rec, const void *data)
+{
+	struct val v = val_elems(VAL_RECORD, rec->nfields);
+	uint32_t i;
+
+	v.rec = rec;
+	for (i = 0; i < rec->nfields; i++) {
+		const struct field *f = &rec->fields[i];
+		const char *p = (const char *)data + f->offset;
+
+		v.tuple.elems[i] = f->bit_width ? decode_bitfield(f, p) : decode_value(ss, f->type, p);
+	}
+	return v;
+}
+
 struct val decode_value(struct session *ss, const struct type *t, const void *data)
 {
 	struct val v;
@@ -179,6 +207,15 @@ struct val decode_value(struct session *ss, const struct type *t, const void *da
 		v = val_tuple(t->nfields);
 		for (i = 0; i < t->nfields; i++)
 			v.tuple.elems[i] = decode_value(ss, t->fields[i], (const char *)data + t->offsets[i]);
+		return v;
+	case TYPE_RECORD:
+		if (!t->rec->complete)
+			return val_elems(VAL_RECORD, 0);
+		return decode_record(ss, t->rec, data);
+	case TYPE_ARRAY:
+		v = val_elems(VAL_ARRAY, t->nelems);
+		for (i = 0; i < t->nelems; i++)
+			v.tuple.elems[i] = decode_value(ss, t->elem, (const char *)data + i * t->elem->size);
 		return v;
 	case TYPE_USTACK:
 	case TYPE_KSTACK:
