@@ -421,6 +421,7 @@ int main(int argc, char **argv)
 	s.opts.strlen = (uint32_t)env_u64("STRLEN", 64, 1, 1024);
 	s.opts.map_keys_max = (uint32_t)env_u64("MAP_KEYS_MAX", 4096, 1, 1u << 24);
 	s.opts.stack_max = (uint32_t)env_u64("MAX_STACK", 127, 1, 1024);
+	s.opts.cat_bytes_max = (uint32_t)env_u64("CAT_BYTES_MAX", 10240, 1, 1u << 30);
 	s.opts.listing = o.listing;
 	if (o.pid) {
 		char *end;

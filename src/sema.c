@@ -36,16 +36,20 @@ void sema_error(struct sema *se, const struct loc *loc, const char *fmt, ...)
 
 /* ---- types and records ---------------------------------------------------------------- */
 
-/* Script C definitions win over BTF only when BTF lacks the type (LANGUAGE.md). */
+/*
+ * A struct the script itself defines wins over the kernel's BTF for that script, as in
+ * bpftrace (runqlen.bt's struct cfs_rq); headers only give constants, so BTF still wins over
+ * what an #include'd header would define.
+ */
 static struct record *resolve_record(struct record *rec)
 {
 	struct record *r = NULL;
 
+	if (cdecl_find_record(rec->name, rec->is_union, &r) == 0 && r && r->complete)
+		return r;
 	if (rec->complete)
 		return rec;
 	if (btf_find_record(rec->name, rec->is_union, &r) == 0 && r && r->complete)
-		return r;
-	if (cdecl_find_record(rec->name, rec->is_union, &r) == 0 && r)
 		return r;
 	return rec;
 }
@@ -667,6 +671,9 @@ static struct type *type_cast(struct sema *se, struct node *n)
 				   type_name(t));
 			return NULL;
 		}
+		/* ctx is the probe's own context (pt_regs, ...): kernel memory in every probe */
+		if (n->a->kind == N_IDENT && n->a->builtin && strcmp(n->a->builtin->name, "ctx") == 0)
+			return type_with_as(t, AS_KERNEL);
 		return type_with_as(t, a->kind == TYPE_POINTER && a->as ? a->as : se->ops->as);
 	}
 	if (t->kind == TYPE_INT) {

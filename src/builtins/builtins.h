@@ -54,5 +54,8 @@ const struct func *func_find(const char *name);
 
 extern const struct builtin builtins_proc[], builtins_stack[];
 extern const struct func funcs_print[], funcs_agg[], funcs_str[], funcs_stack[], funcs_proc[];
+/* sys.c: bswap, strerror, cgroup_path, debugf, numaid, sargN */
+extern const struct builtin builtins_sys[];
+extern const struct func funcs_sys[];
 
 #endif

@@ -23,6 +23,7 @@ static bool printable_as_string(const struct type *t)
 	case TYPE_TIMESTAMP:
 	case TYPE_MACADDR:
 	case TYPE_CGROUP_PATH:
+	case TYPE_ERRNO:
 	case TYPE_BUFFER:
 		return true;
 	default:
