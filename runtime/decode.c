@@ -3,9 +3,15 @@
  * output layer prints: integers by size and sign, strings, tuples, and the special kinds
  * resolved in user space (stacks, symbols, addresses, user names, timestamps).
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE	/* name_to_handle_at */
+#endif
 #include "session.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <fnmatch.h>
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -161,10 +167,155 @@ static char *timestamp_text(struct session *ss, const void *data)
 	char buf[256];
 	const char *fmt = id < ss->s->nfmts ? ss->s->fmts[id].fmt : "%H:%M:%S";
 
+	char *with_us = NULL;
+
 	localtime_r(&secs, &tm);
+	if (strstr(fmt, "%f")) {
+		/* bpftrace's %f: microseconds of the same timestamp, six digits */
+		struct strbuf sb;
+		const char *p;
+
+		sb_init(&sb);
+		for (p = fmt; *p; p++) {
+			if (p[0] == '%' && p[1] == '%') {
+				sb_puts(&sb, "%%");
+				p++;
+			} else if (p[0] == '%' && p[1] == 'f') {
+				sb_printf(&sb, "%06lld", (long long)((real % 1000000000LL) / 1000));
+				p++;
+			} else {
+				sb_putc(&sb, *p);
+			}
+		}
+		fmt = with_us = sb_steal(&sb);
+	}
 	if (!strftime(buf, sizeof(buf), fmt, &tm))
 		buf[0] = '\0';
+	free(with_us);
 	return xstrdup(buf);
+}
+
+static struct val decode_bitfield(const struct field *f, const void *data)
+{
+	uint64_t v = 0;
+	uint32_t bytes = (f->bit_offset + f->bit_width + 7) / 8;
+
+	memcpy(&v, data, bytes > 8 ? 8 : bytes);
+	v >>= f->bit_offset;
+	if (f->bit_width < 64)
+		v &= (1ULL << f->bit_width) - 1;
+	return val_uint(v);
+}
+
+/* A struct or union value held in memory: its members in declaration order. */
+static struct val decode_record(struct session *ss, const struct record *rec, const void *data)
+{
+	struct val v = val_elems(VAL_RECORD, rec->nfields);
+	uint32_t i;
+
+	v.rec = rec;
+	for (i = 0; i < rec->nfields; i++) {
+		const struct field *f = &rec->fields[i];
+		const char *p = (const char *)data + f->offset;
+
+		v.tuple.elems[i] = f->bit_width ? decode_bitfield(f, p) : decode_value(ss, f->type, p);
+	}
+	return v;
+}
+
+/*
+ * bpftrace 0.17's cgroup_path(): for each cgroup file system in /proc/mounts, the path of the
+ * directory whose cgroup id (its kernfs file handle) is id, as "name:/path" joined by ","
+ * with "unified" (cgroup2) first and the v1 hierarchies, named by their mount directory, in
+ * name order.
+ */
+static bool cgroup_find(const char *dir, uint64_t id, struct strbuf *path, size_t root_len)
+{
+	struct {
+		struct file_handle fh;
+		uint64_t id;
+	} h;
+	int mount_id;
+	struct dirent *de;
+	bool found = false;
+	DIR *d;
+
+	h.fh.handle_bytes = sizeof(h.id);
+	if (name_to_handle_at(AT_FDCWD, dir, &h.fh, &mount_id, 0) == 0 &&
+	    h.fh.handle_bytes == 8 && h.id == id) {
+		sb_puts(path, dir[root_len] ? dir + root_len : "/");
+		return true;
+	}
+	d = opendir(dir);
+	if (!d)
+		return false;
+	while (!found && (de = readdir(d))) {
+		char *sub;
+
+		if (de->d_type != DT_DIR || !strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		sub = xasprintf("%s/%s", dir, de->d_name);
+		found = cgroup_find(sub, id, path, root_len);
+		free(sub);
+	}
+	closedir(d);
+	return found;
+}
+
+struct cgroup_root {
+	char *name, *path;
+};
+
+static int cgroup_root_cmp(const void *a, const void *b)
+{
+	const struct cgroup_root *x = a, *y = b;
+
+	if (!strcmp(x->name, "unified"))
+		return strcmp(y->name, "unified") ? -1 : 0;
+	if (!strcmp(y->name, "unified"))
+		return 1;
+	return strcmp(x->name, y->name);
+}
+
+static char *cgroup_paths(uint64_t id, const char *filter)
+{
+	struct cgroup_root *roots = NULL;
+	size_t n = 0, cap = 0, i;
+	char dev[256], dir[4096], fstype[64];
+	struct strbuf sb;
+	FILE *f = fopen("/proc/mounts", "r");
+
+	sb_init(&sb);
+	sb_puts(&sb, "");
+	while (f && fscanf(f, "%255s %4095s %63s %*[^\n]", dev, dir, fstype) == 3) {
+		const char *base = strrchr(dir, '/');
+
+		if (strcmp(fstype, "cgroup") && strcmp(fstype, "cgroup2"))
+			continue;
+		xgrow((void **)&roots, &cap, n + 1, sizeof(*roots));
+		roots[n].name = xstrdup(!strcmp(fstype, "cgroup2") ? "unified" : base ? base + 1 : dir);
+		roots[n].path = xstrdup(dir);
+		n++;
+	}
+	if (f)
+		fclose(f);
+	qsort(roots, n, sizeof(*roots), cgroup_root_cmp);
+	for (i = 0; i < n; i++) {
+		struct strbuf path;
+
+		sb_init(&path);
+		if (fnmatch(filter, roots[i].name, 0) == 0 &&
+		    cgroup_find(roots[i].path, id, &path, strlen(roots[i].path))) {
+			if (sb.len)
+				sb_putc(&sb, ',');
+			sb_printf(&sb, "%s:%s", roots[i].name, path.buf);
+		}
+		sb_free(&path);
+		free(roots[i].name);
+		free(roots[i].path);
+	}
+	free(roots);
+	return sb_steal(&sb);
 }
 
 struct val decode_value(struct session *ss, const struct type *t, const void *data)
@@ -176,8 +327,15 @@ struct val decode_value(struct session *ss, const struct type *t, const void *da
 	case TYPE_INT:
 		return decode_int(t, data);
 	case TYPE_POINTER:
-	case TYPE_CGROUP_PATH:
 		return val_uint(u64_at(data));
+	case TYPE_CGROUP_PATH: {
+		uint64_t fid = u64_at((const char *)data + 8);
+
+		return val_str_own(cgroup_paths(u64_at(data),
+						fid < ss->s->nfmts ? ss->s->fmts[fid].fmt : "*"));
+	}
+	case TYPE_ERRNO:
+		return val_str(strerror((int)u64_at(data)));
 	case TYPE_STRING:
 		return val_str_own(xstrndup(data, strnlen(data, t->size)));
 	case TYPE_BUFFER: {
@@ -189,6 +347,15 @@ struct val decode_value(struct session *ss, const struct type *t, const void *da
 		v = val_tuple(t->nfields);
 		for (i = 0; i < t->nfields; i++)
 			v.tuple.elems[i] = decode_value(ss, t->fields[i], (const char *)data + t->offsets[i]);
+		return v;
+	case TYPE_RECORD:
+		if (!t->rec->complete)
+			return val_elems(VAL_RECORD, 0);
+		return decode_record(ss, t->rec, data);
+	case TYPE_ARRAY:
+		v = val_elems(VAL_ARRAY, t->nelems);
+		for (i = 0; i < t->nelems; i++)
+			v.tuple.elems[i] = decode_value(ss, t->elem, (const char *)data + i * t->elem->size);
 		return v;
 	case TYPE_USTACK:
 	case TYPE_KSTACK:

@@ -195,9 +195,12 @@ static void run_cat(struct session *ss, const char *path)
 	int err = read_file(path, &text, NULL);
 
 	if (err) {
-		diag_error(NULL, "cat(): failed to open %s: %s", path, strerror(-err));
+		diag_error(NULL, "failed to open file '%s': %s", path, strerror(-err));
 		return;
 	}
+	/* bpftrace prints at most BPFTRACE_CAT_BYTES_MAX bytes of the file */
+	if (strlen(text) > ss->s->opts.cat_bytes_max)
+		text[ss->s->opts.cat_bytes_max] = '\0';
 	output_message(ss->out, "cat", text);
 	free(text);
 }

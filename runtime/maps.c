@@ -228,6 +228,14 @@ static int snapshot(struct session *ss, const struct map_info *mi, struct map_sn
 			break;
 		}
 	}
+	if (!snap->n && !mi->nkeys && mi->value->kind == TYPE_COUNT) {
+		/* bpftrace 0.17 prints a cleared or deleted scalar count() map as "@: 0" */
+		struct map_entry *e;
+
+		memset(key, 0, ksize);
+		e = find_entry(snap, &cap, key, &ix);
+		e->value = val_uint(0);
+	}
 	for (i = 0; i < snap->n; i++) {
 		snap->entries[i].key = mi->nkeys ? decode_key(ss, mi, ix.keys[i]) : val_tuple(0);
 		free(ix.keys[i]);

@@ -220,6 +220,28 @@ void output_put_key_elem(struct strbuf *sb, const struct val *k)
 		}
 		sb_putc(sb, ')');
 		break;
+	case VAL_RECORD:
+		/* in keys bpftrace 0.17 packs records and arrays: "{.m=4,.n=5}", "[1,2]" */
+		sb_putc(sb, '{');
+		for (i = 0; i < k->tuple.n; i++) {
+			const char *name = k->rec->fields[i].name;
+
+			if (i)
+				sb_putc(sb, ',');
+			sb_printf(sb, ".%s=", name ? name : "");
+			output_put_key_elem(sb, &k->tuple.elems[i]);
+		}
+		sb_putc(sb, '}');
+		break;
+	case VAL_ARRAY:
+		sb_putc(sb, '[');
+		for (i = 0; i < k->tuple.n; i++) {
+			if (i)
+				sb_putc(sb, ',');
+			output_put_key_elem(sb, &k->tuple.elems[i]);
+		}
+		sb_putc(sb, ']');
+		break;
 	default:
 		break;
 	}

@@ -3,6 +3,7 @@
 #define SONDE_OUTPUT_IMPL_H
 
 #include "output.h"
+#include "src/types.h"
 #include "src/util.h"
 
 struct output_ops {

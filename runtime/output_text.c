@@ -40,6 +40,28 @@ static void put_value(struct strbuf *sb, const struct val *v, uint64_t div)
 		}
 		sb_putc(sb, ')');
 		break;
+	case VAL_RECORD:
+		/* bpftrace 0.17: "{ .m = 2, .n = 3 }" */
+		sb_puts(sb, "{ ");
+		for (i = 0; i < v->tuple.n; i++) {
+			const char *name = v->rec->fields[i].name;
+
+			if (i)
+				sb_puts(sb, ", ");
+			sb_printf(sb, ".%s = ", name ? name : "");
+			put_value(sb, &v->tuple.elems[i], div);
+		}
+		sb_puts(sb, " }");
+		break;
+	case VAL_ARRAY:
+		sb_putc(sb, '[');
+		for (i = 0; i < v->tuple.n; i++) {
+			if (i)
+				sb_putc(sb, ',');
+			put_value(sb, &v->tuple.elems[i], div);
+		}
+		sb_putc(sb, ']');
+		break;
 	default:
 		break;
 	}

@@ -15,6 +15,8 @@ void val_free(struct val *v)
 		free(v->s);
 		break;
 	case VAL_TUPLE:
+	case VAL_RECORD:
+	case VAL_ARRAY:
 		for (i = 0; i < v->tuple.n; i++)
 			val_free(&v->tuple.elems[i]);
 		free(v->tuple.elems);
@@ -68,6 +70,14 @@ struct val val_tuple(size_t n)
 	return v;
 }
 
+struct val val_elems(enum val_kind kind, size_t n)
+{
+	struct val v = val_tuple(n);
+
+	v.kind = kind;
+	return v;
+}
+
 struct val val_copy(const struct val *v)
 {
 	struct val c = *v;
@@ -78,6 +88,8 @@ struct val val_copy(const struct val *v)
 		c.s = xstrdup(v->s);
 		break;
 	case VAL_TUPLE:
+	case VAL_RECORD:
+	case VAL_ARRAY:
 		c.tuple.elems = xcalloc(v->tuple.n, sizeof(struct val));
 		for (i = 0; i < v->tuple.n; i++)
 			c.tuple.elems[i] = val_copy(&v->tuple.elems[i]);

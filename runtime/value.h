@@ -20,7 +20,11 @@ enum val_kind {
 	VAL_STR,	/* NUL-terminated, owned */
 	VAL_TUPLE,	/* elems[n], owned */
 	VAL_BUF,	/* buf(): buf.data[buf.len], owned, may hold NUL bytes */
+	VAL_RECORD,	/* a struct/union value: tuple.elems[i] is rec->fields[i] */
+	VAL_ARRAY,	/* a C array value: tuple.elems[nelems] */
 };
+
+struct record;
 
 struct val {
 	enum val_kind kind;
@@ -31,6 +35,7 @@ struct val {
 	 * such values without a newline between them ("@x[1]: 127.0.0.1@x[2]: ...").
 	 */
 	bool is_sym;
+	const struct record *rec;	/* VAL_RECORD: field names (the type arena owns it) */
 	union {
 		int64_t i;
 		uint64_t u;
@@ -53,6 +58,8 @@ struct val val_str(const char *s);	/* copies s */
 struct val val_str_own(char *s);	/* takes s */
 struct val val_buf(const void *data, size_t len);	/* copies data */
 struct val val_tuple(size_t n);		/* n zeroed (VAL_NONE) elements to fill in */
+/* VAL_RECORD / VAL_ARRAY with n zeroed elements, laid out as a tuple's. */
+struct val val_elems(enum val_kind kind, size_t n);
 struct val val_copy(const struct val *v);	/* deep copy */
 
 #endif

@@ -566,6 +566,9 @@ static int parse_record_body(struct parser *p, struct record *rec, const struct 
 				   rec->is_union ? "union" : "struct");
 			goto out;
 		}
+		/* bpftrace (clang) accepts the last member without its ';' */
+		if (tok_is(p, "}"))
+			break;
 		err = expect(p, ";");
 		if (err)
 			goto out;

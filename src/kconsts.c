@@ -203,6 +203,8 @@ static const struct kconst kconsts[] = {
 	{ "EWOULDBLOCK", 11 },
 	{ "EXDEV", 18 },
 	{ "EXFULL", 54 },
+	{ "EXIT_DEAD", 16 },
+	{ "EXIT_ZOMBIE", 32 },
 	{ "INADDR_ALLHOSTS_GROUP", 3758096385 },
 	{ "INADDR_ALLRTRS_GROUP", 3758096386 },
 	{ "INADDR_ALLSNOOPERS_GROUP", 3758096490 },
@@ -669,6 +671,15 @@ static const struct kconst kconsts[] = {
 	{ "SO_TYPE", 3 },
 	{ "SO_WIFI_STATUS", 41 },
 	{ "SO_ZEROCOPY", 60 },
+	{ "TASK_DEAD", 128 },
+	{ "TASK_INTERRUPTIBLE", 1 },
+	{ "TASK_NEW", 2048 },
+	{ "TASK_NOLOAD", 1024 },
+	{ "TASK_PARKED", 64 },
+	{ "TASK_RUNNING", 0 },
+	{ "TASK_UNINTERRUPTIBLE", 2 },
+	{ "TASK_WAKEKILL", 256 },
+	{ "TASK_WAKING", 512 },
 	{ "TCPI_OPT_ECN", 8 },
 	{ "TCPI_OPT_ECN_SEEN", 16 },
 	{ "TCPI_OPT_SACK", 2 },
@@ -750,6 +761,8 @@ static const struct kconst kconsts[] = {
 	{ "TCP_USER_TIMEOUT", 18 },
 	{ "TCP_WINDOW_CLAMP", 10 },
 	{ "TCP_ZEROCOPY_RECEIVE", 35 },
+	{ "__TASK_STOPPED", 4 },
+	{ "__TASK_TRACED", 8 },
 };
 
 static int kconst_cmp(const void *key, const void *elem)

@@ -648,6 +648,7 @@ int main(int argc, char **argv)
 	else if (getenv("SONDE_USTACK") && *getenv("SONDE_USTACK") &&
 		 ustack_mode(getenv("SONDE_USTACK"), "SONDE_USTACK", &s.opts.ustack_unwind))
 		return 1;
+	s.opts.cat_bytes_max = (uint32_t)env_u64("CAT_BYTES_MAX", 10240, 1, 1u << 30);
 	s.opts.listing = o.listing;
 	if (o.pid) {
 		char *end;

@@ -96,6 +96,7 @@ struct script_options {
 	int pid;		/* -p */
 	int cpid;		/* -c child */
 	bool listing;		/* -l: expand only */
+	uint32_t cat_bytes_max;	/* BPFTRACE_CAT_BYTES_MAX, default 10240 */
 };
 
 struct script {

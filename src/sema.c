@@ -37,16 +37,20 @@ void sema_error(struct sema *se, const struct loc *loc, const char *fmt, ...)
 
 /* ---- types and records ---------------------------------------------------------------- */
 
-/* Script C definitions win over BTF only when BTF lacks the type (LANGUAGE.md). */
+/*
+ * A struct the script itself defines wins over the kernel's BTF for that script, as in
+ * bpftrace (runqlen.bt's struct cfs_rq); headers only give constants, so BTF still wins over
+ * what an #include'd header would define.
+ */
 static struct record *resolve_record(struct record *rec)
 {
 	struct record *r = NULL;
 
+	if (cdecl_find_record(rec->name, rec->is_union, &r) == 0 && r && r->complete)
+		return r;
 	if (rec->complete)
 		return rec;
 	if (btf_find_record(rec->name, rec->is_union, &r) == 0 && r && r->complete)
-		return r;
-	if (cdecl_find_record(rec->name, rec->is_union, &r) == 0 && r)
 		return r;
 	return rec;
 }
@@ -89,6 +93,11 @@ struct type *sema_storage_type(struct sema *se, struct type *t)
 		return t->size == 8 ? t : type_int(8, t->is_signed);
 	case TYPE_STRING:
 		return t->size >= se->s->opts.strlen ? t : type_string(se->s->opts.strlen);
+	case TYPE_RECORD:
+	case TYPE_ARRAY:
+		/* a struct or array value is copied out of traced memory when stored */
+		t = resolve_type(t);
+		return t->as == AS_SCRATCH ? t : type_with_as(t, AS_SCRATCH);
 	case TYPE_TUPLE: {
 		struct type **f = xcalloc(t->nfields, sizeof(*f));
 		struct type *r;
@@ -343,8 +352,8 @@ static bool map_keys(struct sema *se, struct node *m)
 			ok = false;
 			continue;
 		}
-		if (type_is_aggregation(t) || t->kind == TYPE_VOID || t->kind == TYPE_RECORD ||
-		    t->kind == TYPE_ARRAY) {
+		if (type_is_aggregation(t) || t->kind == TYPE_VOID ||
+		    (t->kind == TYPE_RECORD && !resolve_type(t)->rec->complete)) {
 			sema_error(se, &k->loc, "%s cannot be used as a map key", type_name(t));
 			ok = false;
 			continue;
@@ -475,6 +484,29 @@ static struct type *type_binop(struct sema *se, struct node *n)
 		sema_error(se, &n->loc, "Type mismatch for '%s': comparing '%s' with '%s'",
 			   ast_op_name(n->op), type_name(a), type_name(b));
 		return NULL;
+	}
+	if (a->kind == TYPE_ARRAY && b->kind == TYPE_ARRAY) {
+		/* arrays compare element by element (bpftrace 0.17) */
+		bool ok = true;
+
+		if (n->op != EQ && n->op != NE) {
+			sema_error(se, &n->op_loc, "The %s operator cannot be used on arrays.",
+				   ast_op_name(n->op));
+			return NULL;
+		}
+		/* bpftrace 0.17's two checks, both reported */
+		if (a->nelems != b->nelems) {
+			sema_error(se, &n->op_loc, "Only arrays of same size support comparison "
+				   "operators.");
+			ok = false;
+		}
+		if (a->size != b->size || a->elem->kind != TYPE_INT || b->elem->kind != TYPE_INT ||
+		    a->elem->size != b->elem->size) {
+			sema_error(se, &n->op_loc, "Only arrays of same sized integer support comparison "
+				   "operators.");
+			ok = false;
+		}
+		return ok ? type_int(8, false) : NULL;
 	}
 	if (a->kind == TYPE_STRING && b->kind == TYPE_STRING) {
 		if (n->op != EQ && n->op != NE) {
@@ -636,6 +668,9 @@ static struct type *type_field(struct sema *se, struct node *n)
 		/* A pointer read from user memory points to user memory. */
 		if (as == AS_USER)
 			return type_with_as(ft, AS_USER);
+		/* a pointer inside a struct value points where the probe's memory is */
+		if (as == AS_SCRATCH)
+			return type_with_as(ft, se->ops->as);
 		return ft->as ? ft : type_with_as(ft, as == AS_CTX ? se->ops->as : as);
 	}
 	return ft;
@@ -660,6 +695,9 @@ static struct type *type_cast(struct sema *se, struct node *n)
 				   type_name(t));
 			return NULL;
 		}
+		/* ctx is the probe's own context (pt_regs, ...): kernel memory in every probe */
+		if (n->a->kind == N_IDENT && n->a->builtin && strcmp(n->a->builtin->name, "ctx") == 0)
+			return type_with_as(t, AS_KERNEL);
 		return type_with_as(t, a->kind == TYPE_POINTER && a->as ? a->as : se->ops->as);
 	}
 	if (t->kind == TYPE_INT) {
@@ -913,12 +951,14 @@ struct type *sema_expr(struct sema *se, struct node *n)
 				ok = false;
 				continue;
 			}
-			if (type_is_aggregation(kt) || kt->kind == TYPE_VOID || kt->kind == TYPE_RECORD) {
+			if (type_is_aggregation(kt) || kt->kind == TYPE_VOID) {
 				sema_error(se, &k->loc, "Invalid value of type %s in a tuple", type_name(kt));
 				ok = false;
 				continue;
 			}
-			f[i] = kt->kind == TYPE_INT ? type_int(8, kt->is_signed) : kt;
+			f[i] = kt->kind == TYPE_INT ? type_int(8, kt->is_signed) :
+			       kt->kind == TYPE_RECORD || kt->kind == TYPE_ARRAY ?
+			       sema_storage_type(se, kt) : kt;
 		}
 		t = ok ? type_tuple(f, cnt) : NULL;
 		free(f);
@@ -948,7 +988,8 @@ struct type *sema_expr(struct sema *se, struct node *n)
 				target->map->value = type_int(8, true);
 			t = target->map->value;
 		}
-		if (t->kind != TYPE_INT) {
+		/* ++/-- on a pointer moves it by one element, as in C */
+		if (t->kind != TYPE_INT && t->kind != TYPE_POINTER) {
 			sema_error(se, &n->loc, "The %s operator can not be used on expressions of type '%s'",
 				   n->op == INCREMENT ? "++" : "--", type_name(t));
 			return NULL;
@@ -1138,14 +1179,14 @@ static void check_assign(struct sema *se, struct node *n)
 				   ast_op_name(n->op), type_name(cur));
 		return;
 	}
-	if (t->kind == TYPE_RECORD) {
-		sema_error(se, &value->loc, "Values of type '%s' cannot be stored; read the fields you "
-			   "need instead", type_name(t));
+	if (t->kind == TYPE_RECORD && !resolve_type(t)->rec->complete) {
+		sema_error(se, &value->loc, "Values of type '%s' cannot be stored", type_name(t));
 		return;
 	}
 	if (target->kind == N_VAR) {
 		struct var_info *v = var_find(se, target->str);
-		struct type *st = t;
+		struct type *st = t->kind == TYPE_RECORD || t->kind == TYPE_ARRAY ?
+				  sema_storage_type(se, t) : t;
 
 		if (!v) {
 			v = var_define(se, target->str, st);

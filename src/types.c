@@ -134,6 +134,7 @@ struct type *type_simple(enum type_kind kind)
 	switch (kind) {
 	case TYPE_USYM:
 	case TYPE_TIMESTAMP:
+	case TYPE_CGROUP_PATH:
 	case TYPE_AVG:
 	case TYPE_STATS:
 	case TYPE_MIN:
@@ -236,7 +237,7 @@ bool type_is_aggregate(const struct type *t)
 	case TYPE_KSYM:
 	case TYPE_USERNAME:
 	case TYPE_PROBE:
-	case TYPE_CGROUP_PATH:
+	case TYPE_ERRNO:
 	case TYPE_VOID:
 	case TYPE_NONE:
 		return false;
@@ -287,6 +288,7 @@ void type_format(const struct type *t, struct strbuf *sb)
 		[TYPE_INET] = "inet",		[TYPE_USERNAME] = "username",
 		[TYPE_PROBE] = "probe",		[TYPE_TIMESTAMP] = "timestamp",
 		[TYPE_MACADDR] = "mac_address", [TYPE_CGROUP_PATH] = "cgroup_path",
+		[TYPE_ERRNO] = "strerror",
 		[TYPE_COUNT] = "count",		[TYPE_SUM] = "sum",
 		[TYPE_MIN] = "min",		[TYPE_MAX] = "max",
 		[TYPE_AVG] = "avg",		[TYPE_STATS] = "stats",

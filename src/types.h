@@ -38,7 +38,8 @@ enum type_kind {
 	TYPE_PROBE,		/* u64 index into the program's probe names */
 	TYPE_TIMESTAMP,		/* strftime(): u64 format id, u64 nsecs */
 	TYPE_MACADDR,		/* u8[6] padded to 8 */
-	TYPE_CGROUP_PATH,	/* u64 cgroup id */
+	TYPE_CGROUP_PATH,	/* cgroup_path(): u64 cgroup id, u64 filter format id */
+	TYPE_ERRNO,		/* strerror(): u64 error number */
 	/* Aggregations: only ever map values. */
 	TYPE_COUNT,
 	TYPE_SUM,

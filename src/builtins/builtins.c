@@ -3,10 +3,11 @@
 
 #include <string.h>
 
-static const struct builtin *const var_tables[] = { builtins_proc, builtins_stack };
+static const struct builtin *const var_tables[] = { builtins_proc, builtins_stack,
+							     builtins_sys };
 static const struct func *const func_tables[] = { funcs_print, funcs_agg, funcs_str, funcs_stack,
 						   funcs_proc, funcs_newer,
-						   funcs_knames, funcs_pidns };
+						   funcs_knames, funcs_pidns, funcs_sys };
 
 const struct builtin *builtin_find(const char *name)
 {

@@ -68,5 +68,8 @@ int knames_fill(struct session *ss);
 /* newer.c: f(@m, key) as f(@m[key]) (has_key, two-argument delete); false when reported. */
 bool builtins_map_key_arg(struct sema *se, struct node *n);
 extern const struct func funcs_pidns[];
+/* sys.c: bswap, strerror, cgroup_path, debugf, numaid, sargN */
+extern const struct builtin builtins_sys[];
+extern const struct func funcs_sys[];
 
 #endif

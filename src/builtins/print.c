@@ -23,6 +23,7 @@ static bool printable_as_string(const struct type *t)
 	case TYPE_TIMESTAMP:
 	case TYPE_MACADDR:
 	case TYPE_CGROUP_PATH:
+	case TYPE_ERRNO:
 	case TYPE_BUFFER:
 		return true;
 	default:
@@ -228,14 +229,16 @@ static struct type *c_print(struct sema *se, struct node *n)
 	t = sema_expr(se, a);
 	if (!t)
 		return NULL;
-	if (type_is_aggregation(t) || t->kind == TYPE_VOID || t->kind == TYPE_RECORD ||
-	    t->kind == TYPE_ARRAY) {
+	if (type_is_aggregation(t) || t->kind == TYPE_VOID) {
 		sema_error(se, &a->loc, "print() cannot print a value of type %s", type_name(t));
 		return NULL;
 	}
 	if (se->final) {
+		/* struct and array values are copied out of traced memory into the event */
 		struct type *st = t->kind == TYPE_INT || t->kind == TYPE_POINTER ?
-				  type_int(8, t->kind == TYPE_INT && t->is_signed) : t;
+				  type_int(8, t->kind == TYPE_INT && t->is_signed) :
+				  t->kind == TYPE_RECORD || t->kind == TYPE_ARRAY ?
+				  sema_storage_type(se, t) : t;
 
 		n->id = script_add_fmt(se->s, EV_PRINT_VALUE, "", type_tuple(&st, 1), &t, 1);
 	}

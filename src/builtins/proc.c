@@ -25,11 +25,6 @@ static struct type *t_username(struct sema *se, struct node *n)
 	return type_simple(TYPE_USERNAME);
 }
 
-static struct type *t_cgroup_path(struct sema *se, struct node *n)
-{
-	return type_simple(TYPE_CGROUP_PATH);
-}
-
 static struct type *t_curtask(struct sema *se, struct node *n)
 {
 	struct record *r;
@@ -227,6 +222,5 @@ const struct builtin builtins_proc[] = {
 	{ "curtask", B_ANY, t_curtask, e_curtask },
 	{ "cpid", B_ANY, t_u64, e_cpid },
 	{ "comm", B_ANY, t_comm, e_comm },
-	{ "cgroup_path", B_ANY, t_cgroup_path, e_cgroup },
 	{ NULL },
 };

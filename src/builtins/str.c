@@ -246,7 +246,7 @@ static struct type *c_macaddr(struct sema *se, struct node *n)
 		return NULL;
 	}
 	if (t->kind == TYPE_ARRAY && t->size < 6) {
-		sema_error(se, &n->args->loc, "macaddr() expects an array of at least 6 bytes");
+		sema_error(se, &n->loc, "macaddr() argument must be 6 bytes in size");
 		return NULL;
 	}
 	return type_simple(TYPE_MACADDR);

@@ -44,7 +44,7 @@ LLVMValueRef cg_slot(struct cg *cg, uint32_t size)
  * without an address space (pton()) is a value held in scratch memory. */
 static bool is_lazy(const struct type *t)
 {
-	return t && (t->kind == TYPE_RECORD || (t->kind == TYPE_ARRAY && t->as != AS_SCRATCH));
+	return t && (t->kind == TYPE_RECORD || t->kind == TYPE_ARRAY) && t->as != AS_SCRATCH;
 }
 
 static bool in_memory(const struct type *t)
@@ -62,8 +62,17 @@ void cg_store(struct cg *cg, LLVMValueRef dst, const struct type *st, LLVMValueR
 		irb_store(cg, dst, v, st->size ? st->size : 8);
 		return;
 	}
+	if (is_lazy(t)) {
+		/* a struct or array still in traced memory: copy its bytes in */
+		irb_probe_read(cg, dst, MIN(st->size, t->size), v,
+			       t->as ? t->as : cg->pi->ap->ops->as);
+		return;
+	}
 	if (st->kind == TYPE_STRING && t->kind == TYPE_STRING) {
-		if (t->size >= st->size) {
+		if (t->size == st->size) {
+			/* a char[N] value may use all N bytes */
+			irb_copy(cg, dst, v, st->size);
+		} else if (t->size > st->size) {
 			irb_copy(cg, dst, v, st->size);
 			irb_store(cg, irb_gep(cg, dst, st->size - 1), LLVMConstInt(cg->i8, 0, false), 1);
 		} else {
@@ -338,6 +347,34 @@ static LLVMValueRef cg_sdiv(struct cg *cg, LLVMValueRef a, LLVMValueRef b, bool 
 	return LLVMBuildSelect(cg->b, neg, LLVMBuildNeg(cg->b, q, ""), q, "");
 }
 
+/* A struct or array value in scratch memory: lazy ones are read in first. */
+static LLVMValueRef cg_value(struct cg *cg, LLVMValueRef v, const struct type *t)
+{
+	LLVMValueRef slot;
+
+	if (!is_lazy(t))
+		return v;
+	slot = cg_slot(cg, t->size);
+	irb_probe_read(cg, slot, t->size, v, t->as ? t->as : cg->pi->ap->ops->as);
+	return slot;
+}
+
+/* i64 1 when the size bytes at a and b are equal: xor-accumulated, no branches. */
+static LLVMValueRef cg_memeq(struct cg *cg, LLVMValueRef a, LLVMValueRef b, uint32_t size)
+{
+	LLVMValueRef acc = irb_const(cg, 0);
+	uint32_t off = 0, w;
+
+	while (off < size) {
+		w = size - off >= 8 ? 8 : size - off >= 4 ? 4 : size - off >= 2 ? 2 : 1;
+		acc = LLVMBuildOr(cg->b, acc, LLVMBuildXor(cg->b, irb_load(cg, irb_gep(cg, a, off), w, false),
+							  irb_load(cg, irb_gep(cg, b, off), w, false), ""), "");
+		off += w;
+	}
+	return LLVMBuildZExt(cg->b, LLVMBuildICmp(cg->b, LLVMIntEQ, acc, irb_const(cg, 0), ""),
+			     cg->i64, "");
+}
+
 static LLVMValueRef cg_binop(struct cg *cg, struct node *n)
 {
 	const struct type *ta = n->a->type, *tb = n->b->type;
@@ -373,6 +410,11 @@ static LLVMValueRef cg_binop(struct cg *cg, struct node *n)
 		if (n->b->kind == N_STR)
 			len = (uint32_t)n->b->slen + 1;
 		eq = cg_streq(cg, a, b, len);
+		return n->op == EQ ? eq : LLVMBuildXor(cg->b, eq, irb_const(cg, 1), "");
+	}
+	if (ta->kind == TYPE_ARRAY) {
+		LLVMValueRef eq = cg_memeq(cg, cg_value(cg, a, ta), cg_value(cg, b, tb), ta->size);
+
 		return n->op == EQ ? eq : LLVMBuildXor(cg->b, eq, irb_const(cg, 1), "");
 	}
 	if (ta->kind == TYPE_POINTER && tb->kind == TYPE_INT && (n->op == PLUS || n->op == MINUS)) {
@@ -418,8 +460,8 @@ static LLVMValueRef cg_read(struct cg *cg, const struct type *t, LLVMValueRef ad
 	if (t->kind == TYPE_STRING) {
 		slot = cg_slot(cg, t->size);
 		irb_zero(cg, slot, t->size);
+		/* a char[N] member may fill all N bytes: bpftrace prints them all */
 		irb_probe_read(cg, slot, t->size, addr, as);
-		irb_store(cg, irb_gep(cg, slot, t->size - 1), LLVMConstInt(cg->i8, 0, false), 1);
 		return slot;
 	}
 	slot = cg_slot(cg, 8);
@@ -434,6 +476,22 @@ static LLVMValueRef cg_bitfield(struct cg *cg, LLVMValueRef v, const struct fiel
 	if (f->bit_width < 64)
 		v = LLVMBuildAnd(cg->b, v, irb_const(cg, (int64_t)((1ULL << f->bit_width) - 1)), "");
 	return v;
+}
+
+/* A member of a struct or array value held in scratch memory at p. */
+static LLVMValueRef cg_scratch_member(struct cg *cg, LLVMValueRef p, const struct type *t,
+				      const struct field *f)
+{
+	if (f && f->bit_width) {
+		uint32_t bytes = (f->bit_offset + f->bit_width + 7) / 8;
+
+		return cg_bitfield(cg, irb_load(cg, p, bytes <= 1 ? 1 : bytes <= 2 ? 2 :
+						bytes <= 4 ? 4 : 8, false), f);
+	}
+	if (in_memory(t))
+		return p;
+	return irb_load(cg, p, t->size && t->size < 8 ? t->size : 8,
+			t->kind == TYPE_INT && t->is_signed);
 }
 
 static LLVMValueRef cg_field(struct cg *cg, struct node *n)
@@ -474,6 +532,8 @@ static LLVMValueRef cg_field(struct cg *cg, struct node *n)
 		return cg_read(cg, n->type, LLVMBuildPtrToInt(cg->b, addr, cg->i64, ""), AS_KERNEL);
 	}
 	base = cg_expr(cg, n->a);
+	if (as == AS_SCRATCH)
+		return cg_scratch_member(cg, irb_gep(cg, base, off), n->type, f);
 	addr = LLVMBuildAdd(cg->b, base, irb_const(cg, off), "");
 	if (f->bit_width) {
 		/* a bitfield may straddle its type's size: read the bytes that hold it */
@@ -508,11 +568,11 @@ static LLVMValueRef cg_index(struct cg *cg, struct node *n)
 
 		return irb_load(cg, p, 1, true);
 	}
-	if (bt->kind == TYPE_ARRAY && bt->as == AS_SCRATCH && bt->elem->kind == TYPE_INT) {
+	if (bt->kind == TYPE_ARRAY && bt->as == AS_SCRATCH) {
 		/* an array value in scratch memory: the index must be a constant (checked) */
 		LLVMValueRef p = irb_gep(cg, base, (uint32_t)n->b->ival * bt->elem->size);
 
-		return irb_load(cg, p, bt->elem->size, bt->elem->is_signed);
+		return cg_scratch_member(cg, p, n->type, NULL);
 	}
 	esz = bt->elem && bt->elem->size ? bt->elem->size : 1;
 	addr = LLVMBuildAdd(cg->b, base, LLVMBuildMul(cg->b, idx, irb_const(cg, esz), ""), "");
@@ -639,7 +699,14 @@ LLVMValueRef cg_var_slot(struct cg *cg, struct node *var)
 static LLVMValueRef cg_incdec(struct cg *cg, struct node *n)
 {
 	struct node *t = n->a;
-	LLVMValueRef old, nv, delta = irb_const(cg, n->op == INCREMENT ? 1 : -1);
+	const struct type *vt = t->kind == N_VAR ? t->var->type : t->map->value;
+	int64_t step = 1;
+	LLVMValueRef old, nv, delta;
+
+	/* a pointer steps by its element's size */
+	if (vt->kind == TYPE_POINTER && vt->elem && vt->elem->size)
+		step = vt->elem->size;
+	delta = irb_const(cg, n->op == INCREMENT ? step : -step);
 
 	if (t->kind == N_VAR) {
 		LLVMValueRef slot = var_slot(cg, t);

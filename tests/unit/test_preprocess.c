@@ -415,8 +415,9 @@ static void test_errors(void)
 		{ "struct Foo { int x;\n",
 		  "stdin:1:1-7: ERROR: unterminated struct definition\nstruct Foo { int x;\n~~~~~~\n",
 		  "unterminated_struct" },
-		{ "struct Foo {\n  int x\n}\nBEGIN { }\n",
-		  "stdin:3:1-2: ERROR: expected ';' before '}'\n}\n~\n",
+		/* the last member's ';' may be left out, as bpftrace allows; not an inner one */
+		{ "struct Foo {\n  int x\n  int y;\n}\nBEGIN { }\n",
+		  "stdin:3:3-6: ERROR: expected ';' before 'int'\n  int y;\n  ~~~\n",
 		  "missing_member_semicolon" },
 		{ "struct Foo { foo_t x; }\n",
 		  "stdin:1:14-19: ERROR: unknown type name 'foo_t'\nstruct Foo { foo_t x; }\n             ~~~~~\n",
