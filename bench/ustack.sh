@@ -38,14 +38,18 @@ measure() {
 	"$tool" -e "$prog" >"$tmp/out" 2>&1 &
 	tp=$!
 	sleep "$SECS"
-	stats=$(bpftool prog show -j 2>/dev/null | python3 -c '
+	# the tracer's programs, by the prog_id of its file descriptors
+	ids=$(cat /proc/"$tp"/fdinfo/* 2>/dev/null | sed -n 's/^prog_id:[[:space:]]*//p')
+	stats=$(for id in $ids; do bpftool prog show id "$id" -j 2>/dev/null; echo; done | python3 -c '
 import json, sys
-pid = int(sys.argv[1])
-for p in json.load(sys.stdin):
-    owners = [o.get("pid") for o in p.get("pids", [])]
-    if p.get("type") == "tracepoint" and pid in owners and p.get("run_cnt", 0):
+for line in sys.stdin:
+    line = line.strip()
+    if not line:
+        continue
+    p = json.loads(line)
+    if p.get("type") == "tracepoint" and p.get("run_cnt", 0):
         print("%.0f" % (p["run_time_ns"] / p["run_cnt"]))
-        break' "$tp")
+        break')
 	kill -INT "$tp"; wait "$tp" 2>/dev/null
 	frames=$(awk '/^@\[/ { n = 0; next } /^\]:/ { print n; exit } { n++ }' "$tmp/out")
 	echo "${stats:--} ${frames:-0}"

@@ -74,6 +74,15 @@ static void reduce(const struct map_info *mi, const char *vals, int ncpus, uint3
 	}
 }
 
+static bool has_ustack(const struct type *t)
+{
+	if (t && t->kind == TYPE_TUPLE)
+		for (uint32_t i = 0; i < t->nfields; i++)
+			if (has_ustack(t->fields[i]))
+				return true;
+	return t && t->kind == TYPE_USTACK;
+}
+
 /* Give every user stack in a map key the key of the whole stack (runtime/unwind.c). */
 static void canonical_stacks(struct session *ss, const struct type *t, char *key)
 {
@@ -159,6 +168,7 @@ static int snapshot(struct session *ss, const struct map_info *mi, struct map_sn
 	char *ckey = xcalloc(1, ksize);
 	char *vals = xcalloc((size_t)ncopies, vsize);
 	struct key_index ix = { .ksize = user_ksize };
+	bool stacks = ss->unwind && has_ustack(mi->key);
 	size_t cap = 0, i;
 	size_t nbuckets = mi->value->kind == TYPE_HIST ? 66 :
 			  (size_t)((mi->lhist_max - mi->lhist_min) / (mi->lhist_step ? mi->lhist_step : 1)) + 2;
@@ -185,9 +195,9 @@ static int snapshot(struct session *ss, const struct map_info *mi, struct map_sn
 			canonical_stacks(ss, mi->key, ckey);
 		n0 = snap->n;
 		e = find_entry(snap, &cap, ckey, &ix);
-		/* equal stacks taken apart (see canonical_stacks) add up; a key the iteration
-		 * repeats does not */
-		merged = snap->n == n0 && memcmp(ckey, key, ksize) != 0;
+		/* equal stacks taken apart (see canonical_stacks) add up; elsewhere a key the
+		 * iteration repeats is the same entry read again */
+		merged = snap->n == n0 && stacks;
 		if (mi->percpu)
 			reduce(mi, vals, ncopies, vsize, r);
 		if (bucketed) {

@@ -63,6 +63,8 @@ struct unwind {
 	size_t rows_len;
 	int rows_fd, files_fd, stacks_fd, req_fd, tails_fd;
 	struct usyms *usyms;
+	struct table *names;	/* files known by path only: rows unused */
+	size_t nnames, capnames;
 	struct done *done;	/* stacks whose walk was finished here */
 	size_t ndone, capdone;
 	uint64_t requests, built, failed;
@@ -79,6 +81,23 @@ static long long now_ns(void)
 static unsigned int kernel_dev(unsigned int major, unsigned int minor)
 {
 	return major << 20 | minor;
+}
+
+/* A mapped file known by path only (no table compiled), for symbolizing its frames. */
+static bool have_name(struct unwind *uw, const struct ustk_file_key *k)
+{
+	for (size_t i = 0; i < uw->nnames; i++)
+		if (uw->names[i].key.ino == k->ino && uw->names[i].key.dev == k->dev)
+			return true;
+	return false;
+}
+
+static void add_name(struct unwind *uw, const struct ustk_file_key *k, const char *path)
+{
+	xgrow((void **)&uw->names, &uw->capnames, uw->nnames + 1, sizeof(*uw->names));
+	uw->names[uw->nnames].key = *k;
+	uw->names[uw->nnames].path = xstrdup(path);
+	uw->nnames++;
 }
 
 static bool have_table(struct unwind *uw, const struct ustk_file_key *k)
@@ -131,7 +150,7 @@ static void add_library(struct unwind *uw, const char *name, int pid)
 }
 
 /* The executable file mappings of pid, each compiled once (by the maps' own device and inode). */
-static void add_process(struct unwind *uw, int pid, long long deadline)
+static void add_process(struct unwind *uw, int pid, long long deadline, bool compile)
 {
 	char *mpath = xasprintf("/proc/%d/maps", pid), *buf, *save = NULL, *line;
 	size_t len;
@@ -160,20 +179,23 @@ static void add_process(struct unwind *uw, int pid, long long deadline)
 			continue;
 		k.ino = ino;
 		k.dev = kernel_dev(maj, min);
-		if (have_table(uw, &k))
+		if (have_table(uw, &k) || have_name(uw, &k))
 			continue;
 		/* the path as mapped when it is still that file, else the mapping itself */
 		if (stat(line + consumed, &st) == 0 && st.st_ino == ino)
 			file = xstrdup(line + consumed);
 		else
 			file = xasprintf("/proc/%d/map_files/%" PRIx64 "-%" PRIx64, pid, start, end);
-		add_table(uw, file, &k);
+		if (compile)
+			add_table(uw, file, &k);
+		if (!have_table(uw, &k))
+			add_name(uw, &k, file);
 		free(file);
 	}
 	free(buf);
 }
 
-static void add_all_processes(struct unwind *uw)
+static void add_all_processes(struct unwind *uw, bool compile)
 {
 	long long deadline = now_ns() + SCAN_BUDGET_NS;
 	DIR *d = opendir("/proc");
@@ -185,7 +207,7 @@ static void add_all_processes(struct unwind *uw)
 		int pid = atoi(e->d_name);
 
 		if (pid > 0 && pid != getpid())
-			add_process(uw, pid, deadline);
+			add_process(uw, pid, deadline, compile);
 	}
 	closedir(d);
 }
@@ -210,9 +232,13 @@ int unwind_open(struct unwind **out, struct bpf_object *obj, const struct unwind
 	if (o->dwarf) {
 		add_library(uw, "ld-linux-x86-64.so.2", o->pid);
 		if (o->pid)
-			add_process(uw, o->pid, 0);
+			add_process(uw, o->pid, 0, true);
 		else
-			add_all_processes(uw);
+			add_all_processes(uw, true);
+	} else {
+		/* no tables, but the files every process maps, by path: their frames symbolize
+		 * even when the process exits before its stacks are printed */
+		add_all_processes(uw, false);
 	}
 	total = uw->nrows + (o->dwarf ? SPARE_ROWS : SPARE_ROWS / 16);
 	if (total > UINT32_MAX / 2)
@@ -526,6 +552,9 @@ const char *unwind_file_path(struct unwind *uw, const struct ustk_frame *f)
 	for (size_t i = 0; uw && i < uw->ntables; i++)
 		if (uw->tables[i].key.ino == f->ino && uw->tables[i].key.dev == f->dev)
 			return uw->tables[i].path;
+	for (size_t i = 0; uw && i < uw->nnames; i++)
+		if (uw->names[i].key.ino == f->ino && uw->names[i].key.dev == f->dev)
+			return uw->names[i].path;
 	return NULL;
 }
 
@@ -540,6 +569,9 @@ void unwind_close(struct unwind *uw)
 		free(uw->tables[i].rows);
 	}
 	free(uw->tables);
+	for (size_t i = 0; i < uw->nnames; i++)
+		free(uw->names[i].path);
+	free(uw->names);
 	for (size_t i = 0; i < uw->ndone; i++)
 		free(uw->done[i].st);
 	free(uw->done);

@@ -75,8 +75,10 @@ static struct type *c_ns(struct sema *se, struct node *n)
 {
 	struct node *a = n->args;
 
-	if (!a || a->kind != N_IDENT || (strcmp(a->str, "init") && strcmp(a->str, "curr_ns"))) {
-		sema_error(se, a ? &a->loc : &n->loc,
+	if (!a)
+		return type_int(8, false);	/* pid(): the builtin, as bpftrace 0.26 allows */
+	if (a->kind != N_IDENT || (strcmp(a->str, "init") && strcmp(a->str, "curr_ns"))) {
+		sema_error(se, &a->loc,
 			   "%s: the PID namespace must be 'curr_ns' or 'init'", n->str);
 		return NULL;
 	}
@@ -86,7 +88,7 @@ static struct type *c_ns(struct sema *se, struct node *n)
 
 static LLVMValueRef f_ns(struct cg *cg, struct node *n, struct node *m)
 {
-	bool host = strcmp(n->args->str, "init") == 0;
+	bool host = n->args && strcmp(n->args->str, "init") == 0;
 	LLVMValueRef v = host ? host_pid_tgid(cg) : pidns_pid_tgid(cg);
 
 	(void)m;
@@ -96,7 +98,7 @@ static LLVMValueRef f_ns(struct cg *cg, struct node *n, struct node *m)
 }
 
 const struct func funcs_pidns[] = {
-	{ "pid", 1, 1, F_EXPR, false, c_ns, f_ns },
-	{ "tid", 1, 1, F_EXPR, false, c_ns, f_ns },
+	{ "pid", 0, 1, F_EXPR, false, c_ns, f_ns },
+	{ "tid", 0, 1, F_EXPR, false, c_ns, f_ns },
 	{ NULL },
 };

@@ -82,5 +82,6 @@ for p in $pids; do wait "$p"; done
 # shellcheck disable=SC2086
 "$CC" -fsanitize=fuzzer,address,undefined -o "$out/fuzz_compile" $objs "$out/obj/ustack_bc.o" \
 	$(pkg-config --libs libbpf libelf libdw) $($LLVM_CONFIG --ldflags) $($LLVM_CONFIG --libs) \
+	$(grep -q 'define HAVE_LIBDEBUGINFOD 1' "$out/config.h" && pkg-config --libs libdebuginfod) \
 	-lz -lstdc++ -lm
 echo "built $out/fuzz_compile"
