@@ -9,6 +9,7 @@
 #include "probe.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -282,6 +283,15 @@ static int uprobe_expand(struct attach_point *ap, struct probe_targets *ts)
 	int err;
 
 	err = libpath_resolve(ap->target, probe_pid, &path);
+	if (err && probe_pid && kill(probe_pid, 0) && errno == ESRCH) {
+		/* the target is gone: said once, not once per attach point */
+		static bool told;
+
+		if (!told)
+			diag_error(&ap->loc, "the target process %d exited: No such process", probe_pid);
+		told = true;
+		return -ESRCH;
+	}
 	if (err) {
 		diag_error(&ap->loc, "could not find binary or library '%s'%s", ap->target,
 			   probe_pid ? " in the target process" : "");
