@@ -52,7 +52,50 @@ static enum usyms_mode usyms_layout(const struct type *t)
 	return t->stack_mode == 1 ? USYMS_PERF : t->stack_mode == 3 ? USYMS_SOURCE : USYMS_BPFTRACE;
 }
 
+/*
+ * Stacks as text, by what decides the text: the same stack of the same process in the same
+ * layout prints the same, so a hot stack is symbolized once, not per event.
+ */
+#define STACK_CACHE 4096
+
+struct stack_text {
+	uint64_t key;
+	int pid, layout, indent;
+	char *text;
+};
+
+static struct stack_text stack_cache[STACK_CACHE];
+
+static struct stack_text *cached(uint64_t key, int pid, int layout, int indent)
+{
+	uint64_t h = (key ^ (uint64_t)pid * 0x9e3779b97f4a7c15ULL) ^ (uint64_t)(layout * 31 + indent);
+
+	return &stack_cache[(h ^ h >> 29) % STACK_CACHE];
+}
+
+static char *symbolize_stack(struct session *ss, const struct type *t, const void *data,
+			     int indent);
+
 static char *user_stack(struct session *ss, const struct type *t, const void *data, int indent)
+{
+	uint64_t key = u64_at(data);
+	int pid = (int)u64_at((const char *)data + 8);
+	/* everything of the type the text depends on */
+	int layout = (t->stack_mode * 2 + (t->stack_unwind == STACK_UNWIND_DWARF)) * 256 +
+		     (int)(t->stack_limit & 0xff);
+	struct stack_text *c = cached(key, pid, layout, indent);
+
+	if (!c->text || c->key != key || c->pid != pid || c->layout != layout ||
+	    c->indent != indent) {
+		free(c->text);
+		*c = (struct stack_text){ key, pid, layout, indent,
+					  symbolize_stack(ss, t, data, indent) };
+	}
+	return xstrdup(c->text);
+}
+
+static char *symbolize_stack(struct session *ss, const struct type *t, const void *data,
+			     int indent)
 {
 	int pid = (int)u64_at((const char *)data + 8);
 	uint32_t i, limit = t->stack_limit ? t->stack_limit : USTK_MAX_FRAMES;
