@@ -58,7 +58,6 @@ struct usyms {
 	size_t nprocs, cap_procs;
 	struct usyms_obj **objs;
 	size_t nobjs, cap_objs;
-	long long scanned_ns;	/* last scan of all processes for a missing build id */
 };
 
 static long long now_ns(void)
@@ -329,41 +328,12 @@ int usyms_resolve(struct usyms *us, int pid, uint64_t addr, struct usym_info *ou
 	return 0;
 }
 
-int usyms_resolve_line(struct usyms *us, int pid, uint64_t addr, char **file, int *line)
-{
-	struct usyms_map *m;
-	uint64_t vaddr;
-	int err = resolve_vaddr(us, pid, addr, &m, &vaddr);
-
-	if (err)
-		return err;
-	return elf_addr_to_line(m->obj->ef, vaddr, file, line);
-}
-
 int usyms_format_frame(struct usyms *us, int pid, uint64_t addr, enum usyms_mode mode,
 		       struct strbuf *out)
 {
-	struct usym_info info;
-	int err = usyms_resolve(us, pid, addr, &info);
-	char *file;
-	int line;
+	struct usym_frame f = { .pid = pid, .addr = addr };
 
-	if (mode == USYMS_PERF)
-		sb_printf(out, "\t%" PRIx64 " ", addr);
-	if (err) {
-		sb_printf(out, "0x%" PRIx64, addr);
-		if (mode == USYMS_PERF)
-			sb_puts(out, " ([unknown])");
-		return err;
-	}
-	sb_printf(out, "%s+%" PRIu64, info.sym, info.off);
-	if (mode == USYMS_PERF)
-		sb_printf(out, " (%s)", info.module);
-	if (mode == USYMS_SOURCE && usyms_resolve_line(us, pid, addr, &file, &line) == 0) {
-		sb_printf(out, " (%s:%d)", file, line);
-		free(file);
-	}
-	return 0;
+	return usyms_format(us, &f, mode, out);
 }
 
 static struct usyms_obj *find_file(struct usyms *us, unsigned long long dev, unsigned long ino)

@@ -48,12 +48,12 @@ struct usym_mapping {
 };
 int usyms_mapping(struct usyms *us, int pid, uint64_t addr, struct usym_mapping *out);
 
-/* The source file (malloc'ed) and line of addr, from DWARF.  -ENOENT without line info,
- * -ENOTSUP when built without libdw. */
-int usyms_resolve_line(struct usyms *us, int pid, uint64_t addr, char **file, int *line);
 
-/* Append one frame in the given layout (no newline).  0, or -ENOENT when the frame is unknown
- * (it is still appended, in bpftrace's unknown-frame form). */
+/*
+ * Append one frame of pid in the given layout (no newline): usyms_format without a file.
+ * 0, or -ENOENT when the frame is unknown (it is still appended, in bpftrace's unknown-frame
+ * form).
+ */
 int usyms_format_frame(struct usyms *us, int pid, uint64_t addr, enum usyms_mode mode,
 			struct strbuf *out);
 
