@@ -105,7 +105,7 @@ t=0
 while [ $t -lt "$secs" ] && kill -0 "$spid" 2>/dev/null; do
 	sleep 1
 	t=$((t + 1))
-	rss=$(sed -n 's/^VmRSS: *\([0-9]*\) kB/\1/p' /proc/$spid/status 2>/dev/null)
+	rss=$(sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' /proc/$spid/status 2>/dev/null)
 	fds=$(ls /proc/$spid/fd 2>/dev/null | wc -l)
 	echo "$t,${rss:-0},$fds" >>"$OUT"
 done
