@@ -41,9 +41,20 @@ volatile sig_atomic_t session_stop;
 static const int changed_signals[] = { SIGINT, SIGTERM, SIGPIPE };
 static struct sigaction saved_actions[ARRAY_SIZE(changed_signals)];
 
+/* Set once the probes are attached and BEGIN is about to run (main.c). */
+volatile sig_atomic_t session_tracing;
+
 static void on_signal(int sig)
 {
-	(void)sig;
+	if (!session_tracing) {
+		/* still compiling, loading or attaching (minutes for thousands of probes): nothing
+		 * has run that END or the maps would report, so the signal ends sonde as it would
+		 * any program; the kernel detaches whatever was attached with the fds, and a -c
+		 * child waiting for its start reads end-of-file and exits */
+		signal(sig, SIG_DFL);
+		raise(sig);
+		return;
+	}
 	session_stop = 1;
 }
 
