@@ -130,7 +130,7 @@ int script_add_probe_name(struct script *s, const char *name);
 uint32_t script_map_key_size(const struct map_info *mi);
 uint32_t script_map_value_size(const struct map_info *mi);
 
-/* sema.c: resolve and type the whole program; 0 or -EINVAL (errors reported). */
+/* src/sema/: resolve and type the whole program; 0 or -EINVAL (errors reported). */
 int sema_run(struct script *s);
 
 #endif
