@@ -19,10 +19,10 @@
 
 #include <bpf/bpf.h>
 
+#include "common/util.h"
 #include "runtime/ksyms.h"
 #include "runtime/unwind.h"
 #include "runtime/usyms.h"
-#include "util.h"
 
 static uint64_t u64_at(const void *p)
 {

@@ -23,11 +23,11 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "diag.h"
+#include "common/diag.h"
+#include "common/util.h"
 #include "runtime/format.h"
 #include "runtime/unwind.h"
 #include "runtime/usyms.h"
-#include "util.h"
 
 volatile sig_atomic_t session_stop;
 

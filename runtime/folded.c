@@ -13,11 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/types.h"
+#include "common/util.h"
 #include "runtime/output.h"
 #include "runtime/session.h"
 #include "script.h"
-#include "types.h"
-#include "util.h"
 
 static bool is_stack(const struct type *t)
 {

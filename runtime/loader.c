@@ -17,11 +17,11 @@
 #include <bpf/libbpf.h>
 
 #include "codegen/codegen.h"
-#include "diag.h"
+#include "common/diag.h"
+#include "common/util.h"
 #include "runtime/bpf_compat.h"
 #include "runtime/unwind.h"
 #include "runtime/usyms.h"
-#include "util.h"
 
 /* libbpf's messages (and the verifier log) are kept for the error report and -v. */
 static struct strbuf libbpf_log;

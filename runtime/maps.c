@@ -10,8 +10,8 @@
 
 #include <bpf/bpf.h>
 
+#include "common/util.h"
 #include "runtime/unwind.h"
-#include "util.h"
 
 static enum mapv_kind mapv(const struct type *t)
 {

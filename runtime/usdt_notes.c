@@ -17,7 +17,7 @@
 #include <string.h>
 
 #include "runtime/elf.h"
-#include "src/util.h"
+#include "common/util.h"
 
 #define NT_STAPSDT 3
 
