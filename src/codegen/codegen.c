@@ -949,7 +949,6 @@ void cg_program(struct cg *cg, struct prog_info *pi, size_t index)
 	LLVMMetadataRef params[2], sty, var;
 	LLVMBasicBlockRef entry, body, noframe;
 	LLVMValueRef key, frame;
-	const char *sec;
 
 	cg->pi = pi;
 	cg->prog_index = index;
@@ -957,13 +956,7 @@ void cg_program(struct cg *cg, struct prog_info *pi, size_t index)
 	cg->frame_off = 0;
 	cg->nvars = 0;
 	cg->fn = LLVMAddFunction(cg->mod, pi->name, fty);
-	switch (pi->ap->ops->prog_type) {
-	case 17: sec = "raw_tp"; break;
-	case 5: sec = "tracepoint"; break;
-	case 7: sec = "perf_event"; break;
-	default: sec = pi->ap->ops->is_return ? "uretprobe" : "uprobe"; break;
-	}
-	LLVMSetSection(cg->fn, sec);
+	LLVMSetSection(cg->fn, pi->ap->ops->section);
 	LLVMSetLinkage(cg->fn, LLVMExternalLinkage);
 	LLVMAddAttributeAtIndex(cg->fn, LLVMAttributeFunctionIndex,
 				   LLVMCreateEnumAttribute(cg->ctx, LLVMGetEnumAttributeKindForName("nounwind", 8), 0));
@@ -1015,7 +1008,7 @@ void cg_program(struct cg *cg, struct prog_info *pi, size_t index)
 			cg_scan_vars(cg, pi->probe);
 	}
 	LLVMPositionBuilderAtEnd(cg->b, body);
-	if (cg->s->opts.pid && !pi->ap->ops->is_special && pi->ap->ops != &probe_interval) {
+	if (cg->s->opts.pid && !pi->ap->ops->any_process) {
 		/* -p PID filters every probe to that process (tgid as seen from sonde's namespace) */
 		LLVMBasicBlockRef mine = irb_block(cg, "pid.match");
 		LLVMValueRef tgid = LLVMBuildLShr(cg->b, pidns_pid_tgid(cg), irb_const(cg, 32), "");
