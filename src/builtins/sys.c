@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "codegen/cg.h"
+#include "common/arch.h"
 #include "diag.h"
 #include "sema.h"
 
@@ -160,7 +161,7 @@ static struct type *t_sarg(struct sema *se, struct node *n)
 static LLVMValueRef e_sarg(struct cg *cg, struct node *n)
 {
 	int idx = atoi(n->str + 4);
-	LLVMValueRef sp = cg_regs_load(cg, 152), slot = cg_slot(cg, 8);
+	LLVMValueRef sp = cg_regs_load(cg, ARCH_SP_OFFSET), slot = cg_slot(cg, 8);
 
 	irb_store(cg, slot, irb_const(cg, 0), 8);
 	irb_probe_read(cg, slot, 8, LLVMBuildAdd(cg->b, sp, irb_const(cg, 8 * (idx + 1)), ""),

@@ -14,6 +14,7 @@
 
 #include "builtins/builtins.h"
 #include "builtins/pidns.h"
+#include "common/arch.h"
 #include "parser.h"
 #include "sema.h"
 #include "util.h"
@@ -255,9 +256,6 @@ LLVMValueRef cg_regs_load(struct cg *cg, uint32_t offset)
 	return LLVMBuildLoad2(cg->b, cg->i64, irb_gep(cg, cg->ctxv, offset), "");
 }
 
-/* x86-64 SysV argument registers as struct pt_regs offsets */
-static const uint32_t arg_regs[] = { 112, 104, 96, 88, 72, 64 };
-
 LLVMValueRef cg_arg(struct cg *cg, int n)
 {
 	const struct probe_ops *ops = cg->pi->ap->ops;
@@ -269,10 +267,10 @@ LLVMValueRef cg_arg(struct cg *cg, int n)
 		if (v)
 			return v;
 	}
-	if (n < 6)
-		return cg_regs_load(cg, arg_regs[n]);
+	if (n < ARCH_ARG_REGS)
+		return cg_regs_load(cg, arch_arg_offset(n));
 	/* arguments past the sixth are on the stack, above the return address */
-	sp = cg_regs_load(cg, 152);
+	sp = cg_regs_load(cg, ARCH_SP_OFFSET);
 	slot = cg_slot(cg, 8);
 	irb_probe_read(cg, slot, 8, LLVMBuildAdd(cg->b, sp, irb_const(cg, 8 * (n - 5)), ""),
 		       AS_USER);
