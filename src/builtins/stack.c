@@ -192,9 +192,7 @@ static LLVMValueRef e_kstack(struct cg *cg, struct node *n)
  */
 static bool at_function_entry(const struct attach_point *ap)
 {
-	return ap->ops->ctx == CTX_PT_REGS && ap->ops->as == AS_USER && !ap->ops->is_return &&
-	       strcmp(ap->ops->name, "uprobe") == 0 && !ap->is_addr &&
-	       (!ap->has_offset || ap->offset == 0);
+	return ap->ops->at_entry && ap->ops->at_entry(ap);
 }
 
 /*

@@ -104,6 +104,8 @@ int probe_parse_attach_point(struct attach_point *ap)
 	}
 	ap->ops = ops;
 	ap->provider = xstrdup(ops->name);
+	if (ops->data_size)
+		ap->data = xcalloc(1, ops->data_size);
 	return ops->parse(ap);
 }
 

@@ -68,6 +68,13 @@ struct probe_ops {
 	bool is_return;			/* uretprobe/kretprobe: retval allowed */
 	bool has_args;			/* arg0..argN from pt_regs */
 
+	/* Bytes of the type's own parse results: ap->data is allocated zeroed before parse and
+	 * freed with the attach point, after free_data (if set) has freed what it points to. */
+	size_t data_size;
+	void (*free_data)(void *data);
+	/* Is the attach point on a function's first instruction, before its frame exists? */
+	bool (*at_entry)(const struct attach_point *ap);
+
 	/* Split "type:rest" into ap's fields; 0 or -EINVAL (reported with ap->loc). */
 	int (*parse)(struct attach_point *ap);
 	/* Resolve ap into targets (wildcards expanded, offsets computed); errors reported. */
