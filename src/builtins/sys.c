@@ -150,7 +150,7 @@ static LLVMValueRef e_numaid(struct cg *cg, struct node *n)
 /* sargN: the Nth 8-byte argument on the stack, above the return address (x86-64). */
 static struct type *t_sarg(struct sema *se, struct node *n)
 {
-	if (!se->ops->has_args || strcmp(se->ops->name, "usdt") == 0) {
+	if (!se->ops->has_stack_args) {
 		sema_error(se, &n->loc, "The %s builtin can only be used with 'kprobes' and 'uprobes' "
 			   "probes", n->str);
 		return NULL;

@@ -137,6 +137,7 @@ const struct probe_ops probe_kprobe = {
 	.prog_type = BPF_PROG_TYPE_KPROBE,
 	.section = "kprobe",
 	.has_args = true,
+	.has_stack_args = true,
 	.data_size = sizeof(struct kprobe_ap),
 	.parse = kprobe_parse,
 	.expand = kprobe_expand,

@@ -67,6 +67,7 @@ struct probe_ops {
 	bool any_process;
 	bool is_return;			/* uretprobe/kretprobe: retval allowed */
 	bool has_args;			/* arg0..argN from pt_regs */
+	bool has_stack_args;		/* sargN: a function's arguments on the stack */
 
 	/* Bytes of the type's own parse results: ap->data is allocated zeroed before parse and
 	 * freed with the attach point, after free_data (if set) has freed what it points to. */

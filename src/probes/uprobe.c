@@ -625,6 +625,7 @@ const struct probe_ops probe_uprobe = {
 	.section = "uprobe",
 	.shared_attach_type = SONDE_BPF_TRACE_UPROBE_MULTI,
 	.has_args = true,
+	.has_stack_args = true,
 	.data_size = sizeof(struct uprobe_ap),
 	.at_entry = uprobe_at_entry,
 	.parse = uprobe_parse,
