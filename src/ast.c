@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "parser.h"
+#include "probes/probe.h"
 #include "util.h"
 
 struct node *ast_node(enum node_kind kind, const struct loc *loc)
@@ -295,7 +296,9 @@ void ast_free_attach_points(struct attach_point **aps, size_t n)
 		free(aps[j]->provider);
 		free(aps[j]->target);
 		free(aps[j]->func);
-		free(aps[j]->ns);
+		if (aps[j]->data && aps[j]->ops && aps[j]->ops->free_data)
+			aps[j]->ops->free_data(aps[j]->data);
+		free(aps[j]->data);
 		free(aps[j]);
 	}
 	free(aps);
