@@ -57,7 +57,7 @@ kill -0 "$hpid" 2>/dev/null || { echo "soak.sh: haproxy did not start:" >&2; cat
 cat >"$tmp/soak.bt" <<'BT'
 uprobe:/usr/sbin/haproxy:http_* { @fn[probe] = count(); }
 uprobe:libc:accept4 { @acc[ustack(dwarf)] = count(); }
-uretprobe:libc:accept4 /(int64)retval >= 0/ { printf("accept %d fd=%d\n", tid, retval); }
+uretprobe:libc:accept4 /(int32)retval >= 0/ { printf("accept %d fd=%d\n", tid, retval); }
 tracepoint:syscalls:sys_enter_setsockopt /comm == "haproxy"/ { @opt[args.level, args.optname] = count(); @st[ustack] = count(); }
 tracepoint:syscalls:sys_enter_recvfrom { @start[tid] = nsecs; }
 tracepoint:syscalls:sys_exit_recvfrom /@start[tid]/ { @lat = hist(nsecs - @start[tid]); delete(@start[tid]); }
