@@ -97,6 +97,7 @@ struct attach_point {
 	bool has_offset;
 	bool is_addr;
 	bool is_return;		/* uretprobe / kretprobe */
+	bool uses_args;		/* the probe reads `args` (uprobes then read DWARF) */
 	void *priv;		/* probe type's own data (expanded matches, ...) */
 };
 

@@ -3,6 +3,7 @@
  *
  *	preprocess -> parse -> sema -> codegen -> load -> attach -> BEGIN -> poll -> END -> maps
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -23,6 +24,7 @@
 #include "preprocess.h"
 #include "probes/probe.h"
 #include "runtime/btf.h"
+#include "runtime/dwarf_types.h"
 #include "runtime/elf.h"
 #include "runtime/features.h"
 #include "runtime/flamegraph.h"
@@ -652,10 +654,18 @@ int main(int argc, char **argv)
 	s.opts.listing = o.listing;
 	if (o.pid) {
 		char *end;
-		long pid = strtol(o.pid, &end, 10);
+		long pid;
 
-		if (*end || pid <= 0) {
-			diag_error(NULL, "pid '%s' is not a valid process id", o.pid);
+		/* bpftrace's messages: digits only, then the kernel's largest pid_max */
+		errno = 0;
+		pid = strtol(o.pid, &end, 10);
+		if (end == o.pid || *end || (!isdigit((unsigned char)o.pid[0]) && o.pid[0] != '-' &&
+					    o.pid[0] != '+')) {
+			diag_error(NULL, "pid '%s' is not a valid decimal number", o.pid);
+			return 1;
+		}
+		if (errno == ERANGE || pid < 1 || pid > 4194304) {
+			diag_error(NULL, "pid '%s' out of valid pid range [1,4194304]", o.pid);
 			return 1;
 		}
 		if (kill((pid_t)pid, 0) && errno == ESRCH) {
@@ -675,7 +685,7 @@ int main(int argc, char **argv)
 	} else {
 		err = read_file(o.file, &text, NULL);
 		if (err) {
-			diag_error(NULL, "failed to open %s: %s", o.file, strerror(-err));
+			diag_error(NULL, "failed to open file '%s': %s", o.file, strerror(-err));
 			goto out;
 		}
 		name = strcmp(o.file, "-") == 0 ? "stdin" : o.file;
@@ -705,6 +715,7 @@ out:
 	cdecl_cleanup();
 	tracefs_cleanup();
 	btf_cleanup();
+	dwarf_types_cleanup();
 	ksyms_cleanup();
 	types_free_all();
 	return ret;

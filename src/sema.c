@@ -21,6 +21,7 @@
 #include "parser.h"
 #include "preprocess.h"
 #include "runtime/btf.h"
+#include "runtime/dwarf_types.h"
 #include "util.h"
 
 void sema_error(struct sema *se, const struct loc *loc, const char *fmt, ...)
@@ -50,6 +51,9 @@ static struct record *resolve_record(struct record *rec)
 		return r;
 	if (rec->complete)
 		return rec;
+	/* in a uprobe, the traced binary's DWARF knows the program's own types */
+	if (dwarf_types_find_record(rec->name, rec->is_union, &r) == 0 && r && r->complete)
+		return r;
 	if (btf_find_record(rec->name, rec->is_union, &r) == 0 && r && r->complete)
 		return r;
 	return rec;
@@ -649,6 +653,11 @@ static struct type *type_field(struct sema *se, struct node *n)
 			}
 		}
 		record_find_field(se->probe->args, n->str, &off);
+	}
+	if (!f && as == AS_CTX && strcmp(rec->name, DWARF_ARGS_RECORD) == 0) {
+		sema_error(se, &n->loc, "Can't find function parameter %s%s", n->str,
+			   dwarf_types_missing_param(rec, n->str));
+		return NULL;
 	}
 	if (!f) {
 		sema_error(se, &n->loc, "Struct/union of type '%s %s' does not contain a field "
@@ -1374,6 +1383,7 @@ static void check_probe(struct sema *se, struct probe *p)
 	se->vars = NULL;
 	se->loop_depth = 0;
 	se->args = p->args;
+	probe_dwarf_scope(p);
 	if (p->pred) {
 		struct type *t;
 

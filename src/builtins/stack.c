@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "codegen/cg.h"
+#include "probes/probe.h"
+#include "runtime/dwarf_types.h"
 #include "runtime/elf.h"
 #include "runtime/ksyms.h"
 #include "sema.h"
@@ -39,10 +41,55 @@ static LLVMValueRef e_retval(struct cg *cg, struct node *n)
 	return cg_regs_load(cg, 80);
 }
 
+/*
+ * A uprobe's args come from DWARF (runtime/dwarf_types.c): every attach point of the probe
+ * must give the same parameters, since one program reads them.  Reported once per probe.
+ */
+static bool uprobe_args_ok(struct sema *se, struct node *n)
+{
+	static const struct probe *told;
+	const struct probe *p = se->probe;
+	bool quiet = told == p && se->final;
+
+	for (size_t i = 0; i < p->naps; i++) {
+		const struct attach_point *ap = p->aps[i];
+		const struct probe_targets *ts = ap->priv;
+
+		for (size_t k = 0; ts && k < ts->n; k++) {
+			struct record *r = ap->ops->args ? ap->ops->args((struct attach_point *)ap,
+									 &ts->v[k]) : NULL;
+			int err;
+
+			if (r && se->args && dwarf_types_args_equal(r, se->args))
+				continue;
+			if (quiet) {
+				se->errors++;
+				return false;
+			}
+			err = r ? 0 : dwarf_types_args(ts->v[k].path, ts->v[k].offset, &r);
+			if (err == -ENODATA)
+				sema_error(se, &ap->loc, "No debuginfo found for %s", ts->v[k].path);
+			else if (err)
+				sema_error(se, &ap->loc, "No debuginfo found for function %s in %s",
+					   ts->v[k].func ? ts->v[k].func : "?", ts->v[k].path);
+			else
+				sema_error(se, &ap->loc, "Probe has attach points with mixed arguments");
+			if (se->final)
+				told = p;
+			return false;
+		}
+	}
+	return se->args != NULL;
+}
+
 static struct type *t_args(struct sema *se, struct node *n)
 {
-	if (!se->args) {
-		sema_error(se, &n->loc, "The args builtin can only be used with tracepoint probes");
+	if (se->ops == &probe_uprobe) {
+		if (!uprobe_args_ok(se, n))
+			return NULL;
+	} else if (!se->args) {
+		sema_error(se, &n->loc, "The args builtin can only be used with "
+			   "tracepoint/kfunc/uprobeprobes (%s used here)", se->ops->name);
 		return NULL;
 	}
 	return type_pointer(type_record(se->args), AS_CTX);

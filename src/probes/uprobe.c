@@ -22,6 +22,7 @@
 #include "diag.h"
 #include "runtime/bpf_compat.h"
 #include "runtime/disasm.h"
+#include "runtime/dwarf_types.h"
 #include "runtime/elf.h"
 #include "runtime/libpath.h"
 #include "runtime/uprobe_insn.h"
@@ -507,11 +508,29 @@ static int uprobe_attach(struct attach_point *ap, const struct probe_targets *ts
 	return 0;
 }
 
+/*
+ * args: the function's DWARF parameters (runtime/dwarf_types.c), read only when the probe uses
+ * them.  bpftrace 0.17 has no args in a uretprobe: the registers hold other values by then.
+ */
+static struct record *uprobe_args(struct attach_point *ap, const struct probe_target *t)
+{
+	struct record *rec;
+
+	if (!ap->uses_args || ap->ops->is_return || !t->path)
+		return NULL;
+	return dwarf_types_args(t->path, t->offset, &rec) ? NULL : rec;
+}
+
+struct list_name {
+	char *name;
+	uint64_t vaddr;
+};
+
 struct list_ctx {
 	const char *path;
 	const char *pattern;
 	FILE *out;
-	char **names;	/* sorted before printing, as bpftrace lists them */
+	struct list_name *names;	/* sorted before printing, as bpftrace lists them */
 	size_t n, cap;
 };
 
@@ -523,13 +542,14 @@ static int list_sym(const struct elf_sym *sym, void *arg)
 	if (c->pattern && !glob_match(c->pattern, sym->name) && !glob_match(c->pattern, name))
 		return 0;
 	xgrow((void **)&c->names, &c->cap, c->n + 1, sizeof(*c->names));
-	c->names[c->n++] = xasprintf("uprobe:%s:%s", c->path, name);
+	c->names[c->n].name = xasprintf("uprobe:%s:%s", c->path, name);
+	c->names[c->n++].vaddr = sym->vaddr;
 	return 0;
 }
 
-static int cmp_str(const void *a, const void *b)
+static int cmp_name(const void *a, const void *b)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	return strcmp(((const struct list_name *)a)->name, ((const struct list_name *)b)->name);
 }
 
 static int uprobe_list(const char *pattern, bool verbose, FILE *out)
@@ -545,10 +565,13 @@ static int uprobe_list(const char *pattern, bool verbose, FILE *out)
 	c.pattern = glob;
 	elf_sym_foreach(ef, list_sym, &c);
 	elf_close(ef);
-	qsort(c.names, c.n, sizeof(*c.names), cmp_str);
+	qsort(c.names, c.n, sizeof(*c.names), cmp_name);
 	for (size_t k = 0; k < c.n; k++) {
-		fprintf(out, "%s\n", c.names[k]);
-		free(c.names[k]);
+		fprintf(out, "%s\n", c.names[k].name);
+		/* -lv: the parameters with their C types, as bpftrace lists them from DWARF */
+		if (verbose)
+			dwarf_types_print_params(path, c.names[k].vaddr, out);
+		free(c.names[k].name);
 	}
 	free(c.names);
 	free(path);
@@ -565,6 +588,7 @@ const struct probe_ops probe_uprobe = {
 	.has_args = true,
 	.parse = uprobe_parse,
 	.expand = uprobe_expand,
+	.args = uprobe_args,
 	.attach = uprobe_attach,
 	.list = uprobe_list,
 };
