@@ -239,21 +239,33 @@ int session_load(struct session *ss, const void *obj, size_t size)
 	return 0;
 }
 
+static int attach_one(struct session *ss, struct prog_info *pi)
+{
+	const struct probe_target *t;
+
+	if (pi->ap->ops->is_special)
+		return 0;
+	t = pi->target == SIZE_MAX ? NULL : &pi->targets->v[pi->target];
+	return pi->ap->ops->attach(pi->ap, pi->targets, t, pi->bpf, &ss->links);
+}
+
 int session_attach(struct session *ss)
 {
 	struct script *s = ss->s;
 	size_t i;
 	int err;
 
+	/*
+	 * Programs on one event run in script order, as in bpftrace.  A tracepoint's programs
+	 * run in the order they were attached (one array per tracepoint); a uprobe's consumers and
+	 * a software event's perf events run newest first, so those attach last program first.
+	 */
 	for (i = 0; i < s->nprogs; i++) {
-		struct prog_info *pi = &s->progs[i];
-		const struct probe_target *t;
-
-		if (pi->ap->ops->is_special)
-			continue;
-		t = pi->target == SIZE_MAX ? NULL : &pi->targets->v[pi->target];
-		err = pi->ap->ops->attach(pi->ap, pi->targets, t, pi->bpf, &ss->links);
-		if (err)
+		if (s->progs[i].ap->ops->ctx == CTX_TRACEPOINT && (err = attach_one(ss, &s->progs[i])))
+			return err;
+	}
+	for (i = s->nprogs; i-- > 0;) {
+		if (s->progs[i].ap->ops->ctx != CTX_TRACEPOINT && (err = attach_one(ss, &s->progs[i])))
 			return err;
 	}
 	return 0;
