@@ -37,13 +37,17 @@ volatile sig_atomic_t session_stop;
 #define DRAIN_MIN_NS 200000000ULL
 
 /* What sonde changes, and what it found: restored in every child before exec. */
-static const int changed_signals[] = { SIGINT, SIGTERM, SIGPIPE };
+static const int changed_signals[] = { SIGINT, SIGTERM, SIGPIPE, SIGUSR1 };
 static struct sigaction saved_actions[ARRAY_SIZE(changed_signals)];
+/* SIGUSR1: print every map now, as bpftrace does, and go on tracing */
+static volatile sig_atomic_t print_maps;
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	session_stop = 1;
+	if (sig == SIGUSR1)
+		print_maps = 1;
+	else
+		session_stop = 1;
 }
 
 void session_signals_install(void)
@@ -184,7 +188,7 @@ static void run_system(struct session *ss, const char *cmd)
 	while (waitpid(p, &status, 0) < 0 && errno == EINTR)
 		;
 	if (sb.len)
-		output_printf(ss->out, sb.buf);
+		output_message(ss->out, "syscall", sb.buf);
 	sb_free(&sb);
 }
 
@@ -477,6 +481,12 @@ int session_poll(struct session *ss)
 		/* a batch is drained: its lines go out now, in one write; nowhere to write ends it */
 		if (session_flush(ss, true))
 			session_stop = 1;
+		if (print_maps) {
+			print_maps = 0;
+			maps_print_all(ss);
+			if (session_flush(ss, false))
+				session_stop = 1;
+		}
 		session_report_lost(ss);
 		check_child(ss);
 		check_target(ss);
