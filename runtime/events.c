@@ -318,6 +318,24 @@ static int on_event(void *ctx, void *data, size_t size)
 		if (h->id < s->nmaps)
 			maps_report_full(ss, s->maps[h->id]);
 		break;
+	case EV_HELPER_ERROR: {
+		const struct fmt_info *fi;
+		int64_t r;
+		char *text;
+
+		if (h->id >= s->nfmts)
+			break;
+		fi = &s->fmts[h->id];
+		memcpy(&r, payload, 8);
+		/* bpftrace 0.17's -k warning, at the call, in the trace's output */
+		text = diag_format_warning(&fi->loc, "Failed to %s: %s (%lld)", fi->fmt,
+					   strerror((int)-r), (long long)r);
+		if (text)
+			output_helper_error(ss->out, fi->fmt, r, fi->loc.first_line,
+					    fi->loc.first_column, text);
+		free(text);
+		break;
+	}
 	case EV_ZERO_MAP:
 		if (h->id < s->nmaps)
 			maps_zero(ss, s->maps[h->id]);

@@ -44,7 +44,7 @@ struct options {
 	const char *outfile;
 	const char *buffering;
 	enum output_format format;
-	bool quiet, dump, unsafe, info, listing;
+	bool quiet, dump, unsafe, info, listing, helper_errors;
 	int verbose;
 	int ustack;		/* STACK_UNWIND_*, -1 unless --ustack */
 	const char **incdirs, **incfiles;
@@ -86,6 +86,7 @@ static void usage(FILE *f)
 	      "    -p, --pid PID  enable USDT probes on PID and filter every probe to PID\n"
 	      "    -c, --cmd 'CMD'       run CMD and enable USDT probes on resulting process\n"
 	      "    -q, --quiet    keep messages quiet\n"
+	      "    -k             warn when a map delete fails at run time\n"
 	      "    --no-warnings  do not print warnings\n"
 	      "    --unsafe       allow unsafe builtin functions (system, signal, ...)\n"
 	      "    --debug-file F use F for the symbols of a stripped binary\n"
@@ -211,7 +212,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 	o->format = OUTPUT_TEXT;
 	opterr = 0;	/* unknown options are reported below, in sonde's format */
 	/* '+': stop at the first non-option so script arguments may look like options */
-	while ((c = getopt_long(argc, argv, "+B:f:o:de:hI:lp:c:qvV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+B:f:o:de:hI:klp:c:qvV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'B': o->buffering = optarg; break;
 		case 'f':
@@ -236,6 +237,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		case 'p': o->pid = optarg; break;
 		case 'c': o->cmd = optarg; break;
 		case 'q': o->quiet = true; break;
+		case 'k': o->helper_errors = true; break;
 		case 'v': o->verbose++; break;
 		case 'V': printf("sonde v%s\n", PACKAGE_VERSION); exit(0);
 		case OPT_UNSAFE: o->unsafe = true; break;
@@ -652,6 +654,7 @@ int main(int argc, char **argv)
 		return 1;
 	s.opts.cat_bytes_max = (uint32_t)env_u64("CAT_BYTES_MAX", 10240, 1, 1u << 30);
 	s.opts.listing = o.listing;
+	s.opts.helper_errors = o.helper_errors;
 	if (o.pid) {
 		char *end;
 		long pid;

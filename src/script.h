@@ -26,6 +26,7 @@ enum event_kind {
 	EV_PRINT_VALUE,	/* print(expr) */
 	EV_JOIN,	/* payload: char[16][strlen]; fmts[id].fmt is the separator */
 	EV_MAP_FULL,	/* id: the map that refused a new key (sent once per map) */
+	EV_HELPER_ERROR,	/* -k: payload: s64 helper return; fmts[id]: helper name, loc */
 };
 
 struct event_hdr {
@@ -71,6 +72,7 @@ struct fmt_info {
 	struct type *args;	/* tuple of the arguments as sent */
 	struct type **arg_types;/* the arguments' types as written (for decoding) */
 	uint32_t nargs;
+	struct loc loc;		/* EV_HELPER_ERROR: the call, for the warning */
 };
 
 /* One BPF program: a probe block for one attach point and one target (or all of them). */
@@ -97,6 +99,7 @@ struct script_options {
 	int cpid;		/* -c child */
 	bool listing;		/* -l: expand only */
 	uint32_t cat_bytes_max;	/* BPFTRACE_CAT_BYTES_MAX, default 10240 */
+	bool helper_errors;	/* -k: warn when a map delete fails at run time */
 };
 
 struct script {
