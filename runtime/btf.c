@@ -249,6 +249,14 @@ int btf_find_enum_value(const char *name, int64_t *value)
 	return -ENOENT;
 }
 
+/* Forget the types converted so far (after types_free_all()), keep the parsed kernel BTF: the
+ * fuzz harness compiles thousands of scripts, and parsing vmlinux once per script dominated. */
+void btf_forget_types(void)
+{
+	if (records)
+		memset(records, 0, nrecords * sizeof(*records));
+}
+
 void btf_cleanup(void)
 {
 	btf__free(vmlinux);

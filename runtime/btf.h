@@ -34,5 +34,6 @@ int btf_find_enum_value(const char *name, int64_t *value);
  * types_free_all: the cache points into the arena.
  */
 void btf_cleanup(void);
+void btf_forget_types(void);
 
 #endif

@@ -26,6 +26,7 @@
 #include "diag.h"
 #include "runtime/format.h"
 #include "runtime/unwind.h"
+#include "runtime/usyms.h"
 #include "util.h"
 
 volatile sig_atomic_t session_stop;
@@ -508,6 +509,7 @@ int session_poll(struct session *ss)
 		session_report_lost(ss);
 		check_child(ss);
 		check_target(ss);
+		usyms_sweep(ss->usyms);
 	}
 	note_stop(ss);
 	return 0;

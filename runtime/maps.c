@@ -157,6 +157,99 @@ static struct map_entry *find_entry(struct map_snapshot *snap, size_t *cap, cons
 	return &snap->entries[snap->n++];
 }
 
+/*
+ * Every entry of a map, read in one pass over its buckets.  Stepping with get_next_key is not
+ * enough while probes run: a key that a probe deletes under the cursor restarts the walk from
+ * the first key, and a clear that deletes while probes insert (`@[comm] = count()` counts the
+ * deleting syscalls themselves) never ends.  Batch lookups walk buckets, not keys, so they end
+ * after one pass whatever the probes do; keys inserted meanwhile are seen or not, as in
+ * bpftrace.  Kernels or maps without batch operations fall back to get_next_key, bounded by
+ * the map's size.  With del, every entry read is deleted (the clear).
+ */
+struct map_dump {
+	char *keys, *vals;	/* n keys of ksize bytes, n values of vstride bytes */
+	size_t n;
+};
+
+static uint32_t map_capacity(int fd)
+{
+	struct bpf_map_info info = { 0 };
+	uint32_t len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) || !info.max_entries)
+		return 1u << 20;
+	return info.max_entries;
+}
+
+static void dump_map(int fd, uint32_t ksize, size_t vstride, bool del, struct map_dump *d)
+{
+	uint32_t cap = map_capacity(fd), chunk = cap < 4096 ? cap : 4096;
+	size_t alloc = chunk;
+	char batch[16], token[16];
+	bool first = true;
+	char *cur, *next;
+	size_t steps;
+
+	memset(d, 0, sizeof(*d));
+	d->keys = xcalloc(alloc, ksize);
+	d->vals = xcalloc(alloc, vstride);
+	for (;;) {
+		LIBBPF_OPTS(bpf_map_batch_opts, opts);
+		uint32_t count = chunk;
+		int err;
+
+		if (d->n + chunk > alloc) {
+			alloc = (d->n + chunk) * 2;
+			d->keys = xrealloc(d->keys, alloc * ksize);
+			d->vals = xrealloc(d->vals, alloc * vstride);
+		}
+		err = (del ? bpf_map_lookup_and_delete_batch : bpf_map_lookup_batch)(fd,
+			first ? NULL : token, batch, d->keys + d->n * ksize, d->vals + d->n * vstride,
+			&count, &opts) ? -errno : 0;
+		if (err && err != -ENOENT && err != -ENOSPC) {
+			if (first && d->n == 0)
+				break;		/* no batch operations here: step by key */
+			return;
+		}
+		if (err == -ENOSPC && count == 0) {
+			chunk *= 2;		/* one bucket holds more than a chunk */
+			continue;
+		}
+		d->n += count;
+		if (err == -ENOENT)
+			return;
+		memcpy(token, batch, sizeof(token));
+		first = false;
+	}
+
+	/* get_next_key, at most as many steps as the map has room for */
+	cur = xcalloc(1, ksize);
+	next = xcalloc(1, ksize);
+	for (steps = 0; steps < cap && bpf_map_get_next_key(fd, steps ? cur : NULL, next) == 0; steps++) {
+		if (d->n == alloc) {
+			alloc *= 2;
+			d->keys = xrealloc(d->keys, alloc * ksize);
+			d->vals = xrealloc(d->vals, alloc * vstride);
+		}
+		memcpy(cur, next, ksize);
+		if (bpf_map_lookup_elem(fd, cur, d->vals + d->n * vstride))
+			continue;
+		memcpy(d->keys + d->n * ksize, cur, ksize);
+		d->n++;
+	}
+	if (del)
+		for (steps = 0; steps < d->n; steps++)
+			bpf_map_delete_elem(fd, d->keys + steps * ksize);
+	free(cur);
+	free(next);
+}
+
+static void dump_free(struct map_dump *d)
+{
+	free(d->keys);
+	free(d->vals);
+}
+
 static int snapshot(struct session *ss, const struct map_info *mi, struct map_snapshot *snap)
 {
 	int fd = ss->map_fds[mi->id];
@@ -164,12 +257,11 @@ static int snapshot(struct session *ss, const struct map_info *mi, struct map_sn
 	bool bucketed = mi->value->kind == TYPE_HIST || mi->value->kind == TYPE_LHIST;
 	uint32_t user_ksize = bucketed ? (mi->key ? mi->key->size : 0) : ksize;
 	int ncopies = mi->percpu ? ss->ncpus : 1;
-	char *key = xcalloc(1, ksize), *next = xcalloc(1, ksize), *prev = NULL;
 	char *ckey = xcalloc(1, ksize);
-	char *vals = xcalloc((size_t)ncopies, vsize);
+	struct map_dump dump;
 	struct key_index ix = { .ksize = user_ksize };
 	bool stacks = ss->unwind && has_ustack(mi->key);
-	size_t cap = 0, i;
+	size_t cap = 0, i, d;
 	size_t nbuckets = mi->value->kind == TYPE_HIST ? 66 :
 			  (size_t)((mi->lhist_max - mi->lhist_min) / (mi->lhist_step ? mi->lhist_step : 1)) + 2;
 
@@ -179,17 +271,14 @@ static int snapshot(struct session *ss, const struct map_info *mi, struct map_sn
 	snap->lhist_min = mi->lhist_min;
 	snap->lhist_max = mi->lhist_max;
 	snap->lhist_step = mi->lhist_step;
-	while (bpf_map_get_next_key(fd, prev, next) == 0) {
+	dump_map(fd, ksize, (size_t)ncopies * vsize, false, &dump);
+	for (d = 0; d < dump.n; d++) {
 		struct map_entry *e;
 		int64_t r[2] = { 0, 0 };
 		size_t n0;
 		bool merged;
+		const char *key = dump.keys + d * ksize, *vals = dump.vals + d * (size_t)ncopies * vsize;
 
-		memcpy(key, next, ksize);
-		prev = key;
-		if (bpf_map_lookup_elem(fd, key, vals))
-			continue;
-		/* a copy: key is also the iteration's cursor */
 		memcpy(ckey, key, ksize);
 		if (ss->unwind)
 			canonical_stacks(ss, mi->key, ckey);
@@ -242,8 +331,8 @@ static int snapshot(struct session *ss, const struct map_info *mi, struct map_sn
 		/* bpftrace 0.17 prints a cleared or deleted scalar count() map as "@: 0" */
 		struct map_entry *e;
 
-		memset(key, 0, ksize);
-		e = find_entry(snap, &cap, key, &ix);
+		memset(ckey, 0, ksize);
+		e = find_entry(snap, &cap, ckey, &ix);
 		e->value = val_uint(0);
 	}
 	for (i = 0; i < snap->n; i++) {
@@ -252,10 +341,8 @@ static int snapshot(struct session *ss, const struct map_info *mi, struct map_sn
 	}
 	free(ix.keys);
 	free(ix.slots);
-	free(key);
 	free(ckey);
-	free(next);
-	free(vals);
+	dump_free(&dump);
 	return 0;
 }
 
@@ -307,36 +394,27 @@ int maps_print_all(struct session *ss)
 int maps_clear(struct session *ss, const struct map_info *mi)
 {
 	uint32_t ksize = script_map_key_size(mi);
-	char *key = xcalloc(1, ksize), *next = xcalloc(1, ksize);
-	int fd = ss->map_fds[mi->id];
+	size_t vstride = (size_t)(mi->percpu ? ss->ncpus : 1) * script_map_value_size(mi);
+	struct map_dump d;
 
-	/* always restart from the first key: deleting invalidates the iteration */
-	while (bpf_map_get_next_key(fd, NULL, next) == 0) {
-		memcpy(key, next, ksize);
-		if (bpf_map_delete_elem(fd, key))
-			break;
-	}
-	free(key);
-	free(next);
+	dump_map(ss->map_fds[mi->id], ksize, vstride, true, &d);
+	dump_free(&d);
 	return 0;
 }
 
 int maps_zero(struct session *ss, const struct map_info *mi)
 {
-	uint32_t ksize = script_map_key_size(mi), vsize = script_map_value_size(mi);
-	int ncopies = mi->percpu ? ss->ncpus : 1;
-	char *key = xcalloc(1, ksize), *next = xcalloc(1, ksize), *prev = NULL;
-	char *zero = xcalloc((size_t)ncopies, vsize);
+	uint32_t ksize = script_map_key_size(mi);
+	size_t vstride = (size_t)(mi->percpu ? ss->ncpus : 1) * script_map_value_size(mi);
 	int fd = ss->map_fds[mi->id];
+	struct map_dump d;
+	size_t i;
 
-	while (bpf_map_get_next_key(fd, prev, next) == 0) {
-		memcpy(key, next, ksize);
-		prev = key;
-		bpf_map_update_elem(fd, key, zero, 0);
-	}
-	free(key);
-	free(next);
-	free(zero);
+	dump_map(fd, ksize, vstride, false, &d);
+	memset(d.vals, 0, vstride);
+	for (i = 0; i < d.n; i++)
+		bpf_map_update_elem(fd, d.keys + i * ksize, d.vals, BPF_EXIST);
+	dump_free(&d);
 	return 0;
 }
 

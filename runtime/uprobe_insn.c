@@ -4,6 +4,15 @@
  * opcode outside its tables of instructions it can single-step out of line.  A VEX or EVEX
  * instruction is judged by its opcode byte against the one-byte table, which is why AVX
  * instructions such as vmovd (opcode 0x6e, the slot of outs) and vpxor (0xef, out) are refused.
+ *
+ * The same confusion is worse where the kernel accepts: it emulates branches instead of
+ * single-stepping them, choosing by that opcode byte alone (branch_setup_xol_ops), so a VEX or
+ * EVEX instruction whose opcode byte is a Jcc's (0x70-0x7f: vmovd/vmovq 0x7e, vpcmpeqb 0x74,
+ * vpbroadcastb 0x7a...), a call's (0xe8: vpsubsb), a jmp's (0xe9, 0xeb) or nop's (0x90: kmovw)
+ * is "emulated" as that branch and never executed.  The traced program then computes with a
+ * register the instruction should have written: glibc's __strchrnul_evex (vpbroadcastb) made
+ * every printf of every process print its format string unformatted.  Measured on 6.18 with
+ * tests/runtime/fixtures/uprobe_vex.c; sonde refuses such probes (uprobe_insn_hazard).
  */
 #include "runtime/uprobe_insn.h"
 
@@ -59,18 +68,23 @@ static bool good(const uint16_t *tab, uint8_t op)
 	return tab[op >> 4] >> (op & 15) & 1;
 }
 
-const char *uprobe_insn_refusal(const uint8_t *code, size_t len)
+/* The opcode byte of the instruction at code[0..len) (after its prefixes) at *op; false when
+ * it cannot be decoded here.  *vex tells a VEX or EVEX encoding; *refusal is set when a prefix
+ * alone makes the kernel refuse. */
+static bool opcode_of(const uint8_t *code, size_t len, size_t *op, bool *vex, const char **refusal)
 {
 	size_t i = 0;
-	bool vex = false;
 
-	/* legacy prefixes */
+	*vex = false;
+	*refusal = NULL;
 	for (; i < len; i++) {
 		switch (code[i]) {
 		case 0xf0:
-			return "a LOCK-prefixed instruction";
+			*refusal = "a LOCK-prefixed instruction";
+			return false;
 		case 0x26: case 0x2e: case 0x36: case 0x3e:
-			return "an instruction with a segment override prefix";
+			*refusal = "an instruction with a segment override prefix";
+			return false;
 		case 0x64: case 0x65: case 0x66: case 0x67: case 0xf2: case 0xf3:
 			continue;
 		}
@@ -81,10 +95,43 @@ const char *uprobe_insn_refusal(const uint8_t *code, size_t len)
 	if (i + 1 < len && (code[i] == 0xc5 || code[i] == 0xc4 || code[i] == 0x62)) {
 		/* VEX2, VEX3, EVEX: the map is implied, the opcode follows the prefix */
 		i += code[i] == 0xc5 ? 2 : code[i] == 0xc4 ? 3 : 4;
-		vex = true;
+		*vex = true;
 	}
 	if (i >= len)
-		return NULL;	/* not decodable here: let the kernel judge */
+		return false;
+	*op = i;
+	return true;
+}
+
+const char *uprobe_insn_hazard(const uint8_t *code, size_t len)
+{
+	const char *refusal;
+	size_t i;
+	bool vex;
+
+	if (!opcode_of(code, len, &i, &vex, &refusal) || !vex)
+		return NULL;
+	if (code[i] >= 0x70 && code[i] <= 0x7f)
+		return "an AVX instruction that the kernel would take for a conditional jump";
+	switch (code[i]) {
+	case 0xe8:
+		return "an AVX instruction that the kernel would take for a call";
+	case 0xe9: case 0xeb:
+		return "an AVX instruction that the kernel would take for a jump";
+	case 0x90:
+		return "an AVX instruction that the kernel would take for a nop";
+	}
+	return NULL;
+}
+
+const char *uprobe_insn_refusal(const uint8_t *code, size_t len)
+{
+	const char *refusal;
+	size_t i;
+	bool vex;
+
+	if (!opcode_of(code, len, &i, &vex, &refusal))
+		return refusal;	/* NULL when not decodable here: let the kernel judge */
 	if (!vex && code[i] == 0x0f) {
 		if (i + 1 >= len)
 			return NULL;

@@ -16,4 +16,8 @@
  * not, in words ("a LOCK-prefixed instruction", ...). */
 const char *uprobe_insn_refusal(const uint8_t *code, size_t len);
 
+/* NULL unless the kernel would accept a uprobe on the instruction but emulate it wrongly (never
+ * executing it, so the traced program computes wrong results); else why, in words. */
+const char *uprobe_insn_hazard(const uint8_t *code, size_t len);
+
 #endif

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <signal.h>
 #include <time.h>
 
 #include "runtime/demangle.h"
@@ -32,6 +33,11 @@
 /* a miss re-reads the maps of a live process (dlopen, exec since the snapshot) at most this
  * often; cheap, as the mapped files stay open */
 #define REFRESH_NS 50000000LL
+/* processes are forgotten once they exited and went unused this long (usyms_sweep) ... */
+#define DEAD_IDLE_NS 2000000000LL
+/* ... but the files of the most recent ones stay open, so that their stacks printed later
+ * (at the next interval, at END) still symbolize; older ones are closed */
+#define KEEP_DEAD_FILES 128
 
 struct usyms_obj {
 	char *path;		/* as the maps name it */
@@ -39,6 +45,7 @@ struct usyms_obj {
 	unsigned long ino;
 	struct elf_file *ef;	/* NULL when it could not be opened */
 	int refs;
+	bool kept;		/* one of the refs is the dead processes' list (us->kept) */
 };
 
 struct usyms_map {
@@ -51,6 +58,7 @@ struct usyms_proc {
 	struct usyms_map *maps;
 	size_t nmaps;
 	long long refreshed_ns;
+	long long used_ns;	/* last lookup */
 };
 
 struct usyms {
@@ -58,6 +66,9 @@ struct usyms {
 	size_t nprocs, cap_procs;
 	struct usyms_obj **objs;
 	size_t nobjs, cap_objs;
+	struct usyms_obj **kept;	/* files of exited processes, oldest first */
+	size_t nkept, cap_kept;
+	long long swept_ns;
 };
 
 static long long now_ns(void)
@@ -103,12 +114,16 @@ void usyms_free(struct usyms *us)
 		return;
 	for (size_t i = 0; i < us->nprocs; i++)
 		proc_clear(us, &us->procs[i]);
+	for (size_t i = 0; i < us->nkept; i++)
+		obj_put(us, us->kept[i]);
+	us->nkept = 0;
 	/* files added with usyms_add_file belong to no process: still here */
 	for (size_t i = 0; i < us->nobjs; i++) {
 		elf_close(us->objs[i]->ef);
 		free(us->objs[i]->path);
 		free(us->objs[i]);
 	}
+	free(us->kept);
 	free(us->procs);
 	free(us->objs);
 	free(us);
@@ -131,6 +146,59 @@ void usyms_evict(struct usyms *us, int pid)
 		return;
 	proc_clear(us, p);
 	*p = us->procs[--us->nprocs];
+}
+
+static void keep_file(struct usyms *us, struct usyms_obj *o)
+{
+	if (o->kept) {
+		/* already kept: move it to the young end */
+		for (size_t i = 0; i < us->nkept; i++) {
+			if (us->kept[i] == o) {
+				memmove(&us->kept[i], &us->kept[i + 1], (us->nkept - i - 1) * sizeof(*us->kept));
+				us->kept[us->nkept - 1] = o;
+				return;
+			}
+		}
+	}
+	if (us->nkept == KEEP_DEAD_FILES) {
+		struct usyms_obj *old = us->kept[0];
+
+		memmove(&us->kept[0], &us->kept[1], (us->nkept - 1) * sizeof(*us->kept));
+		us->nkept--;
+		old->kept = false;
+		obj_put(us, old);
+	}
+	xgrow((void **)&us->kept, &us->cap_kept, us->nkept + 1, sizeof(*us->kept));
+	o->refs++;
+	o->kept = true;
+	us->kept[us->nkept++] = o;
+}
+
+/*
+ * Forget the processes that exited and have not been looked up for a while: a trace of a busy
+ * machine sees thousands of short-lived processes, and each held its maps and its files open.
+ * At most once a second; call it where no string from a lookup is still in use.
+ */
+void usyms_sweep(struct usyms *us)
+{
+	long long now = now_ns();
+
+	if (!us || now - us->swept_ns < 1000000000LL)
+		return;
+	us->swept_ns = now;
+	for (size_t i = 0; i < us->nprocs;) {
+		struct usyms_proc *p = &us->procs[i];
+
+		if (now - p->used_ns < DEAD_IDLE_NS || kill(p->pid, 0) == 0 || errno != ESRCH) {
+			i++;
+			continue;
+		}
+		for (size_t m = 0; m < p->nmaps; m++)
+			if (p->maps[m].obj->ef)
+				keep_file(us, p->maps[m].obj);
+		proc_clear(us, p);
+		*p = us->procs[--us->nprocs];
+	}
 }
 
 /* Is path, as seen from here, the file the process mapped? */
@@ -236,7 +304,7 @@ int usyms_prepare(struct usyms *us, int pid)
 	if (!p) {
 		xgrow((void **)&us->procs, &us->cap_procs, us->nprocs + 1, sizeof(*us->procs));
 		p = &us->procs[us->nprocs++];
-		*p = (struct usyms_proc){ .pid = pid };
+		*p = (struct usyms_proc){ .pid = pid, .used_ns = now_ns() };
 	}
 	err = proc_load(us, p);
 	/* a process that cannot be read stays known (empty), so lookups do not retry forever */
@@ -272,6 +340,7 @@ static int resolve_vaddr(struct usyms *us, int pid, uint64_t addr, struct usyms_
 		usyms_prepare(us, pid);
 		p = proc_find(us, pid);
 	}
+	p->used_ns = now_ns();
 	m = map_find(p, addr);
 	if (!m && now_ns() - p->refreshed_ns >= REFRESH_NS) {
 		/* maybe mapped after the snapshot (dlopen); only if the process is still there */

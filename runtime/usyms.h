@@ -82,5 +82,7 @@ int usyms_add_file(struct usyms *us, const char *path);
 
 /* Forget pid's snapshot (and close files no other pid maps). */
 void usyms_evict(struct usyms *us, int pid);
+/* Forget exited processes unused for a while, keeping their most recent files (usyms.c). */
+void usyms_sweep(struct usyms *us);
 
 #endif

@@ -1504,10 +1504,14 @@ static void build_progs(struct script *s)
 				pi->probe_name = xstrdup(ts->shared_program && ts->n > 1 ? ap->text :
 							 ts->v[k].name);
 				pi->args = ap->ops->args && ts->n ? ap->ops->args(ap, &ts->v[k]) : NULL;
+				/* a shared program learns from its cookie which target fired: the
+				 * function's name id (func) in the low half, the probe's (probe) in
+				 * the high half */
 				if (ts->shared_program)
 					for (size_t t = 0; t < ts->n; t++)
 						ts->v[t].cookie = (uint64_t)script_add_probe_name(s,
-							ts->v[t].func ? ts->v[t].func : ts->v[t].name);
+							ts->v[t].func ? ts->v[t].func : ts->v[t].name) |
+							(uint64_t)script_add_probe_name(s, ts->v[t].name) << 32;
 				s->nprogs++;
 			}
 		}

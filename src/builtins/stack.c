@@ -152,7 +152,8 @@ static LLVMValueRef e_func(struct cg *cg, struct node *n)
 		irb_copy(cg, slot, src, len);
 		return slot;
 	}
-	return irb_helper_call(cg, BPF_FUNC_get_attach_cookie, cg->i64, &cg->ctxv, 1);
+	return LLVMBuildAnd(cg->b, irb_helper_call(cg, BPF_FUNC_get_attach_cookie, cg->i64, &cg->ctxv, 1),
+			    irb_const(cg, 0xffffffffu), "");
 }
 
 static struct type *t_probe(struct sema *se, struct node *n)
@@ -162,6 +163,13 @@ static struct type *t_probe(struct sema *se, struct node *n)
 
 static LLVMValueRef e_probe(struct cg *cg, struct node *n)
 {
+	const struct probe_targets *ts = cg->pi->targets;
+
+	/* one program for many functions (a wildcard on the multi-link): the cookie's high half
+	 * names the probe that fired, as bpftrace expands it (uprobe:/lib/...:getpid) */
+	if (ts && ts->shared_program && ts->n > 1)
+		return LLVMBuildLShr(cg->b, irb_helper_call(cg, BPF_FUNC_get_attach_cookie, cg->i64,
+							    &cg->ctxv, 1), irb_const(cg, 32), "");
 	return irb_const(cg, script_add_probe_name(cg->s, cg->pi->probe_name));
 }
 

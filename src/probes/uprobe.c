@@ -417,23 +417,39 @@ static int attach_bisect(const struct probe_targets *ts, const size_t *idx, size
 	return fd ? fd : attach_bisect(ts, idx + n / 2, n - n / 2, prog, ret, set, refused);
 }
 
-/* Why the kernel would refuse each target, from its first bytes in the file (NULL: accept). */
-static const char **predict_refusals(const struct probe_targets *ts)
+/* Why the kernel would refuse each target, from its first bytes in the file (NULL: accept), and
+ * which ones it would accept but run wrongly (hazard[i], NULL: safe). */
+static const char **predict_refusals(const struct probe_targets *ts, const char ***hazard)
 {
 	const char **why = xcalloc(ts->n, sizeof(*why));
 	int fd = open(ts->v[0].path, O_RDONLY | O_CLOEXEC);
 	uint8_t code[16];
 	size_t i;
 
+	*hazard = xcalloc(ts->n, sizeof(**hazard));
 	for (i = 0; fd >= 0 && i < ts->n; i++) {
 		ssize_t n = pread(fd, code, sizeof(code), (off_t)ts->v[i].offset);
 
-		if (n > 0)
+		if (n > 0) {
 			why[i] = uprobe_insn_refusal(code, (size_t)n);
+			(*hazard)[i] = uprobe_insn_hazard(code, (size_t)n);
+		}
 	}
 	if (fd >= 0)
 		close(fd);
 	return why;
+}
+
+/* A uprobe the kernel would emulate wrongly (uprobe_insn.c): why, or NULL when it is safe. */
+static const char *target_hazard(const struct probe_target *t)
+{
+	int fd = open(t->path, O_RDONLY | O_CLOEXEC);
+	uint8_t code[16];
+	ssize_t n = fd >= 0 ? pread(fd, code, sizeof(code), (off_t)t->offset) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	return n > 0 ? uprobe_insn_hazard(code, (size_t)n) : NULL;
 }
 
 /*
@@ -444,19 +460,20 @@ static const char **predict_refusals(const struct probe_targets *ts)
 static int attach_multi(const struct probe_targets *ts, struct bpf_program *prog,
 			struct attach_set *set, bool ret)
 {
-	const char **why = predict_refusals(ts);
+	const char **hazard;
+	const char **why = predict_refusals(ts, &hazard);
 	size_t *idx = xcalloc(ts->n, sizeof(*idx));
 	bool *refused = xcalloc(ts->n, sizeof(*refused));
-	size_t i, n = 0, nrefused = 0;
+	size_t i, n = 0, nrefused = 0, nhazard = 0;
 	int err = 0;
 
 	for (i = 0; i < ts->n; i++)
-		if (!why[i])
+		if (!why[i] && !hazard[i])
 			idx[n++] = i;
 	if (n)
 		err = attach_bisect(ts, idx, n, prog, ret, set, refused);
 	for (i = 0; !err && i < ts->n; i++)
-		if (why[i])
+		if (why[i] && !hazard[i])
 			err = attach_bisect(ts, &i, 1, prog, ret, set, refused);
 	if (err == -ESRCH && probe_pid)
 		diag_error(NULL, "failed to attach %zu uprobe%s to %s: process %d exited while "
@@ -472,11 +489,30 @@ static int attach_multi(const struct probe_targets *ts, struct bpf_program *prog
 		diag_warn(NULL, "%s skipped: the kernel refuses a uprobe on its first instruction (%s)",
 			  ts->v[i].name, why[i] ? why[i] : "not supported");
 	}
+	for (i = 0; !err && i < ts->n; i++) {
+		if (!hazard[i] || why[i])
+			continue;
+		nhazard++;
+		if (ts->n == 1)
+			diag_error(NULL, "refusing to attach %s: its first instruction is %s and would "
+				   "never run, so the traced program would compute wrong results",
+				   ts->v[i].name, hazard[i]);
+		else
+			diag_warn(NULL, "%s skipped: its first instruction is %s and would never run, "
+				  "so the traced program would compute wrong results", ts->v[i].name,
+				  hazard[i]);
+	}
+	nrefused += nhazard;
 	if (!err && nrefused == ts->n) {
-		diag_error(NULL, "the kernel refused every uprobe on %s", ts->v[0].path);
-		err = -KERNEL_ENOTSUPP;
+		if (ts->n > 1 && nhazard)
+			diag_error(NULL, "no uprobe on %s can be attached safely (see the warnings)",
+				   ts->v[0].path);
+		else if (!nhazard)
+			diag_error(NULL, "the kernel refused every uprobe on %s", ts->v[0].path);
+		err = nhazard ? -EINVAL : -KERNEL_ENOTSUPP;
 	}
 	set->skipped += nrefused;
+	free(hazard);
 	free(why);
 	free(idx);
 	free(refused);
@@ -489,9 +525,16 @@ static int uprobe_attach(struct attach_point *ap, const struct probe_targets *ts
 {
 	LIBBPF_OPTS(bpf_uprobe_opts, opts);
 	struct bpf_link *link;
+	const char *why;
 
 	if (!t)
 		return attach_multi(ts, prog, set, ap->ops->is_return);
+	if ((why = target_hazard(t))) {
+		diag_error(NULL, "refusing to attach %s: its instruction at offset 0x%llx of %s is %s "
+			   "and would never run, so the traced program would compute wrong results",
+			   t->name, (unsigned long long)t->offset, t->path, why);
+		return -EINVAL;
+	}
 	opts.retprobe = ap->ops->is_return;
 	opts.ref_ctr_offset = t->semaphore;
 	link = bpf_program__attach_uprobe_opts(prog, probe_pid ? probe_pid : -1, t->path,

@@ -49,6 +49,10 @@ cflags="-std=gnu11 -g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-omit-
 	-I$src/grammar -D_GNU_SOURCE -DSONDE_DATADIR=\"/usr/share/sonde\"
 	$(pkg-config --cflags libbpf libelf libdw) -I$($LLVM_CONFIG --includedir)"
 
+# syscall_name()'s table, generated from the UAPI header as src/compiler.am does (found through -I$out)
+echo '#include <asm/unistd.h>' | "$CC" -E -dM -x c - |
+	sed -n 's/^#define __NR_\([a-z0-9_]*\) \([0-9][0-9]*\)$/{ \2, "\1" },/p' | sort -n -k2 >"$out/syscalls.inc"
+
 # the stack walker's bitcode, embedded as the build does (runtime/unwind.am)
 mkdir -p "$out/bpf"
 "$CC" -target bpf -O2 -g -w -I/usr/include/$(gcc -print-multiarch) $(pkg-config --cflags libbpf) \

@@ -77,7 +77,7 @@ out:
 	pp_cleanup();
 	cdecl_cleanup();
 	tracefs_cleanup();
-	btf_cleanup();
+	btf_forget_types();
 	ksyms_cleanup();
 	types_free_all();
 	diag_reset();
