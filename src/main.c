@@ -212,6 +212,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 	o->format = OUTPUT_TEXT;
 	opterr = 0;	/* unknown options are reported below, in sonde's format */
 	/* '+': stop at the first non-option so script arguments may look like options */
+again:
 	while ((c = getopt_long(argc, argv, "+B:f:o:de:hI:klp:c:qvV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'B': o->buffering = optarg; break;
@@ -265,7 +266,14 @@ static int parse_args(int argc, char **argv, struct options *o)
 		}
 	}
 	if (o->listing) {
-		o->list = optind < argc ? argv[optind++] : "";
+		/* -l PATTERN -p PID: options may follow the pattern, as in bpftrace */
+		if (!o->list && !o->program && optind < argc) {
+			o->list = argv[optind++];
+			if (optind < argc)
+				goto again;
+		}
+		if (!o->list)
+			o->list = "";
 		if (o->program) {
 			o->list = NULL;		/* -l with -e: list the program's probes */
 		}

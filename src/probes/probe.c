@@ -235,6 +235,9 @@ int probe_list(const char *pattern, bool verbose, FILE *out)
 
 		if (!o->list)
 			continue;
+		/* -l -p PID alone: the process's own probes (its binaries' functions), as bpftrace */
+		if ((!pattern || !*pattern) && probe_pid && o->as != AS_USER)
+			continue;
 		if (pattern && *pattern && !strchr(pattern, ':') && o != &probe_tracepoint)
 			continue;	/* a bare pattern searches tracepoints, as bpftrace's -l does */
 		if (pattern && *pattern && strchr(pattern, ':')) {
