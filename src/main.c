@@ -580,6 +580,7 @@ static int run(struct options *o, struct script *s)
 	if (!o->quiet)
 		output_attached(ss.out, s->nattach - (unsigned)ss.links.skipped);
 	session_flush(&ss, true);
+	session_tracing = 1;
 	err = session_run_special(&ss, &probe_begin);
 	if (err)
 		goto out;
