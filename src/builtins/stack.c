@@ -336,6 +336,27 @@ static struct type *c_kaddr(struct sema *se, struct node *n)
  * uaddr("sym"): the address of a symbol of the probed binary.  Absolute for a fixed-address
  * executable; a PIE or library has no address until it is loaded, so those are refused.
  */
+/*
+ * A position-independent binary's symbol has an address only once it is loaded: an entry
+ * uprobe finds the load address from its own instruction pointer, when every program of the
+ * probe is for one function of that binary.
+ */
+static bool pie_uaddr_ok(struct sema *se, const char *path)
+{
+	if (se->ops != &probe_uprobe)
+		return false;
+	for (size_t i = 0; i < se->probe->naps; i++) {
+		const struct probe_targets *ts = se->probe->aps[i]->priv;
+
+		if (!ts || (ts->shared_program && ts->n > 1))
+			return false;
+		for (size_t k = 0; k < ts->n; k++)
+			if (!ts->v[k].path || strcmp(ts->v[k].path, path) != 0)
+				return false;
+	}
+	return true;
+}
+
 static struct type *c_uaddr(struct sema *se, struct node *n)
 {
 	const char *name = sema_literal_str(se, n, n->args);
@@ -356,12 +377,14 @@ static struct type *c_uaddr(struct sema *se, struct node *n)
 		return NULL;
 	}
 	err = elf_object_find(ef, name, &vaddr);
-	if (!err && elf_is_pie_or_dyn(ef))
+	if (!err && elf_is_pie_or_dyn(ef) && !pie_uaddr_ok(se, ts->v[0].path))
 		err = -EADDRNOTAVAIL;
+	n->is_const = !elf_is_pie_or_dyn(ef);
 	elf_close(ef);
 	if (err == -EADDRNOTAVAIL) {
-		sema_error(se, &n->loc, "uaddr(): %s is position independent: '%s' has no fixed address",
-			   ts->v[0].path, name);
+		sema_error(se, &n->loc, "uaddr(): %s is position independent: '%s' has an address only "
+			   "in a uprobe on one function of that binary (its entry gives the load "
+			   "address), not in this probe", ts->v[0].path, name);
 		return NULL;
 	}
 	if (err) {
@@ -370,13 +393,27 @@ static struct type *c_uaddr(struct sema *se, struct node *n)
 		return NULL;
 	}
 	n->ival = (int64_t)vaddr;
-	n->is_const = true;
 	return type_int(8, false);
 }
 
 static LLVMValueRef f_const(struct cg *cg, struct node *n, struct node *m)
 {
-	return irb_const(cg, n->ival);
+	const struct probe_target *t = cg->target;
+	struct elf_file *ef;
+	uint64_t entry = 0;
+
+	if (n->is_const)
+		return irb_const(cg, n->ival);
+	/* position independent: the probed instruction's address minus its link-time address is
+	 * where the binary is loaded (pie_uaddr_ok checked there is one target and one binary) */
+	if (!t && cg->pi->targets->n == 1)
+		t = &cg->pi->targets->v[0];
+	if (t && elf_open(t->path, &ef) == 0) {
+		elf_offset_to_vaddr(ef, t->offset, &entry);
+		elf_close(ef);
+	}
+	return LLVMBuildAdd(cg->b, LLVMBuildSub(cg->b, cg_regs_load(cg, 128), irb_const(cg,
+					(int64_t)entry), ""), irb_const(cg, n->ival), "");
 }
 
 static struct type *c_reg(struct sema *se, struct node *n)
