@@ -16,9 +16,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "src/diag.h"
-#include "src/types.h"
-#include "src/util.h"
+#include "common/diag.h"
+#include "common/types.h"
+#include "common/util.h"
 
 #define VMLINUX_BTF "/sys/kernel/btf/vmlinux"
 

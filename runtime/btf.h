@@ -1,6 +1,6 @@
 /*
  * btf.h - kernel types from the running kernel's BTF (/sys/kernel/btf/vmlinux), converted into
- * sonde's records and types (src/types.h) so scripts can dereference kernel structs.
+ * sonde's records and types (common/types.h) so scripts can dereference kernel structs.
  */
 #ifndef SONDE_BTF_H
 #define SONDE_BTF_H

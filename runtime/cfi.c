@@ -23,7 +23,7 @@
 
 #include <elfutils/libdw.h>
 
-#include "src/util.h"
+#include "common/util.h"
 
 #define REG_RBP 6
 #define REG_RSP 7

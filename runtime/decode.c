@@ -6,7 +6,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE	/* name_to_handle_at */
 #endif
-#include "session.h"
+#include "runtime/session.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -19,10 +19,10 @@
 
 #include <bpf/bpf.h>
 
+#include "common/util.h"
 #include "runtime/ksyms.h"
 #include "runtime/unwind.h"
 #include "runtime/usyms.h"
-#include "util.h"
 
 static uint64_t u64_at(const void *p)
 {
@@ -152,7 +152,7 @@ static void *stack_frames(int fd, int64_t id, size_t fsize, uint32_t n)
 
 char *decode_stack(struct session *ss, const struct type *t, const void *data, int indent)
 {
-	uint32_t i, n = ss->s->opts.stack_max, limit = t->stack_limit ? t->stack_limit : n;
+	uint32_t i, n = ss->cs->stack_max, limit = t->stack_limit ? t->stack_limit : n;
 	uint64_t *ips;
 	struct strbuf sb;
 
@@ -208,7 +208,7 @@ static char *timestamp_text(struct session *ss, const void *data)
 	time_t secs = (time_t)(real / 1000000000LL);
 	struct tm tm;
 	char buf[256];
-	const char *fmt = id < ss->s->nfmts ? ss->s->fmts[id].fmt : "%H:%M:%S";
+	const char *fmt = id < ss->cs->nfmts ? ss->cs->fmts[id].fmt : "%H:%M:%S";
 
 	char *with_us = NULL;
 
@@ -375,7 +375,7 @@ struct val decode_value(struct session *ss, const struct type *t, const void *da
 		uint64_t fid = u64_at((const char *)data + 8);
 
 		return val_str_own(cgroup_paths(u64_at(data),
-						fid < ss->s->nfmts ? ss->s->fmts[fid].fmt : "*"));
+						fid < ss->cs->nfmts ? ss->cs->fmts[fid].fmt : "*"));
 	}
 	case TYPE_ERRNO:
 		return val_str(strerror((int)u64_at(data)));
@@ -434,7 +434,7 @@ struct val decode_value(struct session *ss, const struct type *t, const void *da
 	case TYPE_PROBE: {
 		uint64_t id = u64_at(data);
 
-		return val_str(id < ss->s->nprobe_names ? ss->s->probe_names[id] : "?");
+		return val_str(id < ss->cs->nprobe_names ? ss->cs->probe_names[id] : "?");
 	}
 	case TYPE_TIMESTAMP:
 		return val_str_own(timestamp_text(ss, data));

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "src/util.h"
+#include "common/util.h"
 
 extern char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
 

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 
 #include "runtime/elf.h"
-#include "src/util.h"
+#include "common/util.h"
 
 /* enough for any x86 instruction decoded past the last byte we must reach */
 #define MAX_INSN 15

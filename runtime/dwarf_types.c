@@ -31,8 +31,8 @@
 #endif
 
 #include "runtime/elf.h"
-#include "src/types.h"
-#include "src/util.h"
+#include "common/types.h"
+#include "common/util.h"
 
 /* struct pt_regs offsets of the integer argument registers, in ABI order */
 static const uint32_t arg_regs[] = { 112 /* di */, 104 /* si */, 96 /* dx */, 88 /* cx */,

@@ -38,8 +38,8 @@
 #endif
 
 #include "runtime/demangle.h"
-#include "src/diag.h"
-#include "src/util.h"
+#include "common/diag.h"
+#include "common/util.h"
 
 #ifdef HAVE_LIBDEBUGINFOD
 #include <elfutils/debuginfod.h>

@@ -9,7 +9,7 @@
  * printed for at most DRAIN_BUDGET_NS; what is left then is dropped and reported as lost, so a
  * storm of slow events (system() per context switch) cannot keep sonde from ending.
  */
-#include "session.h"
+#include "runtime/session.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,11 +23,11 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "diag.h"
+#include "common/diag.h"
+#include "common/util.h"
 #include "runtime/format.h"
 #include "runtime/unwind.h"
 #include "runtime/usyms.h"
-#include "util.h"
 
 volatile sig_atomic_t session_stop;
 
@@ -219,8 +219,8 @@ static void run_cat(struct session *ss, const char *path)
 		return;
 	}
 	/* bpftrace prints at most BPFTRACE_CAT_BYTES_MAX bytes of the file */
-	if (strlen(text) > ss->s->opts.cat_bytes_max)
-		text[ss->s->opts.cat_bytes_max] = '\0';
+	if (strlen(text) > ss->cs->cat_bytes_max)
+		text[ss->cs->cat_bytes_max] = '\0';
 	output_message(ss->out, "cat", text);
 	free(text);
 }
@@ -240,7 +240,7 @@ static void print_time(struct session *ss, const char *fmt)
 static int on_event(void *ctx, void *data, size_t size)
 {
 	struct session *ss = ctx;
-	struct script *s = ss->s;
+	const struct compiled_script *cs = ss->cs;
 	const struct event_hdr *h = data;
 	const char *payload = (const char *)data + sizeof(*h);
 	char *text;
@@ -255,9 +255,9 @@ static int on_event(void *ctx, void *data, size_t size)
 	case EV_PRINTF:
 	case EV_SYSTEM:
 	case EV_CAT:
-		if (h->id >= s->nfmts)
+		if (h->id >= cs->nfmts)
 			break;
-		text = render(ss, &s->fmts[h->id], payload);
+		text = render(ss, &cs->fmts[h->id], payload);
 		if (h->kind == EV_PRINTF)
 			output_printf(ss->out, text);
 		else if (h->kind == EV_SYSTEM)
@@ -269,23 +269,23 @@ static int on_event(void *ctx, void *data, size_t size)
 	case EV_PRINT_VALUE: {
 		struct val *args;
 
-		if (h->id >= s->nfmts)
+		if (h->id >= cs->nfmts)
 			break;
-		args = decode_args(ss, &s->fmts[h->id], payload);
+		args = decode_args(ss, &cs->fmts[h->id], payload);
 		output_value(ss->out, &args[0]);
-		free_args(args, s->fmts[h->id].nargs);
+		free_args(args, cs->fmts[h->id].nargs);
 		break;
 	}
 	case EV_TIME:
-		if (h->id < s->nfmts)
-			print_time(ss, s->fmts[h->id].fmt);
+		if (h->id < cs->nfmts)
+			print_time(ss, cs->fmts[h->id].fmt);
 		break;
 	case EV_JOIN: {
 		uint64_t count, i;
-		uint32_t len = s->opts.strlen;
+		uint32_t len = cs->strlen;
 		struct strbuf sb;
 
-		if (h->id >= s->nfmts || size < sizeof(*h) + 8)
+		if (h->id >= cs->nfmts || size < sizeof(*h) + 8)
 			break;
 		memcpy(&count, payload, 8);
 		sb_init(&sb);
@@ -293,7 +293,7 @@ static int on_event(void *ctx, void *data, size_t size)
 			const char *str = payload + 8 + i * len;
 
 			if (i)
-				sb_puts(&sb, s->fmts[h->id].fmt);
+				sb_puts(&sb, cs->fmts[h->id].fmt);
 			sb_putn(&sb, str, strnlen(str, len));
 		}
 		/* JSON as bpftrace 0.17: {"type": "join", "data": "a b"}, no newline */
@@ -322,26 +322,26 @@ static int on_event(void *ctx, void *data, size_t size)
 
 		memcpy(&top, payload, 8);
 		memcpy(&div, payload + 8, 8);
-		if (h->id < s->nmaps)
-			maps_print(ss, s->maps[h->id], top, div);
+		if (h->id < cs->nmaps)
+			maps_print(ss, cs->maps[h->id].info, top, div);
 		break;
 	}
 	case EV_CLEAR_MAP:
-		if (h->id < s->nmaps)
-			maps_clear(ss, s->maps[h->id]);
+		if (h->id < cs->nmaps)
+			maps_clear(ss, cs->maps[h->id].info);
 		break;
 	case EV_MAP_FULL:
-		if (h->id < s->nmaps)
-			maps_report_full(ss, s->maps[h->id]);
+		if (h->id < cs->nmaps)
+			maps_report_full(ss, cs->maps[h->id].info);
 		break;
 	case EV_HELPER_ERROR: {
 		const struct fmt_info *fi;
 		int64_t r;
 		char *text;
 
-		if (h->id >= s->nfmts)
+		if (h->id >= cs->nfmts)
 			break;
-		fi = &s->fmts[h->id];
+		fi = &cs->fmts[h->id];
 		memcpy(&r, payload, 8);
 		/* bpftrace 0.17's -k warning, at the call, in the trace's output */
 		text = diag_format_warning(&fi->loc, "Failed to %s: %s (%lld)", fi->fmt,
@@ -353,8 +353,8 @@ static int on_event(void *ctx, void *data, size_t size)
 		break;
 	}
 	case EV_ZERO_MAP:
-		if (h->id < s->nmaps)
-			maps_zero(ss, s->maps[h->id]);
+		if (h->id < cs->nmaps)
+			maps_zero(ss, cs->maps[h->id].info);
 		break;
 	default:
 		break;
@@ -475,10 +475,10 @@ static void check_target(struct session *ss)
 	FILE *f;
 	bool gone;
 
-	if (!ss->s->opts.pid)
+	if (!ss->cs->pid)
 		return;
-	gone = kill(ss->s->opts.pid, 0) && errno == ESRCH;
-	snprintf(path, sizeof(path), "/proc/%d/stat", ss->s->opts.pid);
+	gone = kill(ss->cs->pid, 0) && errno == ESRCH;
+	snprintf(path, sizeof(path), "/proc/%d/stat", ss->cs->pid);
 	if (!gone && (f = fopen(path, "re"))) {
 		/* "pid (comm) S ...": the state follows the last ')' */
 		if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')) && p[1] && p[2] == 'Z')

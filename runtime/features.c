@@ -23,7 +23,7 @@
 #include "config.h"
 #include "runtime/bpf_compat.h"
 #include "runtime/tracefs.h"
-#include "src/util.h"
+#include "common/util.h"
 
 #if __has_include(<llvm/Config/llvm-config.h>)
 #include <llvm/Config/llvm-config.h>

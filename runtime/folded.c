@@ -13,11 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/types.h"
+#include "common/util.h"
 #include "runtime/output.h"
 #include "runtime/session.h"
-#include "script.h"
-#include "types.h"
-#include "util.h"
 
 static bool is_stack(const struct type *t)
 {
@@ -142,11 +141,11 @@ int flame_collect(struct session *ss, struct flame_set *fs)
 	size_t i;
 	int n = 0;
 
-	for (i = 0; i < ss->s->nmaps; i++)
-		n += flame_map_eligible(ss->s->maps[i]);
-	for (i = 0; i < ss->s->nmaps; i++)
-		if (flame_map_eligible(ss->s->maps[i]))
-			collect_map(ss, ss->s->maps[i], n > 1, fs);
+	for (i = 0; i < ss->cs->nmaps; i++)
+		n += flame_map_eligible(ss->cs->maps[i].info);
+	for (i = 0; i < ss->cs->nmaps; i++)
+		if (flame_map_eligible(ss->cs->maps[i].info))
+			collect_map(ss, ss->cs->maps[i].info, n > 1, fs);
 	flame_sort(fs);
 	return n;
 }

@@ -10,7 +10,7 @@
 
 #include <stddef.h>
 
-#include "src/util.h"
+#include "common/util.h"
 #include "value.h"
 
 enum fmt_arg {

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "src/util.h"
+#include "common/util.h"
 
 /* Text rows "[4, 8)                 1 |@@@...|\n" from the first to the last non-empty
  * bucket; nothing when all are empty.  div divides the counts shown, not the bars. */

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "src/util.h"
+#include "common/util.h"
 
 struct ksym {
 	uint64_t addr;

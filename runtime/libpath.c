@@ -19,7 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "src/util.h"
+#include "common/util.h"
 
 #define CACHE_MAGIC_NEW "glibc-ld.so.cache1.1"
 #define CACHE_MAGIC_OLD "ld.so-1.7.0"

@@ -2,8 +2,10 @@
  * loader.c - open the in-memory object with libbpf, give each program its type, load (mapping
  * a verifier rejection back to the probe in the script), attach every probe, run BEGIN/END.
  * Each step is checked; every exit path goes through session_close, which detaches all.
+ * Everything it knows of the script is the compiler's struct compiled_script: which probe type
+ * a program belongs to is its attach hook's business.
  */
-#include "session.h"
+#include "runtime/session.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -16,12 +18,10 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "codegen/codegen.h"
-#include "diag.h"
-#include "runtime/bpf_compat.h"
+#include "common/diag.h"
+#include "common/util.h"
 #include "runtime/unwind.h"
 #include "runtime/usyms.h"
-#include "util.h"
 
 /* libbpf's messages (and the verifier log) are kept for the error report and -v. */
 static struct strbuf libbpf_log;
@@ -88,17 +88,17 @@ static char *verifier_reason(const char *log)
 
 static void report_load_error(struct session *ss, int err)
 {
-	struct script *s = ss->s;
+	const struct compiled_script *cs = ss->cs;
 	size_t i;
 
-	for (i = 0; i < s->nprogs; i++) {
+	for (i = 0; i < cs->nprogs; i++) {
 		char needle[64];
 
-		snprintf(needle, sizeof(needle), "prog '%s'", s->progs[i].name);
+		snprintf(needle, sizeof(needle), "prog '%s'", cs->progs[i].name);
 		if (libbpf_log.buf && strstr(libbpf_log.buf, needle)) {
 			char *why = verifier_reason(strstr(libbpf_log.buf, needle));
 
-			diag_error(&s->progs[i].probe->loc, "the kernel's BPF verifier rejected this probe: %s",
+			diag_error(&cs->progs[i].loc, "the kernel's BPF verifier rejected this probe: %s",
 				   why);
 			diag_note("HINT: run with -v to see the full verifier log");
 			free(why);
@@ -108,33 +108,29 @@ static void report_load_error(struct session *ss, int err)
 	diag_error(NULL, "failed to load BPF programs: %s", strerror(-err));
 }
 
-/* The probed binaries (uprobe, usdt): paths[] borrowed from the script. */
-static size_t probed_binaries(const struct script *s, const char **paths)
+/* The probed binaries (uprobe, usdt): paths[] borrowed from the description. */
+static size_t probed_binaries(const struct compiled_script *cs, const char **paths)
 {
 	size_t i, n = 0;
 
-	for (i = 0; i < s->nprogs; i++) {
-		const struct probe_targets *ts = s->progs[i].targets;
-
-		if (ts && ts->n && ts->v[0].path && s->progs[i].ap->ops->ctx == CTX_PT_REGS &&
-		    s->progs[i].ap->ops->as == AS_USER)
-			paths[n++] = ts->v[0].path;
-	}
+	for (i = 0; i < cs->nprogs; i++)
+		if (cs->progs[i].binary)
+			paths[n++] = cs->progs[i].binary;
 	return n;
 }
 
 /* Size the stack walker's maps and compile the unwind tables known before load. */
 static int unwind_setup(struct session *ss)
 {
-	struct script *s = ss->s;
-	const char **paths = xcalloc(s->nprogs + 1, sizeof(*paths));
+	const struct compiled_script *cs = ss->cs;
+	const char **paths = xcalloc(cs->nprogs + 1, sizeof(*paths));
 	struct unwind_opts o = {
-		.dwarf = s->uses_dwarf_ustack,
-		.pid = s->opts.pid,
+		.dwarf = cs->dwarf_ustack,
+		.pid = cs->pid,
 		.paths = paths,
-		.npaths = probed_binaries(s, paths),
+		.npaths = probed_binaries(cs, paths),
 		.usyms = ss->usyms,
-		.max_stacks = s->opts.map_keys_max,
+		.max_stacks = cs->map_keys_max,
 	};
 	int err = unwind_open(&ss->unwind, ss->obj, &o);
 
@@ -153,9 +149,8 @@ static int missing_map(const char *name, int err)
 int session_load(struct session *ss, const void *obj, size_t size)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = "sonde");
-	struct script *s = ss->s;
+	struct compiled_script *cs = ss->cs;
 	struct bpf_program *prog;
-	char name[32];
 	size_t i;
 	int err;
 
@@ -166,19 +161,19 @@ int session_load(struct session *ss, const void *obj, size_t size)
 		diag_error(NULL, "failed to open the BPF object: %s", strerror(-err));
 		return err;
 	}
-	for (i = 0; i < s->nprogs; i++) {
-		struct prog_info *pi = &s->progs[i];
+	for (i = 0; i < cs->nprogs; i++) {
+		struct compiled_prog *cp = &cs->progs[i];
 
-		prog = bpf_object__find_program_by_name(ss->obj, pi->name);
-		if (!prog) {
-			diag_error(NULL, "internal error: program %s missing from the object", pi->name);
+		prog = bpf_object__find_program_by_name(ss->obj, cp->name);
+		if (!prog || strcmp(bpf_program__section_name(prog), cp->section) != 0) {
+			diag_error(NULL, "internal error: program %s (section %s) missing from the object",
+				   cp->name, cp->section);
 			return -ENOENT;
 		}
-		bpf_program__set_type(prog, (enum bpf_prog_type)pi->ap->ops->prog_type);
-		if (pi->target == SIZE_MAX)
-			bpf_program__set_expected_attach_type(prog,
-				(enum bpf_attach_type)SONDE_BPF_TRACE_UPROBE_MULTI);
-		pi->bpf = prog;
+		bpf_program__set_type(prog, (enum bpf_prog_type)cp->prog_type);
+		if (cp->attach_type >= 0)
+			bpf_program__set_expected_attach_type(prog, (enum bpf_attach_type)cp->attach_type);
+		cp->bpf = prog;
 	}
 	if (!ss->usyms)
 		ss->usyms = usyms_new();
@@ -195,12 +190,11 @@ int session_load(struct session *ss, const void *obj, size_t size)
 		return err;
 	}
 	sb_free(&libbpf_log);
-	ss->map_fds = xcalloc(s->nmaps ? s->nmaps : 1, sizeof(*ss->map_fds));
-	for (i = 0; i < s->nmaps; i++) {
-		codegen_map_name(s->maps[i], name, sizeof(name));
-		ss->map_fds[i] = bpf_object__find_map_fd_by_name(ss->obj, name);
+	ss->map_fds = xcalloc(cs->nmaps ? cs->nmaps : 1, sizeof(*ss->map_fds));
+	for (i = 0; i < cs->nmaps; i++) {
+		ss->map_fds[i] = bpf_object__find_map_fd_by_name(ss->obj, cs->maps[i].name);
 		if (ss->map_fds[i] < 0)
-			return missing_map(s->maps[i]->name, ss->map_fds[i]);
+			return missing_map(cs->maps[i].info->name, ss->map_fds[i]);
 	}
 	ss->stacks_fd = bpf_object__find_map_fd_by_name(ss->obj, MAP_STACKS);
 	err = unwind_loaded(ss->unwind, ss->obj);
@@ -227,31 +221,28 @@ int session_load(struct session *ss, const void *obj, size_t size)
 	}
 	/* the probed binaries are known up front, for stacks printed after they exit */
 	{
-		const char **paths = xcalloc(s->nprogs + 1, sizeof(*paths));
-		size_t n = probed_binaries(s, paths);
+		const char **paths = xcalloc(cs->nprogs + 1, sizeof(*paths));
+		size_t n = probed_binaries(cs, paths);
 
 		for (i = 0; i < n; i++)
 			usyms_add_file(ss->usyms, paths[i]);
 		free(paths);
 	}
-	if (s->opts.pid)
-		usyms_prepare(ss->usyms, s->opts.pid);
+	if (cs->pid)
+		usyms_prepare(ss->usyms, cs->pid);
 	return 0;
 }
 
-static int attach_one(struct session *ss, struct prog_info *pi)
+static int attach_one(struct session *ss, const struct compiled_prog *cp)
 {
-	const struct probe_target *t;
-
-	if (pi->ap->ops->is_special)
+	if (cp->run != COMPILED_ATTACH || !cp->attach)
 		return 0;
-	t = pi->target == SIZE_MAX ? NULL : &pi->targets->v[pi->target];
-	return pi->ap->ops->attach(pi->ap, pi->targets, t, pi->bpf, &ss->links);
+	return cp->attach(cp, &ss->links);
 }
 
 int session_attach(struct session *ss)
 {
-	struct script *s = ss->s;
+	const struct compiled_script *cs = ss->cs;
 	size_t i;
 	int err;
 
@@ -260,31 +251,34 @@ int session_attach(struct session *ss)
 	 * run in the order they were attached (one array per tracepoint); a uprobe's consumers and
 	 * a software event's perf events run newest first, so those attach last program first.
 	 */
-	for (i = 0; i < s->nprogs; i++) {
-		if (s->progs[i].ap->ops->ctx == CTX_TRACEPOINT && (err = attach_one(ss, &s->progs[i])))
+	for (i = 0; i < cs->nprogs; i++) {
+		if (cs->progs[i].prog_type == BPF_PROG_TYPE_TRACEPOINT &&
+		    (err = attach_one(ss, &cs->progs[i])))
 			return err;
 	}
-	for (i = s->nprogs; i-- > 0;) {
-		if (s->progs[i].ap->ops->ctx != CTX_TRACEPOINT && (err = attach_one(ss, &s->progs[i])))
+	for (i = cs->nprogs; i-- > 0;) {
+		if (cs->progs[i].prog_type != BPF_PROG_TYPE_TRACEPOINT &&
+		    (err = attach_one(ss, &cs->progs[i])))
 			return err;
 	}
 	return 0;
 }
 
-int session_run_special(struct session *ss, const struct probe_ops *which)
+int session_run_special(struct session *ss, enum compiled_run which)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, opts);
-	struct script *s = ss->s;
+	const struct compiled_script *cs = ss->cs;
 	size_t i;
 	int err;
 
-	for (i = 0; i < s->nprogs; i++) {
-		if (s->progs[i].ap->ops != which)
+	for (i = 0; i < cs->nprogs; i++) {
+		if (cs->progs[i].run != which)
 			continue;
-		err = bpf_prog_test_run_opts(bpf_program__fd(s->progs[i].bpf), &opts);
+		err = bpf_prog_test_run_opts(bpf_program__fd(cs->progs[i].bpf), &opts);
 		if (err) {
 			err = -errno;
-			diag_error(NULL, "failed to run the %s probe: %s", which->name, strerror(-err));
+			diag_error(NULL, "failed to run the %s probe: %s",
+				   which == COMPILED_BEGIN ? "BEGIN" : "END", strerror(-err));
 			return err;
 		}
 	}

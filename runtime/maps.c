@@ -2,7 +2,7 @@
  * maps.c - read a script's maps from the kernel: per-CPU values reduced, hist/lhist buckets
  * regrouped under their keys, keys and values decoded, then printed by the output layer.
  */
-#include "session.h"
+#include "runtime/session.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -10,8 +10,8 @@
 
 #include <bpf/bpf.h>
 
+#include "common/util.h"
 #include "runtime/unwind.h"
-#include "util.h"
 
 static enum mapv_kind mapv(const struct type *t)
 {
@@ -253,7 +253,7 @@ static void dump_free(struct map_dump *d)
 static int snapshot(struct session *ss, const struct map_info *mi, struct map_snapshot *snap)
 {
 	int fd = ss->map_fds[mi->id];
-	uint32_t ksize = script_map_key_size(mi), vsize = script_map_value_size(mi);
+	uint32_t ksize = ss->cs->maps[mi->id].key_size, vsize = ss->cs->maps[mi->id].value_size;
 	bool bucketed = mi->value->kind == TYPE_HIST || mi->value->kind == TYPE_LHIST;
 	uint32_t user_ksize = bucketed ? (mi->key ? mi->key->size : 0) : ksize;
 	int ncopies = mi->percpu ? ss->ncpus : 1;
@@ -379,13 +379,14 @@ static int cmp_maps(const void *a, const void *b)
 
 int maps_print_all(struct session *ss)
 {
-	struct map_info **sorted = xcalloc(ss->s->nmaps ? ss->s->nmaps : 1, sizeof(*sorted));
+	const struct compiled_script *cs = ss->cs;
+	const struct map_info **sorted = xcalloc(cs->nmaps ? cs->nmaps : 1, sizeof(*sorted));
 	size_t i;
 
-	if (ss->s->nmaps)
-		memcpy(sorted, ss->s->maps, ss->s->nmaps * sizeof(*sorted));
-	qsort(sorted, ss->s->nmaps, sizeof(*sorted), cmp_maps);
-	for (i = 0; i < ss->s->nmaps; i++)
+	for (i = 0; i < cs->nmaps; i++)
+		sorted[i] = cs->maps[i].info;
+	qsort(sorted, cs->nmaps, sizeof(*sorted), cmp_maps);
+	for (i = 0; i < cs->nmaps; i++)
 		maps_print(ss, sorted[i], 0, 0);
 	free(sorted);
 	return 0;
@@ -393,8 +394,8 @@ int maps_print_all(struct session *ss)
 
 int maps_clear(struct session *ss, const struct map_info *mi)
 {
-	uint32_t ksize = script_map_key_size(mi);
-	size_t vstride = (size_t)(mi->percpu ? ss->ncpus : 1) * script_map_value_size(mi);
+	uint32_t ksize = ss->cs->maps[mi->id].key_size;
+	size_t vstride = (size_t)(mi->percpu ? ss->ncpus : 1) * ss->cs->maps[mi->id].value_size;
 	struct map_dump d;
 
 	dump_map(ss->map_fds[mi->id], ksize, vstride, true, &d);
@@ -404,8 +405,8 @@ int maps_clear(struct session *ss, const struct map_info *mi)
 
 int maps_zero(struct session *ss, const struct map_info *mi)
 {
-	uint32_t ksize = script_map_key_size(mi);
-	size_t vstride = (size_t)(mi->percpu ? ss->ncpus : 1) * script_map_value_size(mi);
+	uint32_t ksize = ss->cs->maps[mi->id].key_size;
+	size_t vstride = (size_t)(mi->percpu ? ss->ncpus : 1) * ss->cs->maps[mi->id].value_size;
 	int fd = ss->map_fds[mi->id];
 	struct map_dump d;
 	size_t i;
@@ -421,7 +422,7 @@ int maps_zero(struct session *ss, const struct map_info *mi)
 /* A script map refused a new key (its BPF side reports the first time only). */
 void maps_report_full(struct session *ss, const struct map_info *mi)
 {
-	uint32_t n = mi->max_entries ? mi->max_entries : ss->s->opts.map_keys_max;
+	uint32_t n = mi->max_entries ? mi->max_entries : ss->cs->map_keys_max;
 
 	diag_warn(NULL, "map %s is full (%u keys): updates with new keys are dropped; size it "
 		  "with `let %s = hash(N);`, `config = { max_map_keys = N; }` or "

@@ -3,8 +3,8 @@
 #define SONDE_OUTPUT_IMPL_H
 
 #include "output.h"
-#include "src/types.h"
-#include "src/util.h"
+#include "common/types.h"
+#include "common/util.h"
 
 struct output_ops {
 	void (*attached)(struct output *o, unsigned nprobes);

@@ -10,9 +10,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "output.h"
-#include "script.h"
-#include "value.h"
+#include "common/compiled.h"
+#include "runtime/attach.h"
+#include "runtime/output.h"
+#include "runtime/value.h"
 
 struct bpf_object;
 struct ring_buffer;
@@ -20,7 +21,7 @@ struct unwind;
 struct usyms;
 
 struct session {
-	struct script *s;
+	struct compiled_script *cs;	/* the compiler's description of the object */
 	struct output *out;
 	struct bpf_object *obj;
 	struct ring_buffer *rb;
@@ -54,8 +55,8 @@ extern volatile sig_atomic_t session_tracing;	/* attached: a signal stops, END r
 /* loader.c */
 int session_load(struct session *ss, const void *obj, size_t size);
 int session_attach(struct session *ss);
-/* Run the BEGIN or END program (if the script has one). */
-int session_run_special(struct session *ss, const struct probe_ops *which);
+/* Run the BEGIN or END programs (if the script has them), in script order. */
+int session_run_special(struct session *ss, enum compiled_run which);
 void session_close(struct session *ss);
 
 /* events.c */

@@ -22,9 +22,9 @@
 #include <unistd.h>
 
 #include "runtime/btf.h"
-#include "src/diag.h"
-#include "src/types.h"
-#include "src/util.h"
+#include "common/diag.h"
+#include "common/types.h"
+#include "common/util.h"
 
 #define TRACEFS_MOUNT "/sys/kernel/tracing"
 #define TRACEFS_DEBUG "/sys/kernel/debug/tracing"

@@ -33,8 +33,8 @@
 #include "runtime/cfi.h"
 #include "runtime/libpath.h"
 #include "runtime/usyms.h"
-#include "src/diag.h"
-#include "src/util.h"
+#include "common/diag.h"
+#include "common/util.h"
 
 /* rows kept free for files met after start (16 bytes each) */
 #define SPARE_ROWS (1u << 20)

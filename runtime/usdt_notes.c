@@ -16,8 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/arch.h"
 #include "runtime/elf.h"
-#include "src/util.h"
+#include "common/util.h"
 
 #define NT_STAPSDT 3
 
@@ -90,43 +91,15 @@ int usdt_notes_foreach(struct elf_file *ef, int (*cb)(const struct usdt_note *no
 	return 0;
 }
 
-/* x86-64 struct pt_regs (arch/x86/include/asm/ptrace.h) */
-static const struct {
-	const char *field;
-	int off;
-	const char *names[4];	/* 64, 32, 16, 8-bit (low byte) spellings */
-} regs[] = {
-	{ "r15", 0, { "r15", "r15d", "r15w", "r15b" } },
-	{ "r14", 8, { "r14", "r14d", "r14w", "r14b" } },
-	{ "r13", 16, { "r13", "r13d", "r13w", "r13b" } },
-	{ "r12", 24, { "r12", "r12d", "r12w", "r12b" } },
-	{ "bp", 32, { "rbp", "ebp", "bp", "bpl" } },
-	{ "bx", 40, { "rbx", "ebx", "bx", "bl" } },
-	{ "r11", 48, { "r11", "r11d", "r11w", "r11b" } },
-	{ "r10", 56, { "r10", "r10d", "r10w", "r10b" } },
-	{ "r9", 64, { "r9", "r9d", "r9w", "r9b" } },
-	{ "r8", 72, { "r8", "r8d", "r8w", "r8b" } },
-	{ "ax", 80, { "rax", "eax", "ax", "al" } },
-	{ "cx", 88, { "rcx", "ecx", "cx", "cl" } },
-	{ "dx", 96, { "rdx", "edx", "dx", "dl" } },
-	{ "si", 104, { "rsi", "esi", "si", "sil" } },
-	{ "di", 112, { "rdi", "edi", "di", "dil" } },
-	{ "ip", 128, { "rip", "eip", "ip", NULL } },
-	{ "sp", 152, { "rsp", "esp", "sp", "spl" } },
-};
-
 int usdt_reg_lookup(const char *reg, const char **field, int *offset)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(regs); i++) {
-		for (size_t j = 0; j < ARRAY_SIZE(regs[i].names); j++) {
-			if (regs[i].names[j] && strcmp(regs[i].names[j], reg) == 0) {
-				*field = regs[i].field;
-				*offset = regs[i].off;
-				return 0;
-			}
-		}
-	}
-	return -ENOTSUP;
+	const struct arch_reg *r = arch_reg_by_asm(reg);
+
+	if (!r)
+		return -ENOTSUP;
+	*field = r->name;
+	*offset = (int)r->offset;
+	return 0;
 }
 
 /* "%rdi" at *s: store field/offset, advance *s. */

@@ -54,8 +54,8 @@ struct usdt_arg {
  */
 int usdt_parse_args(const char *spec, struct usdt_arg *args, int *nargs);
 
-/* The pt_regs field name and offset of an x86-64 register name without '%' ("edi" -> "di", 112).
- * -ENOTSUP if unknown. */
+/* The pt_regs field name and offset of an x86-64 register name without '%' ("edi" -> "di", 112),
+ * from the arch table (common/arch.c).  -ENOTSUP if unknown. */
 int usdt_reg_lookup(const char *reg, const char **field, int *offset);
 
 #endif

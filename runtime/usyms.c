@@ -28,7 +28,7 @@
 
 #include "runtime/demangle.h"
 #include "runtime/elf.h"
-#include "src/util.h"
+#include "common/util.h"
 
 /* a miss re-reads the maps of a live process (dlopen, exec since the snapshot) at most this
  * often; cheap, as the mapped files stay open */

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "src/util.h"
+#include "common/util.h"
 
 void val_free(struct val *v)
 {

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "parser.h"
+#include "probes/probe.h"
 #include "util.h"
 
 /* Deeper than this, the passes (which recurse) could exhaust the C stack. */
@@ -314,7 +315,9 @@ void ast_free_attach_points(struct attach_point **aps, size_t n)
 		free(aps[j]->provider);
 		free(aps[j]->target);
 		free(aps[j]->func);
-		free(aps[j]->ns);
+		if (aps[j]->data && aps[j]->ops && aps[j]->ops->free_data)
+			aps[j]->ops->free_data(aps[j]->data);
+		free(aps[j]->data);
 		free(aps[j]);
 	}
 	free(aps);

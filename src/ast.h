@@ -91,14 +91,9 @@ struct attach_point {
 	char *provider;		/* canonical type name: "tracepoint", "uprobe", ... */
 	char *target;		/* category / binary path / interval unit ... */
 	char *func;		/* tracepoint name / function / ... */
-	char *ns;		/* usdt provider, "cpp" for C++ uprobes */
-	uint64_t freq;		/* interval/profile/software: the number */
-	uint64_t offset;	/* uprobe func+N, or absolute address for 0xADDR */
-	bool has_offset;
-	bool is_addr;
-	bool is_return;		/* uretprobe / kretprobe */
 	bool uses_args;		/* the probe reads `args` (uprobes then read DWARF) */
-	void *priv;		/* probe type's own data (expanded matches, ...) */
+	void *data;		/* the probe type's own parse results (its ops->data_size bytes) */
+	void *priv;		/* the targets expand found (struct probe_targets) */
 };
 
 struct probe {

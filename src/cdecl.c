@@ -1,6 +1,6 @@
 /*
  * cdecl.c - a recursive-descent parser for the C declarations a script may define before its
- * first probe, building src/types.h types with the x86-64 SysV layout.
+ * first probe, building common/types.h types with the x86-64 SysV layout.
  *
  * Layout: members are collected first and laid out when the record is closed, so a trailing
  * __attribute__((packed)) applies to all of them.  A bitfield goes at the current bit position

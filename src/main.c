@@ -431,8 +431,10 @@ static int write_flame(const struct options *o, struct session *ss)
 }
 
 /* --emit-elf, --emit-llvm and --dry-run: compile (and load), never attach. */
-static int inspect(struct options *o, struct session *ss, struct codegen_opts *copts)
+static int inspect(struct options *o, struct script *s, struct codegen_opts *copts)
 {
+	struct compiled_script cs;
+	struct session ss = { .cs = &cs, .child_go_fd = -1 };
 	FILE *ll = NULL, *elf = NULL;
 	void *obj = NULL;
 	size_t objsize = 0;
@@ -446,7 +448,7 @@ static int inspect(struct options *o, struct session *ss, struct codegen_opts *c
 		}
 		copts->dump_ir = ll;
 	}
-	err = codegen_object(ss->s, copts, &obj, &objsize);
+	err = codegen_object(s, copts, &obj, &objsize);
 	if (ll && fclose(ll) && !err) {
 		diag_error(NULL, "failed to write %s: %s", o->emit_llvm, strerror(errno));
 		err = -EIO;
@@ -473,16 +475,17 @@ static int inspect(struct options *o, struct session *ss, struct codegen_opts *c
 		struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
 
 		setrlimit(RLIMIT_MEMLOCK, &rl);
-		ss->out = output_new(stdout, o->format);
-		err = session_load(ss, obj, objsize);
-		session_close(ss);
-		output_free(ss->out);
-		ss->out = NULL;
+		compiled_fill(&cs, s);
+		ss.out = output_new(stdout, o->format);
+		err = session_load(&ss, obj, objsize);
+		session_close(&ss);
+		output_free(ss.out);
+		compiled_free(&cs);
 		if (err)
 			goto out;
 		if (!o->quiet)
 			printf("%zu program%s accepted by the kernel's BPF verifier\n",
-				ss->s->nprogs, ss->s->nprogs == 1 ? "" : "s");
+				s->nprogs, s->nprogs == 1 ? "" : "s");
 	}
 	ret = 0;
 out:
@@ -493,7 +496,8 @@ out:
 static int run(struct options *o, struct script *s)
 {
 	struct codegen_opts copts = { 0 };
-	struct session ss = { .s = s, .child_go_fd = -1 };
+	struct compiled_script cs = { 0 };
+	struct session ss = { .cs = &cs, .child_go_fd = -1 };
 	struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
 	FILE *out = stdout;
 	enum output_buffering buffering = OUTPUT_BUF_LINE;
@@ -535,7 +539,7 @@ static int run(struct options *o, struct script *s)
 		return err ? 1 : 0;
 	}
 	if (o->emit_elf || o->emit_llvm || o->dry_run)
-		return inspect(o, &ss, &copts);
+		return inspect(o, s, &copts);
 	if (o->cmd) {
 		/* the child exists (waiting) before code generation: cpid is a constant */
 		err = spawn_child(o->cmd, &ss.child_pid, &ss.child_go_fd);
@@ -548,6 +552,7 @@ static int run(struct options *o, struct script *s)
 	err = codegen_object(s, &copts, &obj, &objsize);
 	if (err)
 		goto out;
+	compiled_fill(&cs, s);
 	setrlimit(RLIMIT_MEMLOCK, &rl);
 	if (o->outfile) {
 		out = fopen(o->outfile, "we");
@@ -571,7 +576,7 @@ static int run(struct options *o, struct script *s)
 	ss.out = output_new_fd(fileno(out), o->format, buffering);
 	err = session_load(&ss, obj, objsize);
 	if (!err)
-		err = knames_fill(&ss);
+		err = knames_fill(s, ss.obj);
 	if (err)
 		goto out;
 	err = session_attach(&ss);
@@ -581,7 +586,7 @@ static int run(struct options *o, struct script *s)
 		output_attached(ss.out, s->nattach - (unsigned)ss.links.skipped);
 	session_flush(&ss, true);
 	session_tracing = 1;
-	err = session_run_special(&ss, &probe_begin);
+	err = session_run_special(&ss, COMPILED_BEGIN);
 	if (err)
 		goto out;
 	if (ss.child_go_fd >= 0) {
@@ -599,7 +604,7 @@ static int run(struct options *o, struct script *s)
 	else
 		session_drain(&ss);
 	ss.exited = false;
-	session_run_special(&ss, &probe_end);
+	session_run_special(&ss, COMPILED_END);
 	session_drain(&ss);
 	session_report_lost(&ss);
 	output_exit_maps_begin(ss.out);
@@ -616,6 +621,7 @@ out:
 		waitpid(ss.child_pid, NULL, 0);
 	}
 	session_close(&ss);
+	compiled_free(&cs);
 	if (ss.out)
 		output_free(ss.out);
 	if (out != stdout)

@@ -1,7 +1,7 @@
 /*
  * script.h - a compiled script: the tree plus everything sema decided about it (maps, format
- * strings, programs to build) and the options that shape it.  Shared by sema, codegen and the
- * runtime, which decodes events and maps with the same types.
+ * strings, programs to build) and the options that shape it.  Shared by sema and codegen; the
+ * runtime sees only the struct compiled_script (common/compiled.h) that compiled_fill makes of it.
  */
 #ifndef SONDE_SCRIPT_H
 #define SONDE_SCRIPT_H
@@ -10,70 +10,9 @@
 #include <stdint.h>
 
 #include "ast.h"
+#include "compiled.h"
 #include "probes/probe.h"
 #include "types.h"
-
-/* Events sent through the ring buffer: a header, then the payload laid out as fmts[id].args. */
-enum event_kind {
-	EV_PRINTF = 1,
-	EV_EXIT,
-	EV_PRINT_MAP,	/* payload: u64 top, u64 div */
-	EV_CLEAR_MAP,
-	EV_ZERO_MAP,
-	EV_TIME,	/* fmts[id].fmt is the strftime format */
-	EV_CAT,
-	EV_SYSTEM,
-	EV_PRINT_VALUE,	/* print(expr) */
-	EV_JOIN,	/* payload: char[16][strlen]; fmts[id].fmt is the separator */
-	EV_MAP_FULL,	/* id: the map that refused a new key (sent once per map) */
-	EV_HELPER_ERROR,	/* -k: payload: s64 helper return; fmts[id]: helper name, loc */
-};
-
-struct event_hdr {
-	uint32_t kind;
-	uint32_t id;
-};
-
-/* Indexes in the globals array map, written by user space before attaching. */
-enum {
-	GLOBAL_START_NS = 0,
-	GLOBAL_COUNT = 2,
-};
-
-enum map_decl_kind {
-	MAP_DECL_NONE,
-	MAP_DECL_HASH,
-	MAP_DECL_LRU_HASH,
-	MAP_DECL_PERCPU_HASH,
-	MAP_DECL_PERCPU_LRU_HASH,
-};
-
-struct map_info {
-	char *name;		/* "@x" or "@" */
-	struct loc loc;		/* first use */
-	int id;
-	struct type *key;	/* key as stored (ints widened to 8 bytes), NULL without keys */
-	uint32_t nkeys;		/* 0 without keys */
-	struct type **key_parts;/* each key part as stored */
-	struct type **key_shown;/* each key part as first written (for messages) */
-	struct type *value;	/* value type: ints widened; aggregations by kind */
-	int64_t lhist_min, lhist_max, lhist_step;
-	bool percpu;		/* aggregations live in per-CPU maps */
-	/* `let @m = lruhash(N);` (decls.c): kind and size; MAP_DECL_NONE for the defaults */
-	enum map_decl_kind decl_kind;
-	uint32_t max_entries;
-	struct loc decl_loc;
-};
-
-/* printf/system/cat/time/print(value) call sites: the format and the argument layout. */
-struct fmt_info {
-	enum event_kind kind;
-	char *fmt;
-	struct type *args;	/* tuple of the arguments as sent */
-	struct type **arg_types;/* the arguments' types as written (for decoding) */
-	uint32_t nargs;
-	struct loc loc;		/* EV_HELPER_ERROR: the call, for the warning */
-};
 
 /* One BPF program: a probe block for one attach point and one target (or all of them). */
 struct prog_info {
@@ -84,7 +23,6 @@ struct prog_info {
 	char *name;			/* BPF program name: p0_1 */
 	char *probe_name;		/* for the `probe` builtin */
 	struct record *args;		/* tracepoint args of this target */
-	struct bpf_program *bpf;	/* set by the loader */
 };
 
 struct script_options {
@@ -133,7 +71,11 @@ int script_add_probe_name(struct script *s, const char *name);
 uint32_t script_map_key_size(const struct map_info *mi);
 uint32_t script_map_value_size(const struct map_info *mi);
 
-/* sema.c: resolve and type the whole program; 0 or -EINVAL (errors reported). */
+/* compiled.c: the runtime's description of the script, after codegen (see common/compiled.h). */
+void compiled_fill(struct compiled_script *cs, struct script *s);
+void compiled_free(struct compiled_script *cs);
+
+/* src/sema/: resolve and type the whole program; 0 or -EINVAL (errors reported). */
 int sema_run(struct script *s);
 
 #endif

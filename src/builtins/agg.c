@@ -235,7 +235,12 @@ static LLVMValueRef f_lhist(struct cg *cg, struct node *n, struct node *map)
 	int64_t nb = (max - min) / step;
 	LLVMValueRef below = LLVMBuildICmp(cg->b, LLVMIntSLT, v, irb_const(cg, min), "");
 	LLVMValueRef above = LLVMBuildICmp(cg->b, LLVMIntSGE, v, irb_const(cg, max), "");
-	LLVMValueRef mid = LLVMBuildAdd(cg->b, LLVMBuildSDiv(cg->b, LLVMBuildSub(cg->b, v,
+	/*
+	 * mid is only selected for min <= v < max, where v - min is not negative: an unsigned
+	 * division gives the same bucket, and BPF has no signed one (LLVM aborts on sdiv by a
+	 * constant of a value it cannot prove positive, e.g. retval).
+	 */
+	LLVMValueRef mid = LLVMBuildAdd(cg->b, LLVMBuildUDiv(cg->b, LLVMBuildSub(cg->b, v,
 							irb_const(cg, min), ""), irb_const(cg, step), ""),
 					irb_const(cg, 1), "");
 	LLVMValueRef b = LLVMBuildSelect(cg->b, below, irb_const(cg, 0),

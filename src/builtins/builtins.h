@@ -61,9 +61,10 @@ extern const struct func funcs_newer[], funcs_knames[];
 #define KNAMES_SYSCALL_MAX 1024
 #define KNAMES_SIGNAL_LEN 16
 #define KNAMES_SIGNAL_MAX 65
-struct session;
+struct bpf_object;
+struct script;
 /* Fill the tables the script uses (after loading, before attaching); 0 or -errno (reported). */
-int knames_fill(struct session *ss);
+int knames_fill(const struct script *s, struct bpf_object *obj);
 
 /* newer.c: f(@m, key) as f(@m[key]) (has_key, two-argument delete); false when reported. */
 bool builtins_map_key_arg(struct sema *se, struct node *n);

@@ -23,7 +23,6 @@
 #include "codegen/cg.h"
 #include "codegen/codegen.h"
 #include "diag.h"
-#include "runtime/session.h"
 #include "sema.h"
 
 static const struct {
@@ -97,14 +96,14 @@ static int fill(int fd, uint32_t key, const char *name, uint32_t len)
 	return bpf_map_update_elem(fd, &key, buf, BPF_ANY) ? -errno : 0;
 }
 
-int knames_fill(struct session *ss)
+int knames_fill(const struct script *s, struct bpf_object *obj)
 {
 	int fd, err;
 	size_t i;
 	uint32_t sig;
 
-	if (ss->s->uses_syscall_names) {
-		fd = bpf_object__find_map_fd_by_name(ss->obj, MAP_SYSNAMES);
+	if (s->uses_syscall_names) {
+		fd = bpf_object__find_map_fd_by_name(obj, MAP_SYSNAMES);
 		for (i = 0; fd >= 0 && i < sizeof(syscalls) / sizeof(syscalls[0]); i++) {
 			if (syscalls[i].nr < 0 || syscalls[i].nr >= KNAMES_SYSCALL_MAX)
 				continue;
@@ -115,8 +114,8 @@ int knames_fill(struct session *ss)
 			}
 		}
 	}
-	if (ss->s->uses_signal_names) {
-		fd = bpf_object__find_map_fd_by_name(ss->obj, MAP_SIGNAMES);
+	if (s->uses_signal_names) {
+		fd = bpf_object__find_map_fd_by_name(obj, MAP_SIGNAMES);
 		for (sig = 1; fd >= 0 && sig < KNAMES_SIGNAL_MAX; sig++) {
 			const char *abbrev = sigabbrev_np((int)sig);
 			char name[KNAMES_SIGNAL_LEN];

@@ -9,22 +9,12 @@
 #include <string.h>
 
 #include "codegen/cg.h"
+#include "common/arch.h"
 #include "probes/probe.h"
 #include "runtime/dwarf_types.h"
 #include "runtime/elf.h"
 #include "runtime/ksyms.h"
 #include "sema.h"
-
-/* struct pt_regs on x86-64 */
-static const struct {
-	const char *name;
-	uint32_t off;
-} regs[] = {
-	{ "r15", 0 }, { "r14", 8 }, { "r13", 16 }, { "r12", 24 }, { "bp", 32 }, { "bx", 40 },
-	{ "r11", 48 }, { "r10", 56 }, { "r9", 64 }, { "r8", 72 }, { "ax", 80 }, { "cx", 88 },
-	{ "dx", 96 }, { "si", 104 }, { "di", 112 }, { "orig_ax", 120 }, { "ip", 128 },
-	{ "cs", 136 }, { "flags", 144 }, { "sp", 152 }, { "ss", 160 },
-};
 
 static struct type *t_arg(struct sema *se, struct node *n)
 {
@@ -38,7 +28,7 @@ static LLVMValueRef e_arg(struct cg *cg, struct node *n)
 
 static LLVMValueRef e_retval(struct cg *cg, struct node *n)
 {
-	return cg_regs_load(cg, 80);
+	return cg_regs_load(cg, ARCH_RET_OFFSET);
 }
 
 /*
@@ -249,9 +239,7 @@ static LLVMValueRef e_kstack(struct cg *cg, struct node *n)
  */
 static bool at_function_entry(const struct attach_point *ap)
 {
-	return ap->ops->ctx == CTX_PT_REGS && ap->ops->as == AS_USER && !ap->ops->is_return &&
-	       strcmp(ap->ops->name, "uprobe") == 0 && !ap->is_addr &&
-	       (!ap->has_offset || ap->offset == 0);
+	return ap->ops->at_entry && ap->ops->at_entry(ap);
 }
 
 /*
@@ -419,7 +407,7 @@ static LLVMValueRef f_const(struct cg *cg, struct node *n, struct node *m)
 static struct type *c_reg(struct sema *se, struct node *n)
 {
 	const char *name = sema_literal_str(se, n, n->args);
-	size_t i;
+	const struct arch_reg *r;
 
 	if (!name)
 		return NULL;
@@ -427,11 +415,10 @@ static struct type *c_reg(struct sema *se, struct node *n)
 		sema_error(se, &n->loc, "reg() can not be used with '%s' probes", se->ops->name);
 		return NULL;
 	}
-	for (i = 0; i < sizeof(regs) / sizeof(regs[0]); i++) {
-		if (strcmp(regs[i].name, name) == 0) {
-			n->ival = regs[i].off;
-			return type_int(8, false);
-		}
+	r = arch_reg_by_name(name);
+	if (r) {
+		n->ival = r->offset;
+		return type_int(8, false);
 	}
 	sema_error(se, &n->args->loc, "'%s' is not a valid register", name);
 	return NULL;

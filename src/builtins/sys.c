@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "codegen/cg.h"
+#include "common/arch.h"
 #include "diag.h"
 #include "sema.h"
 
@@ -149,7 +150,7 @@ static LLVMValueRef e_numaid(struct cg *cg, struct node *n)
 /* sargN: the Nth 8-byte argument on the stack, above the return address (x86-64). */
 static struct type *t_sarg(struct sema *se, struct node *n)
 {
-	if (!se->ops->has_args || strcmp(se->ops->name, "usdt") == 0) {
+	if (!se->ops->has_stack_args) {
 		sema_error(se, &n->loc, "The %s builtin can only be used with 'kprobes' and 'uprobes' "
 			   "probes", n->str);
 		return NULL;
@@ -160,7 +161,7 @@ static struct type *t_sarg(struct sema *se, struct node *n)
 static LLVMValueRef e_sarg(struct cg *cg, struct node *n)
 {
 	int idx = atoi(n->str + 4);
-	LLVMValueRef sp = cg_regs_load(cg, 152), slot = cg_slot(cg, 8);
+	LLVMValueRef sp = cg_regs_load(cg, ARCH_SP_OFFSET), slot = cg_slot(cg, 8);
 
 	irb_store(cg, slot, irb_const(cg, 0), 8);
 	irb_probe_read(cg, slot, 8, LLVMBuildAdd(cg->b, sp, irb_const(cg, 8 * (idx + 1)), ""),

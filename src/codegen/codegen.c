@@ -14,6 +14,7 @@
 
 #include "builtins/builtins.h"
 #include "builtins/pidns.h"
+#include "common/arch.h"
 #include "parser.h"
 #include "sema.h"
 #include "util.h"
@@ -273,9 +274,6 @@ LLVMValueRef cg_regs_load(struct cg *cg, uint32_t offset)
 	return LLVMBuildLoad2(cg->b, cg->i64, irb_gep(cg, cg->ctxv, offset), "");
 }
 
-/* x86-64 SysV argument registers as struct pt_regs offsets */
-static const uint32_t arg_regs[] = { 112, 104, 96, 88, 72, 64 };
-
 LLVMValueRef cg_arg(struct cg *cg, int n)
 {
 	const struct probe_ops *ops = cg->pi->ap->ops;
@@ -287,10 +285,10 @@ LLVMValueRef cg_arg(struct cg *cg, int n)
 		if (v)
 			return v;
 	}
-	if (n < 6)
-		return cg_regs_load(cg, arg_regs[n]);
+	if (n < ARCH_ARG_REGS)
+		return cg_regs_load(cg, arch_arg_offset(n));
 	/* arguments past the sixth are on the stack, above the return address */
-	sp = cg_regs_load(cg, 152);
+	sp = cg_regs_load(cg, ARCH_SP_OFFSET);
 	slot = cg_slot(cg, 8);
 	irb_probe_read(cg, slot, 8, LLVMBuildAdd(cg->b, sp, irb_const(cg, 8 * (n - 5)), ""),
 		       AS_USER);
@@ -967,7 +965,6 @@ void cg_program(struct cg *cg, struct prog_info *pi, size_t index)
 	LLVMMetadataRef params[2], sty, var;
 	LLVMBasicBlockRef entry, body, noframe;
 	LLVMValueRef key, frame;
-	const char *sec;
 
 	cg->pi = pi;
 	cg->prog_index = index;
@@ -975,13 +972,7 @@ void cg_program(struct cg *cg, struct prog_info *pi, size_t index)
 	cg->frame_off = 0;
 	cg->nvars = 0;
 	cg->fn = LLVMAddFunction(cg->mod, pi->name, fty);
-	switch (pi->ap->ops->prog_type) {
-	case 17: sec = "raw_tp"; break;
-	case 5: sec = "tracepoint"; break;
-	case 7: sec = "perf_event"; break;
-	default: sec = pi->ap->ops->is_return ? "uretprobe" : "uprobe"; break;
-	}
-	LLVMSetSection(cg->fn, sec);
+	LLVMSetSection(cg->fn, pi->ap->ops->section);
 	LLVMSetLinkage(cg->fn, LLVMExternalLinkage);
 	LLVMAddAttributeAtIndex(cg->fn, LLVMAttributeFunctionIndex,
 				   LLVMCreateEnumAttribute(cg->ctx, LLVMGetEnumAttributeKindForName("nounwind", 8), 0));
@@ -1033,7 +1024,7 @@ void cg_program(struct cg *cg, struct prog_info *pi, size_t index)
 			cg_scan_vars(cg, pi->probe);
 	}
 	LLVMPositionBuilderAtEnd(cg->b, body);
-	if (cg->s->opts.pid && !pi->ap->ops->is_special && pi->ap->ops != &probe_interval) {
+	if (cg->s->opts.pid && !pi->ap->ops->any_process) {
 		/* -p PID filters every probe to that process (tgid as seen from sonde's namespace) */
 		LLVMBasicBlockRef mine = irb_block(cg, "pid.match");
 		LLVMValueRef tgid = LLVMBuildLShr(cg->b, pidns_pid_tgid(cg), irb_const(cg, 32), "");

@@ -7,16 +7,6 @@
 
 #include "script.h"
 
-/* The maps every script has, besides its own; their names in the object. */
-#define MAP_RINGBUF "sonde_events"
-#define MAP_SCRATCH "sonde_scratch"
-#define MAP_STACKS "sonde_stacks"
-#define MAP_GLOBALS "sonde_globals"
-#define MAP_LOST "sonde_lost"
-#define MAP_FULL "sonde_full"
-#define MAP_SYSNAMES "sonde_sysnames"
-#define MAP_SIGNAMES "sonde_signames"
-
 /* The BPF map name of a script map (index id). */
 void codegen_map_name(const struct map_info *mi, char *buf, size_t len);
 

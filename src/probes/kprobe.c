@@ -17,6 +17,17 @@
 #include "runtime/tracefs.h"
 #include "util.h"
 
+/* What kprobe_parse keeps besides the function (ap->func). */
+struct kprobe_ap {
+	uint64_t offset;	/* func+N */
+	bool has_offset;
+};
+
+static struct kprobe_ap *kap(const struct attach_point *ap)
+{
+	return ap->data;
+}
+
 static int kprobe_parse(struct attach_point *ap)
 {
 	char *parts[4] = { 0 }, *plus;
@@ -33,16 +44,15 @@ static int kprobe_parse(struct attach_point *ap)
 	if ((plus = strrchr(ap->func, '+'))) {
 		char *end;
 
-		ap->offset = strtoull(plus + 1, &end, 0);
+		kap(ap)->offset = strtoull(plus + 1, &end, 0);
 		if (*end || ap->ops->is_return) {
 			diag_error(&ap->loc, "invalid offset in '%s'", ap->text);
 			err = -EINVAL;
 			goto out;
 		}
 		*plus = '\0';
-		ap->has_offset = true;
+		kap(ap)->has_offset = true;
 	}
-	ap->is_return = ap->ops->is_return;
 out:
 	for (i = 0; i < n; i++)
 		free(parts[i]);
@@ -59,7 +69,7 @@ static int add_ksym(const char *name, void *arg)
 	struct kctx *c = arg;
 	char *full = xasprintf("%s:%s", c->ap->ops->name, name);
 
-	probe_targets_add(c->ts, full, NULL, name, c->ap->offset);
+	probe_targets_add(c->ts, full, NULL, name, kap(c->ap)->offset);
 	free(full);
 	return 0;
 }
@@ -124,8 +134,11 @@ const struct probe_ops probe_kprobe = {
 	.alias = "k",
 	.ctx = CTX_PT_REGS,
 	.as = AS_KERNEL,
-	.prog_type = 2,
+	.prog_type = BPF_PROG_TYPE_KPROBE,
+	.section = "kprobe",
 	.has_args = true,
+	.has_stack_args = true,
+	.data_size = sizeof(struct kprobe_ap),
 	.parse = kprobe_parse,
 	.expand = kprobe_expand,
 	.attach = kprobe_attach,
@@ -136,8 +149,10 @@ const struct probe_ops probe_kretprobe = {
 	.alias = "kr",
 	.ctx = CTX_PT_REGS,
 	.as = AS_KERNEL,
-	.prog_type = 2,
+	.prog_type = BPF_PROG_TYPE_KPROBE,
+	.section = "kretprobe",
 	.is_return = true,
+	.data_size = sizeof(struct kprobe_ap),
 	.parse = kprobe_parse,
 	.expand = kprobe_expand,
 	.attach = kprobe_attach,

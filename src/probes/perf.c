@@ -53,6 +53,16 @@ static const struct perf_event_name hardware_events[] = {
 };
 
 /* interval:UNIT:N and profile:UNIT:N (also interval:N meaning seconds is not bpftrace's). */
+/* What the parse hooks keep besides the unit or event name (ap->target). */
+struct perf_ap {
+	uint64_t freq;		/* the count: a rate, a period in units, or events per sample */
+};
+
+static struct perf_ap *pap(const struct attach_point *ap)
+{
+	return ap->data;
+}
+
 static int rate_parse(struct attach_point *ap)
 {
 	char *parts[4] = { 0 }, *end;
@@ -72,9 +82,9 @@ static int rate_parse(struct attach_point *ap)
 		goto out;
 	}
 	errno = 0;
-	ap->freq = strtoull(parts[2], &end, 10);
-	if (*end || !*parts[2] || !ap->freq || errno || parts[2][0] == '-' ||
-	    ap->freq > 1000000000000ULL) {
+	pap(ap)->freq = strtoull(parts[2], &end, 10);
+	if (*end || !*parts[2] || !pap(ap)->freq || errno || parts[2][0] == '-' ||
+	    pap(ap)->freq > 1000000000000ULL) {
 		diag_error(&ap->loc, "%s probe: invalid count '%s' (a positive integer is required)",
 			   ap->ops->name, parts[2]);
 		err = -EINVAL;
@@ -92,9 +102,9 @@ out:
 static int perf_expand(struct attach_point *ap, struct probe_targets *ts)
 {
 	char *name = xasprintf("%s:%s:%llu", ap->ops->name, ap->target,
-			       (unsigned long long)ap->freq);
+			       (unsigned long long)pap(ap)->freq);
 
-	probe_targets_add(ts, name, ap->target, NULL, ap->freq);
+	probe_targets_add(ts, name, ap->target, NULL, pap(ap)->freq);
 	free(name);
 	return 0;
 }
@@ -126,11 +136,11 @@ static int event_parse(struct attach_point *ap)
 		err = -EINVAL;
 		goto out;
 	}
-	ap->freq = ev->default_count;
+	pap(ap)->freq = ev->default_count;
 	if (n == 3) {
 		errno = 0;
-		ap->freq = strtoull(parts[2], &end, 10);
-		if (*end || !ap->freq || errno || parts[2][0] == '-') {
+		pap(ap)->freq = strtoull(parts[2], &end, 10);
+		if (*end || !pap(ap)->freq || errno || parts[2][0] == '-') {
 			diag_error(&ap->loc, "%s probe: invalid count '%s'", ap->ops->name, parts[2]);
 			err = -EINVAL;
 			goto out;
@@ -260,13 +270,13 @@ static void rate_attr(struct attach_point *ap, struct perf_event_attr *attr)
 	attr->config = PERF_COUNT_SW_CPU_CLOCK;
 	if (strcmp(ap->target, "hz") == 0) {
 		attr->freq = 1;
-		attr->sample_freq = ap->freq;
+		attr->sample_freq = pap(ap)->freq;
 	} else {
 		uint64_t mult = strcmp(ap->target, "s") == 0 ? 1000000000ULL :
 				strcmp(ap->target, "ms") == 0 ? 1000000ULL :
 				strcmp(ap->target, "us") == 0 ? 1000ULL : 1ULL;
 
-		attr->sample_period = ap->freq * mult;
+		attr->sample_period = pap(ap)->freq * mult;
 	}
 }
 
@@ -299,7 +309,7 @@ static int event_attach(struct attach_point *ap, const struct probe_targets *ts,
 
 	attr.type = ev->type;
 	attr.config = ev->config;
-	attr.sample_period = ap->freq;
+	attr.sample_period = pap(ap)->freq;
 	return attach_fds(ap, &attr, true, prog, set);
 }
 
@@ -334,7 +344,10 @@ const struct probe_ops probe_interval = {
 	.alias = "i",
 	.ctx = CTX_PERF,
 	.as = AS_NONE,	/* unknown: compat reads pick user or kernel by address */
-	.prog_type = 7,		/* BPF_PROG_TYPE_PERF_EVENT */
+	.prog_type = BPF_PROG_TYPE_PERF_EVENT,
+	.section = "perf_event",
+	.any_process = true,	/* a timer on one CPU, in whichever process runs there */
+	.data_size = sizeof(struct perf_ap),
 	.parse = rate_parse,
 	.expand = perf_expand,
 	.attach = interval_attach,
@@ -345,7 +358,9 @@ const struct probe_ops probe_profile = {
 	.alias = "p",
 	.ctx = CTX_PERF,
 	.as = AS_NONE,	/* unknown: compat reads pick user or kernel by address */
-	.prog_type = 7,
+	.prog_type = BPF_PROG_TYPE_PERF_EVENT,
+	.section = "perf_event",
+	.data_size = sizeof(struct perf_ap),
 	.parse = rate_parse,
 	.expand = perf_expand,
 	.attach = profile_attach,
@@ -356,7 +371,9 @@ const struct probe_ops probe_software = {
 	.alias = "s",
 	.ctx = CTX_PERF,
 	.as = AS_NONE,	/* unknown: compat reads pick user or kernel by address */
-	.prog_type = 7,
+	.prog_type = BPF_PROG_TYPE_PERF_EVENT,
+	.section = "perf_event",
+	.data_size = sizeof(struct perf_ap),
 	.parse = event_parse,
 	.expand = perf_expand,
 	.attach = event_attach,
@@ -368,7 +385,9 @@ const struct probe_ops probe_hardware = {
 	.alias = "h",
 	.ctx = CTX_PERF,
 	.as = AS_NONE,	/* unknown: compat reads pick user or kernel by address */
-	.prog_type = 7,
+	.prog_type = BPF_PROG_TYPE_PERF_EVENT,
+	.section = "perf_event",
+	.data_size = sizeof(struct perf_ap),
 	.parse = event_parse,
 	.expand = perf_expand,
 	.attach = event_attach,

@@ -1,12 +1,9 @@
-/* probe.c - the table of probe types and what they share: attach point splitting, targets, links. */
+/* probe.c - the table of probe types and what they share: attach point splitting, targets. */
 #include "probe.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-
-#include <bpf/libbpf.h>
 
 #include "diag.h"
 #include "runtime/dwarf_types.h"
@@ -135,6 +132,8 @@ int probe_parse_attach_point(struct attach_point *ap)
 	}
 	ap->ops = ops;
 	ap->provider = xstrdup(ops->name);
+	if (ops->data_size)
+		ap->data = xcalloc(1, ops->data_size);
 	return ops->parse(ap);
 }
 
@@ -163,31 +162,6 @@ void probe_targets_free(struct probe_targets *ts)
 	}
 	free(ts->v);
 	memset(ts, 0, sizeof(*ts));
-}
-
-void attach_set_add_link(struct attach_set *set, struct bpf_link *link)
-{
-	xgrow((void **)&set->links, &set->cap, set->n + 1, sizeof(*set->links));
-	set->links[set->n++] = link;
-}
-
-void attach_set_add_fd(struct attach_set *set, int fd)
-{
-	xgrow((void **)&set->fds, &set->capfds, set->nfds + 1, sizeof(*set->fds));
-	set->fds[set->nfds++] = fd;
-}
-
-void attach_set_release(struct attach_set *set)
-{
-	size_t i;
-
-	for (i = 0; i < set->n; i++)
-		bpf_link__destroy(set->links[i]);
-	for (i = 0; i < set->nfds; i++)
-		close(set->fds[i]);
-	free(set->links);
-	free(set->fds);
-	memset(set, 0, sizeof(*set));
 }
 
 int probe_list_binary(const char *pattern, struct elf_file **ef, char **path, char **glob)

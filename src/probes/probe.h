@@ -12,7 +12,11 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <linux/bpf.h>
+
 #include "ast.h"
+#include "compiled.h"
+#include "runtime/attach.h"
 
 struct bpf_program;
 struct bpf_link;
@@ -45,25 +49,32 @@ struct probe_targets {
 	bool shared_program;
 };
 
-/* Links created by attach, released by detach (all of them, on every exit path). */
-struct attach_set {
-	struct bpf_link **links;
-	size_t n, cap;
-	int *fds;		/* raw link fds (uprobe multi-link) */
-	size_t nfds, capfds;
-	size_t skipped;		/* targets the kernel refused, warned about and left out */
-};
-
 struct probe_ops {
 	const char *name;		/* canonical: "tracepoint" */
 	const char *alias;		/* "t", or NULL */
 	const char *alias2;		/* second spelling: "uretprobe" for ur, ... */
 	enum probe_ctx ctx;
 	enum addrspace as;		/* where pointers read by default point */
-	int prog_type;			/* enum bpf_prog_type */
+	enum bpf_prog_type prog_type;
+	const char *section;		/* the programs' ELF section */
+	/* A program shared by all targets (expand set shared_program): its expected attach type
+	 * (enum bpf_attach_type).  Required by the types whose expand shares programs. */
+	int shared_attach_type;
+	enum compiled_run run;		/* COMPILED_BEGIN/END: run once, never attached */
 	bool is_special;		/* BEGIN / END */
+	/* -p does not filter it to the process: its programs do not run in one (interval,
+	 * BEGIN/END) */
+	bool any_process;
 	bool is_return;			/* uretprobe/kretprobe: retval allowed */
 	bool has_args;			/* arg0..argN from pt_regs */
+	bool has_stack_args;		/* sargN: a function's arguments on the stack */
+
+	/* Bytes of the type's own parse results: ap->data is allocated zeroed before parse and
+	 * freed with the attach point, after free_data (if set) has freed what it points to. */
+	size_t data_size;
+	void (*free_data)(void *data);
+	/* Is the attach point on a function's first instruction, before its frame exists? */
+	bool (*at_entry)(const struct attach_point *ap);
 
 	/* Split "type:rest" into ap's fields; 0 or -EINVAL (reported with ap->loc). */
 	int (*parse)(struct attach_point *ap);
@@ -99,9 +110,6 @@ int probe_parse_attach_point(struct attach_point *ap);
 void probe_targets_add(struct probe_targets *ts, const char *name, const char *path,
 		       const char *func, uint64_t offset);
 void probe_targets_free(struct probe_targets *ts);
-void attach_set_add_link(struct attach_set *set, struct bpf_link *link);
-void attach_set_add_fd(struct attach_set *set, int fd);
-void attach_set_release(struct attach_set *set);
 /*
  * -l TYPE:BINARY[:...]:PATTERN for the probe types that list a binary's contents: open BINARY (a
  * path, or a library name resolved like the dynamic loader does).  *glob is the last part, or

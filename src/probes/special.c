@@ -26,8 +26,11 @@ const struct probe_ops probe_begin = {
 	.alias = "begin",	/* bpftrace 0.21+ spelling */
 	.ctx = CTX_NONE,
 	.as = AS_NONE,	/* unknown: compat reads pick user or kernel by address */
-	.prog_type = 17,	/* BPF_PROG_TYPE_RAW_TRACEPOINT */
+	.prog_type = BPF_PROG_TYPE_RAW_TRACEPOINT,	/* run with BPF_PROG_TEST_RUN */
+	.section = "raw_tp",
+	.run = COMPILED_BEGIN,
 	.is_special = true,
+	.any_process = true,
 	.parse = special_parse,
 	.expand = special_expand,
 };
@@ -37,8 +40,11 @@ const struct probe_ops probe_end = {
 	.alias = "end",
 	.ctx = CTX_NONE,
 	.as = AS_NONE,	/* unknown: compat reads pick user or kernel by address */
-	.prog_type = 17,
+	.prog_type = BPF_PROG_TYPE_RAW_TRACEPOINT,
+	.section = "raw_tp",
+	.run = COMPILED_END,
 	.is_special = true,
+	.any_process = true,
 	.parse = special_parse,
 	.expand = special_expand,
 };

@@ -28,9 +28,22 @@
 #include "runtime/uprobe_insn.h"
 #include "util.h"
 
+/* What uprobe_parse keeps besides the binary (ap->target) and the function (ap->func). */
+struct uprobe_ap {
+	enum { UPROBE_SYMBOL, UPROBE_CPP, UPROBE_LINE } kind;	/* :cpp:, BIN@FILE:LINE */
+	uint64_t offset;	/* func+N, or the absolute address of 0xADDR */
+	bool has_offset;
+	bool is_addr;
+};
+
+static struct uprobe_ap *uap(const struct attach_point *ap)
+{
+	return ap->data;
+}
+
 /*
  * uprobe:BIN@FILE:LINE (bpftrace 0.26): a source line, from the DWARF line table.  The
- * binary stays in target, "FILE:LINE" goes to func and ns is "line".
+ * binary stays in target, "FILE:LINE" goes to func and the kind is UPROBE_LINE.
  */
 static int uprobe_parse_line(struct attach_point *ap, char *line)
 {
@@ -46,14 +59,19 @@ static int uprobe_parse_line(struct attach_point *ap, char *line)
 	}
 	*at = '\0';
 	ap->func = xasprintf("%s:%ld", at + 1, n);
-	ap->ns = xstrdup("line");
-	ap->is_return = ap->ops->is_return;
+	uap(ap)->kind = UPROBE_LINE;
 	free(line);
-	if (ap->is_return) {
+	if (ap->ops->is_return) {
 		diag_error(&ap->loc, "uretprobe cannot be placed on a source line: use uprobe");
 		return -EINVAL;
 	}
 	return 0;
+}
+
+/* A uprobe on a symbol (not an address, no +N) fires before the function's frame exists. */
+static bool uprobe_at_entry(const struct attach_point *ap)
+{
+	return !uap(ap)->is_addr && (!uap(ap)->has_offset || uap(ap)->offset == 0);
 }
 
 static int uprobe_parse(struct attach_point *ap)
@@ -73,7 +91,7 @@ static int uprobe_parse(struct attach_point *ap)
 		parts[1] = parts[2] = NULL;
 	} else if (n == 4 && strcmp(parts[2], "cpp") == 0) {
 		ap->target = parts[1];
-		ap->ns = xstrdup("cpp");
+		uap(ap)->kind = UPROBE_CPP;
 		func = parts[3];
 		parts[1] = parts[3] = NULL;
 	} else {
@@ -88,25 +106,25 @@ static int uprobe_parse(struct attach_point *ap)
 		err = -EINVAL;
 		goto out;
 	}
-	if (!ap->ns && strchr(ap->target, '@')) {
+	if (uap(ap)->kind == UPROBE_SYMBOL && strchr(ap->target, '@')) {
 		err = uprobe_parse_line(ap, func);
 		goto out;
 	}
 	if (strncmp(func, "0x", 2) == 0) {
 		char *end;
 
-		ap->offset = strtoull(func, &end, 16);
+		uap(ap)->offset = strtoull(func, &end, 16);
 		if (*end) {
 			diag_error(&ap->loc, "invalid address '%s'", func);
 			free(func);
 			err = -EINVAL;
 			goto out;
 		}
-		ap->is_addr = true;
+		uap(ap)->is_addr = true;
 	} else if ((plus = strrchr(func, '+')) && plus[1] >= '0' && plus[1] <= '9') {
 		char *end;
 
-		ap->offset = strtoull(plus + 1, &end, 0);
+		uap(ap)->offset = strtoull(plus + 1, &end, 0);
 		if (*end) {
 			diag_error(&ap->loc, "invalid offset in '%s'", func);
 			free(func);
@@ -114,10 +132,9 @@ static int uprobe_parse(struct attach_point *ap)
 			goto out;
 		}
 		*plus = '\0';
-		ap->has_offset = true;
+		uap(ap)->has_offset = true;
 	}
 	ap->func = func;
-	ap->is_return = ap->ops->is_return;
 out:
 	for (i = 0; i < n; i++)
 		free(parts[i]);
@@ -239,7 +256,7 @@ static int add_inlined(struct match_ctx *c)
 	size_t before = c->ts->n;
 	int n;
 
-	if (c->ap->is_return)
+	if (c->ap->ops->is_return)
 		return 0;	/* an inlined copy has no return to probe */
 	n = elf_inline_foreach(c->ef, c->ap->func, add_line_target, c);
 	if (n == -ENODATA || n == -ENOTSUP) {
@@ -296,11 +313,11 @@ static int expand_path(struct attach_point *ap, struct probe_targets *ts, char *
 	}
 	c.ef = ef;
 	c.path = path;
-	c.demangled = ap->ns != NULL;
-	if (ap->ns && strcmp(ap->ns, "line") == 0) {
+	c.demangled = uap(ap)->kind != UPROBE_SYMBOL;
+	if (uap(ap)->kind == UPROBE_LINE) {
 		expand_line(&c);
-	} else if (ap->is_addr) {
-		add_target(&c, ap->func, ap->offset);
+	} else if (uap(ap)->is_addr) {
+		add_target(&c, ap->func, uap(ap)->offset);
 	} else if (has_wildcard(ap->func)) {
 		size_t before = ts->n;
 
@@ -316,24 +333,24 @@ static int expand_path(struct attach_point *ap, struct probe_targets *ts, char *
 			c.err = err;
 		} else if (err == -ENOENT && quiet) {
 			/* not in this one of the matched binaries (its inlined copies do not count) */
-		} else if (err == -ENOENT && !ap->has_offset && add_inlined(&c) > 0) {
+		} else if (err == -ENOENT && !uap(ap)->has_offset && add_inlined(&c) > 0) {
 			/* a function inlined everywhere: its copies are all there is */
 		} else if (err) {
 			diag_error(&ap->loc, "Could not resolve symbol: %s:%s", path, ap->func);
 			c.err = err;
-		} else if (ap->has_offset) {
-			err = disasm_check_boundary(ef, &sym, ap->offset);
+		} else if (uap(ap)->has_offset) {
+			err = disasm_check_boundary(ef, &sym, uap(ap)->offset);
 			if (err) {
 				diag_error(&ap->loc, "%s+%llu is %s", ap->func,
-					   (unsigned long long)ap->offset,
+					   (unsigned long long)uap(ap)->offset,
 					   err == -ERANGE ? "past the end of the function" :
 					   "not on an instruction boundary: the probe would corrupt the "
 					   "program");
 				c.err = err;
 			} else {
-				char *f = xasprintf("%s+%llu", ap->func, (unsigned long long)ap->offset);
+				char *f = xasprintf("%s+%llu", ap->func, (unsigned long long)uap(ap)->offset);
 
-				add_target(&c, f, sym.vaddr + ap->offset);
+				add_target(&c, f, sym.vaddr + uap(ap)->offset);
 				free(f);
 			}
 		} else {
@@ -364,7 +381,7 @@ static int expand_glob(struct attach_point *ap, struct probe_targets *ts)
 		paths[i] = NULL;
 	}
 	libpath_free_list(paths, n);
-	if (!err && !ts->n && !has_wildcard(ap->func) && !ap->is_addr) {
+	if (!err && !ts->n && !has_wildcard(ap->func) && !uap(ap)->is_addr) {
 		diag_error(&ap->loc, "Could not resolve symbol: %s:%s", ap->target, ap->func);
 		err = -ENOENT;
 	}
@@ -742,8 +759,13 @@ const struct probe_ops probe_uprobe = {
 	.alias = "u",
 	.ctx = CTX_PT_REGS,
 	.as = AS_USER,
-	.prog_type = 2,		/* BPF_PROG_TYPE_KPROBE */
+	.prog_type = BPF_PROG_TYPE_KPROBE,
+	.section = "uprobe",
+	.shared_attach_type = SONDE_BPF_TRACE_UPROBE_MULTI,
 	.has_args = true,
+	.has_stack_args = true,
+	.data_size = sizeof(struct uprobe_ap),
+	.at_entry = uprobe_at_entry,
 	.parse = uprobe_parse,
 	.expand = uprobe_expand,
 	.args = uprobe_args,
@@ -756,9 +778,12 @@ const struct probe_ops probe_uretprobe = {
 	.alias = "ur",
 	.ctx = CTX_PT_REGS,
 	.as = AS_USER,
-	.prog_type = 2,
+	.prog_type = BPF_PROG_TYPE_KPROBE,
+	.section = "uretprobe",
+	.shared_attach_type = SONDE_BPF_TRACE_UPROBE_MULTI,
 	.is_return = true,
 	.has_args = false,
+	.data_size = sizeof(struct uprobe_ap),
 	.parse = uprobe_parse,
 	.expand = uprobe_expand,
 	.attach = uprobe_attach,

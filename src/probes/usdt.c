@@ -23,6 +23,21 @@ struct usdt_site {
 	int nargs;
 };
 
+/* What usdt_parse keeps besides the binary (ap->target) and the probe name (ap->func). */
+struct usdt_ap {
+	char *provider;		/* NULL: any */
+};
+
+static struct usdt_ap *dap(const struct attach_point *ap)
+{
+	return ap->data;
+}
+
+static void usdt_free_data(void *data)
+{
+	free(((struct usdt_ap *)data)->provider);
+}
+
 static int usdt_parse(struct attach_point *ap)
 {
 	char *parts[5] = { 0 };
@@ -30,7 +45,7 @@ static int usdt_parse(struct attach_point *ap)
 
 	if (n == 4) {
 		ap->target = parts[1];
-		ap->ns = parts[2];
+		dap(ap)->provider = parts[2];
 		ap->func = parts[3];
 		parts[1] = parts[2] = parts[3] = NULL;
 	} else if (n == 3) {
@@ -65,7 +80,7 @@ static int add_note(const struct usdt_note *note, void *arg)
 
 	if (!glob_match(c->ap->func, note->name))
 		return 0;
-	if (c->ap->ns && !glob_match(c->ap->ns, note->provider))
+	if (dap(c->ap)->provider && !glob_match(dap(c->ap)->provider, note->provider))
 		return 0;
 	site = xcalloc(1, sizeof(*site));
 	site->nargs = USDT_MAX_ARGS;
@@ -104,9 +119,9 @@ static int usdt_expand(struct attach_point *ap, struct probe_targets *ts)
 	}
 	c.path = path;
 	err = usdt_notes_foreach(ef, add_note, &c);
-	if (!ts->n && !c.err && !has_wildcard(ap->func) && !(ap->ns && has_wildcard(ap->ns))) {
-		diag_error(&ap->loc, "no USDT probe '%s%s%s' in %s", ap->ns ? ap->ns : "",
-			   ap->ns ? ":" : "", ap->func, path);
+	if (!ts->n && !c.err && !has_wildcard(ap->func) && !(dap(ap)->provider && has_wildcard(dap(ap)->provider))) {
+		diag_error(&ap->loc, "no USDT probe '%s%s%s' in %s", dap(ap)->provider ? dap(ap)->provider : "",
+			   dap(ap)->provider ? ":" : "", ap->func, path);
 		c.err = -ENOENT;
 	}
 	elf_close(ef);
@@ -201,8 +216,11 @@ const struct probe_ops probe_usdt = {
 	.alias = "U",
 	.ctx = CTX_PT_REGS,
 	.as = AS_USER,
-	.prog_type = 2,
+	.prog_type = BPF_PROG_TYPE_KPROBE,
+	.section = "uprobe",	/* a USDT probe is a uprobe at the note's address */
 	.has_args = true,
+	.data_size = sizeof(struct usdt_ap),
+	.free_data = usdt_free_data,
 	.parse = usdt_parse,
 	.expand = usdt_expand,
 	.emit_arg = usdt_emit_arg,

@@ -151,8 +151,9 @@ if [ ! -x "$server" ] || [ ! -x "$client" ]; then
 	client=$tmp/sonde-test-client
 	if ! ${CC:-cc} -g -O0 -fno-omit-frame-pointer -o "$server" "$here/server.c" ||
 	   ! ${CC:-cc} -g -O2 -o "$client" "$here/client.c"; then
-		skip_rest "cannot build the bundled server/client"
-		exit 0
+		# a fixture that does not build is a failure, not a reason to skip
+		while [ "$n" -lt "$NPLAN" ]; do notok "not run" "cannot build the bundled server/client"; done
+		exit 1
 	fi
 fi
 

@@ -45,7 +45,7 @@ bison -y -d -Wno-yacc -o "$out/grammar/parser.c" "$src/grammar/parser.y"
 flex -o "$out/grammar/lexer.c" "$src/grammar/lexer.l"
 
 cflags="-std=gnu11 -g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
-	-fno-sanitize-recover=undefined -w -include $out/config.h -I$out -I$src -I$src/src -I$out/grammar
+	-fno-sanitize-recover=undefined -w -include $out/config.h -I$out -I$src -I$src/common -I$src/src -I$out/grammar
 	-I$src/grammar -D_GNU_SOURCE -DSONDE_DATADIR=\"/usr/share/sonde\"
 	$(pkg-config --cflags libbpf libelf libdw) -I$($LLVM_CONFIG --includedir)"
 
@@ -59,7 +59,7 @@ mkdir -p "$out/bpf"
 	-I"$src/bpf" -emit-llvm -c "$src/bpf/ustack.bpf.c" -o "$out/bpf/ustack.bc"
 (cd "$out" && "$CC" -c "$src/src/codegen/ustack_bc.S" -o "$out/obj/ustack_bc.o")
 
-sources=$(cd "$src" && ls src/*.c src/*/*.c runtime/*.c | grep -v '^src/main\.c$')
+sources=$(cd "$src" && ls common/*.c src/*.c src/*/*.c runtime/*.c | grep -v '^src/main\.c$')
 objs=
 pids=
 jobs=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 2)}
@@ -69,7 +69,7 @@ for f in $sources "$out/grammar/parser.c" "$out/grammar/lexer.c" "$src/tests/fuz
 	o=$out/obj/$(echo "$f" | sed 's|^/.*/||; s|/|_|g; s|\.c$|.o|')
 	objs="$objs $o"
 	if [ ! -f "$o" ] || [ "$path" -nt "$o" ] || [ "$out/config.h" -nt "$o" ] ||
-	   [ -n "$(find "$src/src" "$src/runtime" "$out/grammar" -name '*.h' -newer "$o" 2>/dev/null | head -1)" ]; then
+	   [ -n "$(find "$src/common" "$src/src" "$src/runtime" "$out/grammar" -name '*.h' -newer "$o" 2>/dev/null | head -1)" ]; then
 		# shellcheck disable=SC2086
 		"$CC" $cflags -c "$path" -o "$o" &
 		pids="$pids $!"

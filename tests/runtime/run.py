@@ -355,14 +355,25 @@ def build_fixtures(outdir):
                   glob.glob(os.path.join(HERE, "fixtures", "*.cc")))
     cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc") or "cc"
     cxx = os.environ.get("CXX") or shutil.which("c++") or shutil.which("g++") or "c++"
-    errors = []
+    errors = {}
     for src in srcs:
-        out = os.path.join(outdir, os.path.splitext(os.path.basename(src))[0])
+        name = os.path.splitext(os.path.basename(src))[0]
+        out = os.path.join(outdir, name)
         r = subprocess.run([cxx if src.endswith(".cc") else cc] + fixture_flags(src) +
                            ["-o", out, src], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         if r.returncode != 0:
-            errors.append("cannot compile %s: %s" % (src, r.stdout.decode(errors="replace")))
+            errors[name] = "cannot compile %s: %s" % (src, r.stdout.decode(errors="replace"))
     return errors
+
+
+def broken_fixture(case, fixture_errors):
+    """The first fixture the case uses that did not build: the case FAILS (a SKIP, or a REQUIRES
+    on the binary, would hide a broken fixture)."""
+    text = "\n".join(str(v) for v in vars(case).values())
+    for name in fixture_errors:
+        if re.search(r"\{\{FIXTURES\}\}/%s\b" % re.escape(name), text):
+            return name
+    return None
 
 
 def main():
@@ -389,7 +400,7 @@ def main():
     failed = 0
     with tempfile.TemporaryDirectory(prefix="sonde-runtime-") as fixtures:
         fixture_errors = build_fixtures(fixtures)
-        for e in fixture_errors:
+        for e in fixture_errors.values():
             print("# " + e.replace("\n", "\n# "), flush=True)
         ctx = Context(sonde, fixtures)
         for i, case in enumerate(cases, 1):
@@ -399,7 +410,11 @@ def main():
             if not os.path.exists(sonde):
                 print("ok %d - %s # SKIP tracer %s not built" % (i, case.name, sonde), flush=True)
                 continue
-            status, diags = run_case(ctx, case)
+            broken = broken_fixture(case, fixture_errors)
+            if broken:
+                status, diags = "fail", ["fixture %s did not build (see above)" % broken]
+            else:
+                status, diags = run_case(ctx, case)
             if status == "ok":
                 print("ok %d - %s" % (i, case.name), flush=True)
             elif isinstance(status, tuple):

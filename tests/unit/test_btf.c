@@ -16,8 +16,8 @@
 
 #include "runtime/btf.h"
 #include "runtime/ksyms.h"
-#include "src/types.h"
-#include "src/util.h"
+#include "common/types.h"
+#include "common/util.h"
 #include "tests/unit/tap.h"
 
 static const struct field *field(const struct record *rec, const char *name, uint32_t *off)

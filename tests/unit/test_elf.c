@@ -13,7 +13,7 @@
 #include "runtime/disasm.h"
 #include "runtime/elf.h"
 #include "runtime/libpath.h"
-#include "src/util.h"
+#include "common/util.h"
 #include "tests/fixtures/fixtures.h"
 #include "tests/unit/tap.h"
 

@@ -16,8 +16,8 @@
 #include "runtime/btf.h"
 #include "runtime/features.h"
 #include "runtime/tracefs.h"
-#include "src/types.h"
-#include "src/util.h"
+#include "common/types.h"
+#include "common/util.h"
 #include "tests/unit/tap.h"
 
 static long sys_bpf(int cmd, union bpf_attr *attr)

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "runtime/output.h"
-#include "src/util.h"
+#include "common/util.h"
 #include "tests/unit/tap.h"
 
 /* Expected output, captured from bpftrace 0.17. */

@@ -15,8 +15,8 @@
 
 #include "runtime/btf.h"
 #include "runtime/tracefs.h"
-#include "src/types.h"
-#include "src/util.h"
+#include "common/types.h"
+#include "common/util.h"
 #include "tests/unit/tap.h"
 
 static const char *root;

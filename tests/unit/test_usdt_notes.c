@@ -7,7 +7,7 @@
 
 #include "runtime/elf.h"
 #include "runtime/usdt_notes.h"
-#include "src/util.h"
+#include "common/util.h"
 #include "tests/fixtures/fixtures.h"
 #include "tests/unit/tap.h"
 
