@@ -40,6 +40,7 @@ enum event_kind {
 	EV_PRINT_VALUE,	/* print(expr) */
 	EV_JOIN,	/* payload: char[16][strlen]; fmts[id].fmt is the separator */
 	EV_MAP_FULL,	/* id: the map that refused a new key (sent once per map) */
+	EV_HELPER_ERROR,	/* -k: payload: s64 helper return; fmts[id]: helper name, loc */
 };
 
 struct event_hdr {
@@ -85,6 +86,7 @@ struct fmt_info {
 	struct type *args;	/* tuple of the arguments as sent */
 	struct type **arg_types;/* the arguments' types as written (for decoding) */
 	uint32_t nargs;
+	struct loc loc;		/* EV_HELPER_ERROR: the call, for the warning */
 };
 
 struct attach_set;

@@ -54,23 +54,43 @@ static void show_line(struct strbuf *sb, const struct loc *loc)
 	sb_putc(sb, '\n');
 }
 
+static void format(struct strbuf *sb, const char *kind, const struct loc *loc, const char *fmt,
+		   va_list ap)
+{
+	if (loc && loc->first_line > 0) {
+		sb_printf(sb, "%s:%d:%d-%d: %s: ", src_name, loc->first_line, loc->first_column,
+			  loc->last_line == loc->first_line ? loc->last_column : loc->first_column + 1,
+			  kind);
+	} else {
+		sb_printf(sb, "%s: ", kind);
+	}
+	sb_vprintf(sb, fmt, ap);
+	sb_putc(sb, '\n');
+	if (loc && loc->first_line > 0)
+		show_line(sb, loc);
+}
+
+char *diag_format_warning(const struct loc *loc, const char *fmt, ...)
+{
+	struct strbuf sb;
+	va_list ap;
+
+	if (no_warnings)
+		return NULL;
+	sb_init(&sb);
+	va_start(ap, fmt);
+	format(&sb, "WARNING", loc, fmt, ap);
+	va_end(ap);
+	return sb_steal(&sb);
+}
+
 static void report(const char *kind, const struct loc *loc, const char *fmt, va_list ap)
 {
 	struct strbuf sb;
 
 	muted = false;
 	sb_init(&sb);
-	if (loc && loc->first_line > 0) {
-		sb_printf(&sb, "%s:%d:%d-%d: %s: ", src_name, loc->first_line, loc->first_column,
-			  loc->last_line == loc->first_line ? loc->last_column : loc->first_column + 1,
-			  kind);
-	} else {
-		sb_printf(&sb, "%s: ", kind);
-	}
-	sb_vprintf(&sb, fmt, ap);
-	sb_putc(&sb, '\n');
-	if (loc && loc->first_line > 0)
-		show_line(&sb, loc);
+	format(&sb, kind, loc, fmt, ap);
 	fflush(stdout);
 	fputs(sb.buf, stderr);
 	sb_free(&sb);

@@ -28,6 +28,10 @@ const char *diag_source_name(void);
 
 void diag_error(const struct loc *loc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void diag_warn(const struct loc *loc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The text diag_warn would print (malloc'ed), for a warning that goes to the trace's output;
+ * NULL under --no-warnings. */
+char *diag_format_warning(const struct loc *loc, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 void diag_verror(const struct loc *loc, const char *fmt, va_list ap);
 /* An extra line after the last message, e.g. a hint: "HINT: ..." is the caller's text. */
 void diag_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

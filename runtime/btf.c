@@ -86,6 +86,35 @@ static const char *name_of(const struct btf_type *t)
 	return n ? n : "";
 }
 
+/*
+ * Kernel fields renamed since the bpftrace 0.17 tools were written, under their old names too
+ * (same offset and type), so the tools still run: cfs_rq's nr_running became nr_queued in
+ * Linux 6.14 (runqlen.bt reads it).
+ */
+static const struct {
+	const char *rec, *old, *cur;
+} renamed[] = {
+	{ "cfs_rq", "nr_running", "nr_queued" },
+	{ "cfs_rq", "h_nr_running", "h_nr_queued" },
+};
+
+static void add_old_names(struct record *rec)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(renamed); i++) {
+		const struct field *f;
+		struct field *nf;
+		uint32_t off;
+
+		if (strcmp(rec->name, renamed[i].rec) != 0 ||
+		    record_find_field(rec, renamed[i].old, &off) ||
+		    !(f = record_find_field(rec, renamed[i].cur, &off)))
+			continue;
+		nf = record_add_field(rec, renamed[i].old, off, f->type);
+		nf->bit_offset = f->bit_offset;
+		nf->bit_width = f->bit_width;
+	}
+}
+
 static struct record *convert_record(uint32_t id)
 {
 	const struct btf_type *t = btf__type_by_id(vmlinux, id);
@@ -112,6 +141,7 @@ static struct record *convert_record(uint32_t id)
 			f->bit_width = width;
 		}
 	}
+	add_old_names(rec);
 	return rec;
 }
 

@@ -835,18 +835,49 @@ int elf_sym_at(struct elf_file *ef, uint64_t vaddr, struct elf_sym *out, uint64_
 }
 
 #ifdef HAVE_LIBDW
-/* The compile unit that covers vaddr, from the binary's or its debug file's DWARF. */
-static int cu_of(struct elf_file *ef, uint64_t vaddr, Dwarf_Die *cu)
+static bool has_debug_info(Elf *e)
+{
+	size_t shstrndx;
+	Elf_Scn *scn = NULL;
+	GElf_Shdr shdr;
+
+	if (elf_getshdrstrndx(e, &shstrndx))
+		return false;
+	while ((scn = elf_nextscn(e, scn))) {
+		const char *name;
+
+		if (!gelf_getshdr(scn, &shdr) || shdr.sh_type == SHT_NOBITS)
+			continue;
+		name = elf_strptr(e, shstrndx, shdr.sh_name);
+		if (name && strcmp(name, ".debug_info") == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The binary's DWARF, or its debug file's: a stripped binary's debug file is found with its
+ * symbols; one stripped of debug info only (strip -g keeps .symtab) looks for one here.
+ */
+struct Dwarf *elf_dwarf(struct elf_file *ef)
 {
 	if (!ef->dwarf_tried) {
 		ef->dwarf_tried = true;
 		load_syms(ef);	/* finds the debug file of a stripped binary */
+		if (!ef->dbg_elf && !has_debug_info(ef->elf))
+			find_debug_file(ef);
 		if (ef->dbg_elf)
 			ef->dwarf = dwarf_begin_elf(ef->dbg_elf, DWARF_C_READ, NULL);
 		if (!ef->dwarf)
 			ef->dwarf = dwarf_begin_elf(ef->elf, DWARF_C_READ, NULL);
 	}
-	if (!ef->dwarf)
+	return ef->dwarf;
+}
+
+/* The compile unit that covers vaddr, from the binary's or its debug file's DWARF. */
+static int cu_of(struct elf_file *ef, uint64_t vaddr, Dwarf_Die *cu)
+{
+	if (!elf_dwarf(ef))
 		return -ENOENT;
 	if (!dwarf_addrdie(ef->dwarf, vaddr, cu)) {
 		/* clang emits no .debug_aranges: walk the compile units' ranges instead */
@@ -945,6 +976,11 @@ int elf_inlines_at(struct elf_file *ef, uint64_t vaddr,
 	return count;
 }
 #else
+struct Dwarf *elf_dwarf(struct elf_file *ef)
+{
+	return NULL;
+}
+
 int elf_addr_to_line(struct elf_file *ef, uint64_t vaddr, char **file, int *line)
 {
 	return -ENOTSUP;
@@ -958,19 +994,6 @@ int elf_inlines_at(struct elf_file *ef, uint64_t vaddr,
 #endif
 
 #ifdef HAVE_LIBDW
-static Dwarf *elf_dwarf(struct elf_file *ef)
-{
-	if (!ef->dwarf_tried) {
-		ef->dwarf_tried = true;
-		load_syms(ef);
-		if (ef->dbg_elf)
-			ef->dwarf = dwarf_begin_elf(ef->dbg_elf, DWARF_C_READ, NULL);
-		if (!ef->dwarf)
-			ef->dwarf = dwarf_begin_elf(ef->elf, DWARF_C_READ, NULL);
-	}
-	return ef->dwarf;
-}
-
 /* "src/x.c" names /build/src/x.c: the whole name, or a tail of it after a '/'. */
 static bool source_matches(const char *src, const char *want)
 {

@@ -84,6 +84,14 @@ struct elf_inline {
 int elf_inlines_at(struct elf_file *ef, uint64_t vaddr,
 		       int (*cb)(const struct elf_inline *in, void *ctx), void *ctx);
 
+/*
+ * The DWARF of the binary (libdw's Dwarf), or of its separate debug file when the binary has
+ * none (found as for symbols, see elf_set_debug_file).  Owned by ef; NULL without debug info or
+ * when sonde was built without libdw.
+ */
+struct Dwarf;
+struct Dwarf *elf_dwarf(struct elf_file *ef);
+
 bool elf_is_pie_or_dyn(struct elf_file *ef);
 /* Lower-case hex of the NT_GNU_BUILD_ID note, or NULL if there is none. */
 const char *elf_build_id(struct elf_file *ef);

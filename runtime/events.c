@@ -38,14 +38,22 @@ volatile sig_atomic_t session_stop;
 #define DRAIN_MIN_NS 200000000ULL
 
 /* What sonde changes, and what it found: restored in every child before exec. */
-static const int changed_signals[] = { SIGINT, SIGTERM, SIGPIPE };
+static const int changed_signals[] = { SIGINT, SIGTERM, SIGPIPE, SIGUSR1 };
 static struct sigaction saved_actions[ARRAY_SIZE(changed_signals)];
+/* SIGUSR1: print every map now, as bpftrace does, and go on tracing */
+static volatile sig_atomic_t print_maps;
 
 /* Set once the probes are attached and BEGIN is about to run (main.c). */
 volatile sig_atomic_t session_tracing;
 
 static void on_signal(int sig)
 {
+	if (sig == SIGUSR1) {
+		/* print the maps; before the probes are attached there is nothing to print */
+		if (session_tracing)
+			print_maps = 1;
+		return;
+	}
 	if (!session_tracing) {
 		/* still compiling, loading or attaching (minutes for thousands of probes): nothing
 		 * has run that END or the maps would report, so the signal ends sonde as it would
@@ -196,7 +204,7 @@ static void run_system(struct session *ss, const char *cmd)
 	while (waitpid(p, &status, 0) < 0 && errno == EINTR)
 		;
 	if (sb.len)
-		output_printf(ss->out, sb.buf);
+		output_message(ss->out, "syscall", sb.buf);
 	sb_free(&sb);
 }
 
@@ -326,6 +334,24 @@ static int on_event(void *ctx, void *data, size_t size)
 		if (h->id < cs->nmaps)
 			maps_report_full(ss, cs->maps[h->id].info);
 		break;
+	case EV_HELPER_ERROR: {
+		const struct fmt_info *fi;
+		int64_t r;
+		char *text;
+
+		if (h->id >= cs->nfmts)
+			break;
+		fi = &cs->fmts[h->id];
+		memcpy(&r, payload, 8);
+		/* bpftrace 0.17's -k warning, at the call, in the trace's output */
+		text = diag_format_warning(&fi->loc, "Failed to %s: %s (%lld)", fi->fmt,
+					   strerror((int)-r), (long long)r);
+		if (text)
+			output_helper_error(ss->out, fi->fmt, r, fi->loc.first_line,
+					    fi->loc.first_column, text);
+		free(text);
+		break;
+	}
 	case EV_ZERO_MAP:
 		if (h->id < cs->nmaps)
 			maps_zero(ss, cs->maps[h->id].info);
@@ -489,6 +515,12 @@ int session_poll(struct session *ss)
 		/* a batch is drained: its lines go out now, in one write; nowhere to write ends it */
 		if (session_flush(ss, true))
 			session_stop = 1;
+		if (print_maps) {
+			print_maps = 0;
+			maps_print_all(ss);
+			if (session_flush(ss, false))
+				session_stop = 1;
+		}
 		session_report_lost(ss);
 		check_child(ss);
 		check_target(ss);

@@ -11,6 +11,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <glob.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -256,4 +257,69 @@ int libpath_resolve(const char *name, int pid, char **path)
 	*path = pid > 0 ? finish(root, found) : xstrdup(found);
 	free(found);
 	return 0;
+}
+
+static int cmp_path(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void add_unique(char ***paths, size_t *n, size_t *cap, char *p)
+{
+	for (size_t i = 0; i < *n; i++) {
+		if (strcmp((*paths)[i], p) == 0) {
+			free(p);
+			return;
+		}
+	}
+	xgrow((void **)paths, cap, *n + 1, sizeof(**paths));
+	(*paths)[(*n)++] = p;
+}
+
+int libpath_glob(const char *pattern, int pid, char ***paths, size_t *n)
+{
+	size_t cap = 0;
+
+	*paths = NULL;
+	*n = 0;
+	if (pid > 0) {
+		char root[64], *mpath = xasprintf("/proc/%d/maps", pid), *buf = NULL, *save = NULL;
+		bool by_path = strchr(pattern, '/') != NULL;
+
+		snprintf(root, sizeof(root), "/proc/%d/root", pid);
+		if (read_file(mpath, &buf, NULL)) {
+			free(mpath);
+			return -ESRCH;
+		}
+		free(mpath);
+		for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+			char *p = strchr(line, '/');
+
+			if (!p || strstr(p, " (deleted)"))
+				continue;
+			if (!glob_match(pattern, by_path ? p : strrchr(p, '/') + 1) || !exists(root, p))
+				continue;
+			add_unique(paths, n, &cap, finish(root, p));
+		}
+		free(buf);
+	} else {
+		glob_t g;
+
+		if (glob(pattern, 0, NULL, &g) == 0) {
+			for (size_t i = 0; i < g.gl_pathc; i++)
+				if (exists("", g.gl_pathv[i]))
+					add_unique(paths, n, &cap, xstrdup(g.gl_pathv[i]));
+		}
+		globfree(&g);
+	}
+	if (*n)
+		qsort(*paths, *n, sizeof(**paths), cmp_path);
+	return *n ? 0 : -ENOENT;
+}
+
+void libpath_free_list(char **paths, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(paths[i]);
+	free(paths);
 }

@@ -2,6 +2,8 @@
 #ifndef SONDE_LIBPATH_H
 #define SONDE_LIBPATH_H
 
+#include <stddef.h>
+
 /*
  * Resolve name to an existing file; *path is malloc'ed.
  * - a name containing '/' is the path itself; with pid > 0 it is taken in the process's mount
@@ -14,5 +16,14 @@
  * -ENOENT when nothing is found.
  */
 int libpath_resolve(const char *name, int pid, char **path);
+
+/*
+ * The files a uprobe target with wildcards names (uprobe:/usr/lib/lib*.so:f, uprobe:*:f with
+ * -p): with pid > 0 the files the process maps (its executable and libraries) whose path, or
+ * base name for a pattern without '/', matches, each as libpath_resolve would return it; else
+ * the regular files glob(3) finds.  *paths (sorted, each malloc'ed) and *n; -ENOENT if none.
+ */
+int libpath_glob(const char *pattern, int pid, char ***paths, size_t *n);
+void libpath_free_list(char **paths, size_t n);
 
 #endif

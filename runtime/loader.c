@@ -233,19 +233,32 @@ int session_load(struct session *ss, const void *obj, size_t size)
 	return 0;
 }
 
+static int attach_one(struct session *ss, const struct compiled_prog *cp)
+{
+	if (cp->run != COMPILED_ATTACH || !cp->attach)
+		return 0;
+	return cp->attach(cp, &ss->links);
+}
+
 int session_attach(struct session *ss)
 {
 	const struct compiled_script *cs = ss->cs;
 	size_t i;
 	int err;
 
+	/*
+	 * Programs on one event run in script order, as in bpftrace.  A tracepoint's programs
+	 * run in the order they were attached (one array per tracepoint); a uprobe's consumers and
+	 * a software event's perf events run newest first, so those attach last program first.
+	 */
 	for (i = 0; i < cs->nprogs; i++) {
-		const struct compiled_prog *cp = &cs->progs[i];
-
-		if (cp->run != COMPILED_ATTACH || !cp->attach)
-			continue;
-		err = cp->attach(cp, &ss->links);
-		if (err)
+		if (cs->progs[i].prog_type == BPF_PROG_TYPE_TRACEPOINT &&
+		    (err = attach_one(ss, &cs->progs[i])))
+			return err;
+	}
+	for (i = cs->nprogs; i-- > 0;) {
+		if (cs->progs[i].prog_type != BPF_PROG_TYPE_TRACEPOINT &&
+		    (err = attach_one(ss, &cs->progs[i])))
 			return err;
 	}
 	return 0;

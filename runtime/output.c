@@ -131,6 +131,12 @@ void output_value(struct output *o, const struct val *v)
 	o->ops->value(o, v);
 }
 
+void output_helper_error(struct output *o, const char *helper, int64_t ret, int line, int col,
+			 const char *text)
+{
+	o->ops->helper_error(o, helper, ret, line, col, text);
+}
+
 void output_lost(struct output *o, uint64_t nevents)
 {
 	o->ops->lost(o, nevents);

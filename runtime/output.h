@@ -105,6 +105,13 @@ void output_value(struct output *o, const struct val *v);
 void output_map(struct output *o, const struct map_snapshot *m, uint64_t top, uint64_t div);
 /* "Lost N events\n" on the output stream / {"type": "lost_events", "data": {"events": N}}. */
 void output_lost(struct output *o, uint64_t nevents);
+/*
+ * -k: helper (e.g. "map_delete_elem") returned ret at a call on line:col.  Like bpftrace 0.17,
+ * on the output, not stderr: text is the located warning (diag_format_warning);
+ * JSON is {"type": "helper_error", "helper": ..., "retcode": ..., "line": ..., "col": ...}.
+ */
+void output_helper_error(struct output *o, const char *helper, int64_t ret, int line, int col,
+			 const char *text);
 /* "\n\n", text and JSON, at exit before the map dump (also when there are no maps). */
 void output_exit_maps_begin(struct output *o);
 /* The end of a batch of events: written now, unless the buffering is FULL.  0 or -errno. */

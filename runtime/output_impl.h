@@ -14,6 +14,8 @@ struct output_ops {
 	void (*map)(struct output *o, const struct map_snapshot *m, const size_t *idx, size_t n,
 		    uint64_t div);
 	void (*lost)(struct output *o, uint64_t nevents);
+	void (*helper_error)(struct output *o, const char *helper, int64_t ret, int line, int col,
+			     const char *text);
 	void (*exit_maps_begin)(struct output *o);
 };
 

@@ -273,6 +273,13 @@ static void json_lost(struct output *o, uint64_t nevents)
 		nevents);
 }
 
+static void json_helper_error(struct output *o, const char *helper, int64_t ret, int line,
+			      int col, const char *text)
+{
+	fprintf(o->f, "{\"type\": \"helper_error\", \"helper\": \"%s\", \"retcode\": %" PRId64
+		", \"line\": %d, \"col\": %d}\n", helper, ret, line, col);
+}
+
 static void json_exit_maps_begin(struct output *o)
 {
 	fputs("\n\n", o->f);
@@ -284,5 +291,6 @@ const struct output_ops output_json_ops = {
 	.value = json_value,
 	.map = json_map,
 	.lost = json_lost,
+	.helper_error = json_helper_error,
 	.exit_maps_begin = json_exit_maps_begin,
 };

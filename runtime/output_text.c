@@ -161,6 +161,12 @@ static void text_lost(struct output *o, uint64_t nevents)
 	fprintf(o->f, "Lost %" PRIu64 " events\n", nevents);
 }
 
+static void text_helper_error(struct output *o, const char *helper, int64_t ret, int line,
+			      int col, const char *text)
+{
+	fputs(text, o->f);
+}
+
 static void text_exit_maps_begin(struct output *o)
 {
 	fputs("\n\n", o->f);
@@ -172,5 +178,6 @@ const struct output_ops output_text_ops = {
 	.value = text_value,
 	.map = text_map,
 	.lost = text_lost,
+	.helper_error = text_helper_error,
 	.exit_maps_begin = text_exit_maps_begin,
 };

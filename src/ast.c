@@ -9,6 +9,9 @@
 #include "probes/probe.h"
 #include "util.h"
 
+/* Deeper than this, the passes (which recurse) could exhaust the C stack. */
+#define AST_MAX_DEPTH 1000
+
 struct node *ast_node(enum node_kind kind, const struct loc *loc)
 {
 	struct node *n = xcalloc(1, sizeof(*n));
@@ -168,11 +171,30 @@ struct attach_point *ast_attach_point(char *text, const struct loc *loc)
 	return ap;
 }
 
+/* Whether the identifier name appears in n or its list (deeper than the parser's limit: yes). */
+static bool uses_ident(const struct node *n, const char *name, int depth)
+{
+	for (; n; n = n->next) {
+		if (depth > AST_MAX_DEPTH)
+			return true;
+		if (n->kind == N_IDENT && n->str && strcmp(n->str, name) == 0)
+			return true;
+		if (uses_ident(n->a, name, depth + 1) || uses_ident(n->b, name, depth + 1) ||
+		    uses_ident(n->c, name, depth + 1) || uses_ident(n->args, name, depth + 1) ||
+		    uses_ident(n->body, name, depth + 1))
+			return true;
+	}
+	return false;
+}
+
 struct probe *ast_probe(struct attach_point **aps, size_t naps, struct node *pred,
 			struct node *body, const struct loc *loc)
 {
 	struct probe *p = xcalloc(1, sizeof(*p));
+	bool args = uses_ident(pred, "args", 0) || uses_ident(body, "args", 0);
 
+	for (size_t i = 0; i < naps; i++)
+		aps[i]->uses_args = args;
 	p->aps = aps;
 	p->naps = naps;
 	p->pred = pred;
@@ -216,9 +238,6 @@ static void free_decls(struct decl *d)
 		d = next;
 	}
 }
-
-/* Deeper than this, the passes (which recurse) could exhaust the C stack. */
-#define AST_MAX_DEPTH 1000
 
 /* Returns the node found beyond the limit, without recursing deeper than the limit. */
 static const struct node *too_deep(const struct node *n, int depth)

@@ -91,6 +91,7 @@ struct attach_point {
 	char *provider;		/* canonical type name: "tracepoint", "uprobe", ... */
 	char *target;		/* category / binary path / interval unit ... */
 	char *func;		/* tracepoint name / function / ... */
+	bool uses_args;		/* the probe reads `args` (uprobes then read DWARF) */
 	void *data;		/* the probe type's own parse results (its ops->data_size bytes) */
 	void *priv;		/* the targets expand found (struct probe_targets) */
 };

@@ -3,6 +3,7 @@
  *
  *	preprocess -> parse -> sema -> codegen -> load -> attach -> BEGIN -> poll -> END -> maps
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -23,6 +24,7 @@
 #include "preprocess.h"
 #include "probes/probe.h"
 #include "runtime/btf.h"
+#include "runtime/dwarf_types.h"
 #include "runtime/elf.h"
 #include "runtime/features.h"
 #include "runtime/flamegraph.h"
@@ -42,7 +44,7 @@ struct options {
 	const char *outfile;
 	const char *buffering;
 	enum output_format format;
-	bool quiet, dump, unsafe, info, listing;
+	bool quiet, dump, unsafe, info, listing, helper_errors;
 	int verbose;
 	int ustack;		/* STACK_UNWIND_*, -1 unless --ustack */
 	const char **incdirs, **incfiles;
@@ -84,6 +86,7 @@ static void usage(FILE *f)
 	      "    -p, --pid PID  enable USDT probes on PID and filter every probe to PID\n"
 	      "    -c, --cmd 'CMD'       run CMD and enable USDT probes on resulting process\n"
 	      "    -q, --quiet    keep messages quiet\n"
+	      "    -k             warn when a map delete fails at run time\n"
 	      "    --no-warnings  do not print warnings\n"
 	      "    --unsafe       allow unsafe builtin functions (system, signal, ...)\n"
 	      "    --debug-file F use F for the symbols of a stripped binary\n"
@@ -209,7 +212,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 	o->format = OUTPUT_TEXT;
 	opterr = 0;	/* unknown options are reported below, in sonde's format */
 	/* '+': stop at the first non-option so script arguments may look like options */
-	while ((c = getopt_long(argc, argv, "+B:f:o:de:hI:lp:c:qvV", longopts, NULL)) != -1) {
+again:
+	while ((c = getopt_long(argc, argv, "+B:f:o:de:hI:klp:c:qvV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'B': o->buffering = optarg; break;
 		case 'f':
@@ -234,6 +238,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		case 'p': o->pid = optarg; break;
 		case 'c': o->cmd = optarg; break;
 		case 'q': o->quiet = true; break;
+		case 'k': o->helper_errors = true; break;
 		case 'v': o->verbose++; break;
 		case 'V': printf("sonde v%s\n", PACKAGE_VERSION); exit(0);
 		case OPT_UNSAFE: o->unsafe = true; break;
@@ -261,7 +266,14 @@ static int parse_args(int argc, char **argv, struct options *o)
 		}
 	}
 	if (o->listing) {
-		o->list = optind < argc ? argv[optind++] : "";
+		/* -l PATTERN -p PID: options may follow the pattern, as in bpftrace */
+		if (!o->list && !o->program && optind < argc) {
+			o->list = argv[optind++];
+			if (optind < argc)
+				goto again;
+		}
+		if (!o->list)
+			o->list = "";
 		if (o->program) {
 			o->list = NULL;		/* -l with -e: list the program's probes */
 		}
@@ -657,12 +669,21 @@ int main(int argc, char **argv)
 		return 1;
 	s.opts.cat_bytes_max = (uint32_t)env_u64("CAT_BYTES_MAX", 10240, 1, 1u << 30);
 	s.opts.listing = o.listing;
+	s.opts.helper_errors = o.helper_errors;
 	if (o.pid) {
 		char *end;
-		long pid = strtol(o.pid, &end, 10);
+		long pid;
 
-		if (*end || pid <= 0) {
-			diag_error(NULL, "pid '%s' is not a valid process id", o.pid);
+		/* bpftrace's messages: digits only, then the kernel's largest pid_max */
+		errno = 0;
+		pid = strtol(o.pid, &end, 10);
+		if (end == o.pid || *end || (!isdigit((unsigned char)o.pid[0]) && o.pid[0] != '-' &&
+					    o.pid[0] != '+')) {
+			diag_error(NULL, "pid '%s' is not a valid decimal number", o.pid);
+			return 1;
+		}
+		if (errno == ERANGE || pid < 1 || pid > 4194304) {
+			diag_error(NULL, "pid '%s' out of valid pid range [1,4194304]", o.pid);
 			return 1;
 		}
 		if (kill((pid_t)pid, 0) && errno == ESRCH) {
@@ -682,7 +703,7 @@ int main(int argc, char **argv)
 	} else {
 		err = read_file(o.file, &text, NULL);
 		if (err) {
-			diag_error(NULL, "failed to open %s: %s", o.file, strerror(-err));
+			diag_error(NULL, "failed to open file '%s': %s", o.file, strerror(-err));
 			goto out;
 		}
 		name = strcmp(o.file, "-") == 0 ? "stdin" : o.file;
@@ -712,6 +733,7 @@ out:
 	cdecl_cleanup();
 	tracefs_cleanup();
 	btf_cleanup();
+	dwarf_types_cleanup();
 	ksyms_cleanup();
 	types_free_all();
 	return ret;

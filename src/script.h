@@ -37,6 +37,7 @@ struct script_options {
 	int cpid;		/* -c child */
 	bool listing;		/* -l: expand only */
 	uint32_t cat_bytes_max;	/* BPFTRACE_CAT_BYTES_MAX, default 10240 */
+	bool helper_errors;	/* -k: warn when a map delete fails at run time */
 };
 
 struct script {

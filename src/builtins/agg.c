@@ -279,13 +279,25 @@ static LLVMValueRef f_zero(struct cg *cg, struct node *n, struct node *m)
 	return irb_const(cg, 0);
 }
 
+/* -k: a call site whose helper's failure is reported at run time (n->id, else -1). */
+static struct type *helper_error_site(struct sema *se, struct node *n, const char *helper)
+{
+	n->id = -1;
+	if (se->final && se->s->opts.helper_errors) {
+		n->id = script_add_fmt(se->s, EV_HELPER_ERROR, helper, NULL, NULL, 0);
+		se->s->fmts[n->id].loc = n->loc;
+	}
+	return type_void();
+}
+
 static struct type *c_delete(struct sema *se, struct node *n)
 {
 	struct node *a = n->args;
 
 	/* delete(@m, key), bpftrace 0.20+'s form of delete(@m[key]) */
 	if (a->next || n->ival)
-		return builtins_map_key_arg(se, n) || !se->final ? type_void() : NULL;
+		return builtins_map_key_arg(se, n) || !se->final ?
+		       helper_error_site(se, n, "map_delete_elem") : NULL;
 	if (a->kind != N_MAP) {
 		sema_error(se, &n->loc, "delete() expects a map to be provided");
 		return NULL;
@@ -293,7 +305,7 @@ static struct type *c_delete(struct sema *se, struct node *n)
 	/* type the keys and check them against the map */
 	if (!sema_expr(se, a) && se->final)
 		return NULL;
-	return type_void();
+	return helper_error_site(se, n, "map_delete_elem");
 }
 
 static LLVMValueRef f_delete(struct cg *cg, struct node *n, struct node *m)
@@ -301,7 +313,7 @@ static LLVMValueRef f_delete(struct cg *cg, struct node *n, struct node *m)
 	struct node *a = n->args;
 	LLVMValueRef key = cg_map_key(cg, a, NULL);
 
-	irb_map_delete(cg, cg->maps[a->map->id], key);
+	cg_helper_error(cg, n, irb_map_delete(cg, cg->maps[a->map->id], key));
 	return irb_const(cg, 0);
 }
 

@@ -10,6 +10,8 @@
 
 #include "codegen/cg.h"
 #include "common/arch.h"
+#include "probes/probe.h"
+#include "runtime/dwarf_types.h"
 #include "runtime/elf.h"
 #include "runtime/ksyms.h"
 #include "sema.h"
@@ -29,10 +31,55 @@ static LLVMValueRef e_retval(struct cg *cg, struct node *n)
 	return cg_regs_load(cg, ARCH_RET_OFFSET);
 }
 
+/*
+ * A uprobe's args come from DWARF (runtime/dwarf_types.c): every attach point of the probe
+ * must give the same parameters, since one program reads them.  Reported once per probe.
+ */
+static bool uprobe_args_ok(struct sema *se, struct node *n)
+{
+	static const struct probe *told;
+	const struct probe *p = se->probe;
+	bool quiet = told == p && se->final;
+
+	for (size_t i = 0; i < p->naps; i++) {
+		const struct attach_point *ap = p->aps[i];
+		const struct probe_targets *ts = ap->priv;
+
+		for (size_t k = 0; ts && k < ts->n; k++) {
+			struct record *r = ap->ops->args ? ap->ops->args((struct attach_point *)ap,
+									 &ts->v[k]) : NULL;
+			int err;
+
+			if (r && se->args && dwarf_types_args_equal(r, se->args))
+				continue;
+			if (quiet) {
+				se->errors++;
+				return false;
+			}
+			err = r ? 0 : dwarf_types_args(ts->v[k].path, ts->v[k].offset, &r);
+			if (err == -ENODATA)
+				sema_error(se, &ap->loc, "No debuginfo found for %s", ts->v[k].path);
+			else if (err)
+				sema_error(se, &ap->loc, "No debuginfo found for function %s in %s",
+					   ts->v[k].func ? ts->v[k].func : "?", ts->v[k].path);
+			else
+				sema_error(se, &ap->loc, "Probe has attach points with mixed arguments");
+			if (se->final)
+				told = p;
+			return false;
+		}
+	}
+	return se->args != NULL;
+}
+
 static struct type *t_args(struct sema *se, struct node *n)
 {
-	if (!se->args) {
-		sema_error(se, &n->loc, "The args builtin can only be used with tracepoint probes");
+	if (se->ops == &probe_uprobe) {
+		if (!uprobe_args_ok(se, n))
+			return NULL;
+	} else if (!se->args) {
+		sema_error(se, &n->loc, "The args builtin can only be used with "
+			   "tracepoint/kfunc/uprobeprobes (%s used here)", se->ops->name);
 		return NULL;
 	}
 	return type_pointer(type_record(se->args), AS_CTX);
@@ -277,6 +324,27 @@ static struct type *c_kaddr(struct sema *se, struct node *n)
  * uaddr("sym"): the address of a symbol of the probed binary.  Absolute for a fixed-address
  * executable; a PIE or library has no address until it is loaded, so those are refused.
  */
+/*
+ * A position-independent binary's symbol has an address only once it is loaded: an entry
+ * uprobe finds the load address from its own instruction pointer, when every program of the
+ * probe is for one function of that binary.
+ */
+static bool pie_uaddr_ok(struct sema *se, const char *path)
+{
+	if (se->ops != &probe_uprobe)
+		return false;
+	for (size_t i = 0; i < se->probe->naps; i++) {
+		const struct probe_targets *ts = se->probe->aps[i]->priv;
+
+		if (!ts || (ts->shared_program && ts->n > 1))
+			return false;
+		for (size_t k = 0; k < ts->n; k++)
+			if (!ts->v[k].path || strcmp(ts->v[k].path, path) != 0)
+				return false;
+	}
+	return true;
+}
+
 static struct type *c_uaddr(struct sema *se, struct node *n)
 {
 	const char *name = sema_literal_str(se, n, n->args);
@@ -297,12 +365,14 @@ static struct type *c_uaddr(struct sema *se, struct node *n)
 		return NULL;
 	}
 	err = elf_object_find(ef, name, &vaddr);
-	if (!err && elf_is_pie_or_dyn(ef))
+	if (!err && elf_is_pie_or_dyn(ef) && !pie_uaddr_ok(se, ts->v[0].path))
 		err = -EADDRNOTAVAIL;
+	n->is_const = !elf_is_pie_or_dyn(ef);
 	elf_close(ef);
 	if (err == -EADDRNOTAVAIL) {
-		sema_error(se, &n->loc, "uaddr(): %s is position independent: '%s' has no fixed address",
-			   ts->v[0].path, name);
+		sema_error(se, &n->loc, "uaddr(): %s is position independent: '%s' has an address only "
+			   "in a uprobe on one function of that binary (its entry gives the load "
+			   "address), not in this probe", ts->v[0].path, name);
 		return NULL;
 	}
 	if (err) {
@@ -311,13 +381,27 @@ static struct type *c_uaddr(struct sema *se, struct node *n)
 		return NULL;
 	}
 	n->ival = (int64_t)vaddr;
-	n->is_const = true;
 	return type_int(8, false);
 }
 
 static LLVMValueRef f_const(struct cg *cg, struct node *n, struct node *m)
 {
-	return irb_const(cg, n->ival);
+	const struct probe_target *t = cg->target;
+	struct elf_file *ef;
+	uint64_t entry = 0;
+
+	if (n->is_const)
+		return irb_const(cg, n->ival);
+	/* position independent: the probed instruction's address minus its link-time address is
+	 * where the binary is loaded (pie_uaddr_ok checked there is one target and one binary) */
+	if (!t && cg->pi->targets->n == 1)
+		t = &cg->pi->targets->v[0];
+	if (t && elf_open(t->path, &ef) == 0) {
+		elf_offset_to_vaddr(ef, t->offset, &entry);
+		elf_close(ef);
+	}
+	return LLVMBuildAdd(cg->b, LLVMBuildSub(cg->b, cg_regs_load(cg, 128), irb_const(cg,
+					(int64_t)entry), ""), irb_const(cg, n->ival), "");
 }
 
 static struct type *c_reg(struct sema *se, struct node *n)

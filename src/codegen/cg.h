@@ -73,6 +73,8 @@ LLVMValueRef cg_map_key(struct cg *cg, struct node *map, LLVMValueRef bucket);
 LLVMValueRef cg_event_begin(struct cg *cg, enum event_kind kind, int id, uint32_t payload,
 			    LLVMBasicBlockRef *done);
 void cg_event_end(struct cg *cg, LLVMValueRef rec, LLVMBasicBlockRef done);
+/* -k: when helper return r (i64) of call site n is negative, send it to be warned about. */
+void cg_helper_error(struct cg *cg, struct node *n, LLVMValueRef r);
 /* Send an event of kind/id with payload laid out as args_type from the call's arguments. */
 void cg_send_event(struct cg *cg, enum event_kind kind, int id, const struct type *args_type,
 		   struct node *args, struct node *call);

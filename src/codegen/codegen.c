@@ -230,6 +230,24 @@ void cg_event_end(struct cg *cg, LLVMValueRef rec, LLVMBasicBlockRef done)
 	LLVMPositionBuilderAtEnd(cg->b, done);
 }
 
+void cg_helper_error(struct cg *cg, struct node *n, LLVMValueRef r)
+{
+	LLVMBasicBlockRef fail, done, evdone;
+	LLVMValueRef rec;
+
+	if (!cg->s->opts.helper_errors || n->id < 0)
+		return;
+	fail = irb_block(cg, "helper.fail");
+	done = irb_block(cg, "helper.done");
+	LLVMBuildCondBr(cg->b, LLVMBuildICmp(cg->b, LLVMIntSLT, r, irb_const(cg, 0), ""), fail, done);
+	LLVMPositionBuilderAtEnd(cg->b, fail);
+	rec = cg_event_begin(cg, EV_HELPER_ERROR, n->id, 8, &evdone);
+	irb_store(cg, irb_gep(cg, rec, (uint32_t)sizeof(struct event_hdr)), r, 8);
+	cg_event_end(cg, rec, evdone);
+	LLVMBuildBr(cg->b, done);
+	LLVMPositionBuilderAtEnd(cg->b, done);
+}
+
 void cg_send_event(struct cg *cg, enum event_kind kind, int id, const struct type *args_type,
 		   struct node *args, struct node *call)
 {

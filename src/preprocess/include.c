@@ -86,6 +86,20 @@ static int include_file(struct pp *pp, const char *path, int dir_index)
 	return err;
 }
 
+/* <linux/sched.h>, <net/sock.h>, <asm/...>: a header of the kernel's own include tree. */
+static bool kernel_header(const char *name)
+{
+	static const char *const dirs[] = { "linux/", "net/", "asm/", "asm-generic/", "uapi/",
+					    "trace/", "kernel/", "generated/", "crypto/", "scsi/",
+					    "rdma/", "video/", "drm/", "sound/", "xen/", "keys/",
+					    "misc/", "mtd/", "acpi/", "soc/", "vdso/", "ras/" };
+
+	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++)
+		if (strncmp(name, dirs[i], strlen(dirs[i])) == 0)
+			return true;
+	return false;
+}
+
 int pp_include(struct pp *pp, const struct src *s, const char *name, bool quoted, bool next)
 {
 	size_t i = 0;
@@ -118,8 +132,11 @@ int pp_include(struct pp *pp, const struct src *s, const char *name, bool quoted
 		free(path);
 	}
 missing:
-	/* a system header may be missing (no kernel headers here); the script's own may not */
-	if (quoted)
+	/*
+	 * A kernel header may be missing (no kernel headers here: BTF and the built-in constants
+	 * stand in for it); the script's own, or a library's header, may not.
+	 */
+	if (quoted || !kernel_header(name))
 		return -ENOENT;
 	diag_verbose("sonde: header %s not found; using built-in constants\n", name);
 	return 0;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "diag.h"
+#include "runtime/dwarf_types.h"
 #include "runtime/elf.h"
 #include "runtime/libpath.h"
 #include "util.h"
@@ -60,6 +61,33 @@ int probe_split(const char *text, char **parts, int max)
 		}
 	}
 	return n;
+}
+
+void probe_dwarf_scope(const struct probe *p)
+{
+	const char **paths = NULL;
+	size_t n = 0, cap = 0;
+
+	for (size_t i = 0; i < p->naps; i++) {
+		const struct probe_targets *ts = p->aps[i]->priv;
+
+		if (!p->aps[i]->ops || p->aps[i]->ops->as != AS_USER || !ts)
+			continue;
+		for (size_t k = 0; k < ts->n; k++) {
+			size_t j;
+
+			if (!ts->v[k].path)
+				continue;
+			for (j = 0; j < n && strcmp(paths[j], ts->v[k].path); j++)
+				;
+			if (j < n)
+				continue;
+			xgrow((void **)&paths, &cap, n + 1, sizeof(*paths));
+			paths[n++] = ts->v[k].path;
+		}
+	}
+	dwarf_types_scope(paths, n);
+	free(paths);
 }
 
 bool probe_program_uses(const struct program *prog, const struct probe_ops *a,
@@ -180,6 +208,9 @@ int probe_list(const char *pattern, bool verbose, FILE *out)
 		size_t len;
 
 		if (!o->list)
+			continue;
+		/* -l -p PID alone: the process's own probes (its binaries' functions), as bpftrace */
+		if ((!pattern || !*pattern) && probe_pid && o->as != AS_USER)
 			continue;
 		if (pattern && *pattern && !strchr(pattern, ':') && o != &probe_tracepoint)
 			continue;	/* a bare pattern searches tracepoints, as bpftrace's -l does */

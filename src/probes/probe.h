@@ -102,6 +102,9 @@ const struct probe_ops *probe_ops_find(const char *name);
 struct program;
 bool probe_program_uses(const struct program *prog, const struct probe_ops *a,
 			const struct probe_ops *b);
+/* Struct casts in probe p may use the DWARF types of the binaries it probes (uprobe, usdt):
+ * tell runtime/dwarf_types.c which they are. */
+void probe_dwarf_scope(const struct probe *p);
 /* Parse the type prefix of ap->text and call its parse hook. */
 int probe_parse_attach_point(struct attach_point *ap);
 void probe_targets_add(struct probe_targets *ts, const char *name, const char *path,

@@ -22,6 +22,7 @@
 #include "diag.h"
 #include "runtime/bpf_compat.h"
 #include "runtime/disasm.h"
+#include "runtime/dwarf_types.h"
 #include "runtime/elf.h"
 #include "runtime/libpath.h"
 #include "runtime/uprobe_insn.h"
@@ -291,35 +292,24 @@ static void expand_line(struct match_ctx *c)
 	free(file);
 }
 
-static int uprobe_expand(struct attach_point *ap, struct probe_targets *ts)
+/*
+ * The targets of ap in one binary (path is taken).  With quiet, a binary that is not an ELF
+ * file or lacks the function adds nothing and is no error (one of several a wildcard matched).
+ */
+static int expand_path(struct attach_point *ap, struct probe_targets *ts, char *path, bool quiet)
 {
 	struct match_ctx c = { .ap = ap, .ts = ts };
 	struct elf_file *ef;
 	struct elf_sym sym;
-	char *path = NULL;
 	int err;
 
-	err = libpath_resolve(ap->target, probe_pid, &path);
-	if (err && probe_pid && kill(probe_pid, 0) && errno == ESRCH) {
-		/* the target is gone: said once, not once per attach point */
-		static bool told;
-
-		if (!told)
-			diag_error(&ap->loc, "the target process %d exited: No such process", probe_pid);
-		told = true;
-		return -ESRCH;
-	}
-	if (err) {
-		diag_error(&ap->loc, "could not find binary or library '%s'%s", ap->target,
-			   probe_pid ? " in the target process" : "");
-		return err;
-	}
 	err = elf_open(path, &ef);
 	if (err) {
-		diag_error(&ap->loc, "failed to open %s: %s", path,
-			   err == -ENOEXEC ? "not an ELF file" : strerror(-err));
+		if (!quiet)
+			diag_error(&ap->loc, "failed to open %s: %s", path,
+				   err == -ENOEXEC ? "not an ELF file" : strerror(-err));
 		free(path);
-		return err;
+		return quiet ? 0 : err;
 	}
 	c.ef = ef;
 	c.path = path;
@@ -329,8 +319,10 @@ static int uprobe_expand(struct attach_point *ap, struct probe_targets *ts)
 	} else if (uap(ap)->is_addr) {
 		add_target(&c, ap->func, uap(ap)->offset);
 	} else if (has_wildcard(ap->func)) {
+		size_t before = ts->n;
+
 		elf_sym_foreach(ef, match_sym, &c);
-		if (!ts->n && !c.err)
+		if (ts->n == before && !c.err)
 			diag_verbose("no functions in %s match %s\n", path, ap->func);
 	} else {
 		err = elf_sym_find(ef, ap->func, &sym);
@@ -339,6 +331,8 @@ static int uprobe_expand(struct attach_point *ap, struct probe_targets *ts)
 				   "signature, e.g. \"%s(int)\", or use a wildcard", ap->func, path,
 				   ap->func);
 			c.err = err;
+		} else if (err == -ENOENT && quiet) {
+			/* not in this one of the matched binaries (its inlined copies do not count) */
 		} else if (err == -ENOENT && !uap(ap)->has_offset && add_inlined(&c) > 0) {
 			/* a function inlined everywhere: its copies are all there is */
 		} else if (err) {
@@ -364,13 +358,66 @@ static int uprobe_expand(struct attach_point *ap, struct probe_targets *ts)
 			add_inlined(&c);
 		}
 	}
-	/* one program and one multi-link per binary: attaching and detaching stay fast, even for
-	 * hundreds of functions (one perf event each costs ~100 ms to detach) */
-	ts->shared_program = ts->n >= 1 && probe_uprobe_multi;
 	free(c.seen.slots);
 	elf_close(ef);
 	free(path);
 	return c.err;
+}
+
+/* uprobe:/usr/lib/lib*.so:f, or uprobe:*:f with -p: every matching binary (libpath_glob). */
+static int expand_glob(struct attach_point *ap, struct probe_targets *ts)
+{
+	char **paths;
+	size_t n;
+	int err = libpath_glob(ap->target, probe_pid, &paths, &n);
+
+	if (err) {
+		diag_error(&ap->loc, "no binary or library matches '%s'%s", ap->target,
+			   probe_pid ? " in the target process" : "");
+		return err;
+	}
+	for (size_t i = 0; i < n && !err; i++) {
+		err = expand_path(ap, ts, paths[i], true);
+		paths[i] = NULL;
+	}
+	libpath_free_list(paths, n);
+	if (!err && !ts->n && !has_wildcard(ap->func) && !uap(ap)->is_addr) {
+		diag_error(&ap->loc, "Could not resolve symbol: %s:%s", ap->target, ap->func);
+		err = -ENOENT;
+	}
+	return err;
+}
+
+static int uprobe_expand(struct attach_point *ap, struct probe_targets *ts)
+{
+	char *path = NULL;
+	int err;
+
+	if (has_wildcard(ap->target)) {
+		err = expand_glob(ap, ts);
+		goto out;
+	}
+	err = libpath_resolve(ap->target, probe_pid, &path);
+	if (err && probe_pid && kill(probe_pid, 0) && errno == ESRCH) {
+		/* the target is gone: said once, not once per attach point */
+		static bool told;
+
+		if (!told)
+			diag_error(&ap->loc, "the target process %d exited: No such process", probe_pid);
+		told = true;
+		return -ESRCH;
+	}
+	if (err) {
+		diag_error(&ap->loc, "could not find binary or library '%s'%s", ap->target,
+			   probe_pid ? " in the target process" : "");
+		return err;
+	}
+	err = expand_path(ap, ts, path, false);
+out:
+	/* one program and one multi-link per binary: attaching and detaching stay fast, even for
+	 * hundreds of functions (one perf event each costs ~100 ms to detach) */
+	ts->shared_program = ts->n >= 1 && probe_uprobe_multi;
+	return err;
 }
 
 /* The kernel's ENOTSUPP (not in userspace errno.h): it cannot probe that instruction. */
@@ -543,8 +590,23 @@ static int uprobe_attach(struct attach_point *ap, const struct probe_targets *ts
 	struct bpf_link *link;
 	const char *why;
 
-	if (!t)
-		return attach_multi(ts, prog, set, ap->ops->is_return);
+	if (!t) {
+		/* one multi-link per binary: the targets of one binary are contiguous */
+		for (size_t start = 0, end; start < ts->n; start = end) {
+			struct probe_targets one = *ts;
+			int err;
+
+			for (end = start + 1; end < ts->n && !strcmp(ts->v[end].path, ts->v[start].path);
+			     end++)
+				;
+			one.v = ts->v + start;
+			one.n = end - start;
+			err = attach_multi(&one, prog, set, ap->ops->is_return);
+			if (err)
+				return err;
+		}
+		return 0;
+	}
 	if ((why = target_hazard(t))) {
 		diag_error(NULL, "refusing to attach %s: its instruction at offset 0x%llx of %s is %s "
 			   "and would never run, so the traced program would compute wrong results",
@@ -567,11 +629,29 @@ static int uprobe_attach(struct attach_point *ap, const struct probe_targets *ts
 	return 0;
 }
 
+/*
+ * args: the function's DWARF parameters (runtime/dwarf_types.c), read only when the probe uses
+ * them.  bpftrace 0.17 has no args in a uretprobe: the registers hold other values by then.
+ */
+static struct record *uprobe_args(struct attach_point *ap, const struct probe_target *t)
+{
+	struct record *rec;
+
+	if (!ap->uses_args || ap->ops->is_return || !t->path)
+		return NULL;
+	return dwarf_types_args(t->path, t->offset, &rec) ? NULL : rec;
+}
+
+struct list_name {
+	char *name;
+	uint64_t vaddr;
+};
+
 struct list_ctx {
+	const char *type;
 	const char *path;
 	const char *pattern;
-	FILE *out;
-	char **names;	/* sorted before printing, as bpftrace lists them */
+	struct list_name *names;	/* sorted before printing, as bpftrace lists them */
 	size_t n, cap;
 };
 
@@ -583,37 +663,95 @@ static int list_sym(const struct elf_sym *sym, void *arg)
 	if (c->pattern && !glob_match(c->pattern, sym->name) && !glob_match(c->pattern, name))
 		return 0;
 	xgrow((void **)&c->names, &c->cap, c->n + 1, sizeof(*c->names));
-	c->names[c->n++] = xasprintf("uprobe:%s:%s", c->path, name);
+	c->names[c->n].name = xasprintf("%s:%s:%s", c->type, c->path, name);
+	c->names[c->n++].vaddr = sym->vaddr;
 	return 0;
 }
 
-static int cmp_str(const void *a, const void *b)
+static int cmp_name(const void *a, const void *b)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	return strcmp(((const struct list_name *)a)->name, ((const struct list_name *)b)->name);
+}
+
+/* The functions of the binary ef at path matching glob (NULL: all), sorted; ef is closed. */
+static void list_funcs(const char *type, struct elf_file *ef, const char *path, const char *glob,
+		       bool verbose, FILE *out)
+{
+	struct list_ctx c = { .type = type, .path = path, .pattern = glob };
+
+	elf_sym_foreach(ef, list_sym, &c);
+	elf_close(ef);
+	qsort(c.names, c.n, sizeof(*c.names), cmp_name);
+	for (size_t k = 0; k < c.n; k++) {
+		fprintf(out, "%s\n", c.names[k].name);
+		/* -lv: the parameters with their C types, as bpftrace lists them from DWARF */
+		if (verbose)
+			dwarf_types_print_params(path, c.names[k].vaddr, out);
+		free(c.names[k].name);
+	}
+	free(c.names);
+}
+
+/* Every binary a wildcard names (or, for -l -p PID alone, every file the process maps). */
+static int list_glob(const char *type, const char *binary, const char *glob, bool verbose,
+		     FILE *out)
+{
+	char **paths;
+	size_t n;
+	int err = libpath_glob(binary, probe_pid, &paths, &n);
+
+	if (err == -ESRCH) {
+		diag_error(NULL, "cannot read the mappings of process %d", probe_pid);
+		return err;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct elf_file *ef;
+
+		if (elf_open(paths[i], &ef) == 0)
+			list_funcs(type, ef, paths[i], glob, verbose, out);
+	}
+	libpath_free_list(paths, n);
+	return 0;
+}
+
+static int list_type(const char *type, const char *pattern, bool verbose, FILE *out)
+{
+	char *parts[5] = { 0 }, *path, *glob;
+	struct elf_file *ef;
+	int n, err;
+
+	if (!pattern || !*pattern)
+		return probe_pid ? list_glob(type, "*", NULL, verbose, out) : 0;
+	n = probe_split(pattern, parts, 5);
+	if (n >= 2 && has_wildcard(parts[1])) {
+		err = list_glob(type, parts[1], n > 2 && *parts[n - 1] ? parts[n - 1] : NULL, verbose,
+				out);
+		for (int i = 0; i < n; i++)
+			free(parts[i]);
+		return err;
+	}
+	for (int i = 0; i < n; i++)
+		free(parts[i]);
+	err = probe_list_binary(pattern, &ef, &path, &glob);
+	if (err)
+		return err > 0 ? 0 : err;
+	list_funcs(type, ef, path, glob, verbose, out);
+	free(path);
+	free(glob);
+	return 0;
 }
 
 static int uprobe_list(const char *pattern, bool verbose, FILE *out)
 {
-	struct list_ctx c = { .out = out };
-	struct elf_file *ef;
-	char *path, *glob;
-	int err = probe_list_binary(pattern, &ef, &path, &glob);
+	return list_type("uprobe", pattern, verbose, out);
+}
 
-	if (err)
-		return err > 0 ? 0 : err;
-	c.path = path;
-	c.pattern = glob;
-	elf_sym_foreach(ef, list_sym, &c);
-	elf_close(ef);
-	qsort(c.names, c.n, sizeof(*c.names), cmp_str);
-	for (size_t k = 0; k < c.n; k++) {
-		fprintf(out, "%s\n", c.names[k]);
-		free(c.names[k]);
-	}
-	free(c.names);
-	free(path);
-	free(glob);
-	return 0;
+static int uretprobe_list(const char *pattern, bool verbose, FILE *out)
+{
+	/* -l -p PID alone lists the process's functions once, as uprobes */
+	if (!pattern || !*pattern)
+		return 0;
+	return list_type("uretprobe", pattern, verbose, out);
 }
 
 const struct probe_ops probe_uprobe = {
@@ -630,6 +768,7 @@ const struct probe_ops probe_uprobe = {
 	.at_entry = uprobe_at_entry,
 	.parse = uprobe_parse,
 	.expand = uprobe_expand,
+	.args = uprobe_args,
 	.attach = uprobe_attach,
 	.list = uprobe_list,
 };
@@ -648,4 +787,5 @@ const struct probe_ops probe_uretprobe = {
 	.parse = uprobe_parse,
 	.expand = uprobe_expand,
 	.attach = uprobe_attach,
+	.list = uretprobe_list,
 };

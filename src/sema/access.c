@@ -7,6 +7,8 @@
 
 #include <string.h>
 
+#include "runtime/dwarf_types.h"
+
 #include "builtins/builtins.h"
 
 struct type *sema_field(struct sema *se, struct node *n)
@@ -67,6 +69,11 @@ struct type *sema_field(struct sema *se, struct node *n)
 			}
 		}
 		record_find_field(se->probe->args, n->str, &off);
+	}
+	if (!f && as == AS_CTX && strcmp(rec->name, DWARF_ARGS_RECORD) == 0) {
+		sema_error(se, &n->loc, "Can't find function parameter %s%s", n->str,
+			   dwarf_types_missing_param(rec, n->str));
+		return NULL;
 	}
 	if (!f) {
 		sema_error(se, &n->loc, "Struct/union of type '%s %s' does not contain a field "

@@ -10,6 +10,7 @@
 
 #include "cdecl.h"
 #include "runtime/btf.h"
+#include "runtime/dwarf_types.h"
 #include "util.h"
 
 /* ---- types and records ---------------------------------------------------------------- */
@@ -27,6 +28,9 @@ static struct record *resolve_record(struct record *rec)
 		return r;
 	if (rec->complete)
 		return rec;
+	/* in a uprobe, the traced binary's DWARF knows the program's own types */
+	if (dwarf_types_find_record(rec->name, rec->is_union, &r) == 0 && r && r->complete)
+		return r;
 	if (btf_find_record(rec->name, rec->is_union, &r) == 0 && r && r->complete)
 		return r;
 	return rec;

@@ -6,6 +6,7 @@
 #include "sema_impl.h"
 
 #include "builtins/builtins.h"
+#include "probes/probe.h"
 #include "parser.h"
 #include "util.h"
 
@@ -273,6 +274,7 @@ void sema_check_probe(struct sema *se, struct probe *p)
 	se->vars = NULL;
 	se->loop_depth = 0;
 	se->args = p->args;
+	probe_dwarf_scope(p);
 	if (p->pred) {
 		struct type *t;
 
