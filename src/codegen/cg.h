@@ -47,6 +47,7 @@ struct cg {
 	LLVMValueRef fn, ctxv, frame;
 	LLVMBasicBlockRef ret_bb, break_bb, cont_bb, init_bb;
 	uint32_t frame_off, frame_max;
+	uint32_t stack_used;		/* bytes of cg_slot() temporaries on the BPF stack */
 	struct var_slot *vars;
 	size_t nvars, capvars;
 	/* a probe with a for loop keeps its variables in the frame (loops.c) */

@@ -28,10 +28,30 @@ static void cg_set_loc(struct cg *cg, const struct loc *loc)
 	LLVMSetCurrentDebugLocation2(cg->b, l);
 }
 
+/*
+ * Small temporaries of a probe without loops go on the BPF stack while a budget lasts: a probe
+ * that needs nothing larger then does without the frame lookup altogether (drop_unused_frame).
+ * The budget leaves room in the 512-byte stack for LLVM's own slots and for the user-stack
+ * walker's frame, which the verifier adds to the caller's.  Loop bodies are callbacks with
+ * their own functions, so a probe with loops keeps every temporary in the frame.
+ */
+#define CG_STACK_SLOT_MAX 64
+#define CG_STACK_BUDGET 192
+#define CG_STACK_BUDGET_USTACK 96
+
 LLVMValueRef cg_slot(struct cg *cg, uint32_t size)
 {
+	uint32_t budget = cg->s->uses_ustack ? CG_STACK_BUDGET_USTACK : CG_STACK_BUDGET;
 	LLVMValueRef p;
 
+	size = ALIGN_UP(size ? size : 1, 8);
+	if (!cg->vars_in_frame && cg->fn == cg->root_fn && size <= CG_STACK_SLOT_MAX &&
+	    cg->stack_used + size <= budget) {
+		p = irb_alloca(cg, LLVMArrayType(cg->i8, size), "slot");
+		LLVMSetAlignment(p, 8);
+		cg->stack_used += size;
+		return p;
+	}
 	cg->frame_off = ALIGN_UP(cg->frame_off, 8);
 	p = irb_gep(cg, cg->frame, cg->frame_off);
 	cg->frame_off += ALIGN_UP(size ? size : 1, 8);
@@ -76,7 +96,10 @@ void cg_store(struct cg *cg, LLVMValueRef dst, const struct type *st, LLVMValueR
 			irb_copy(cg, dst, v, st->size);
 			irb_store(cg, irb_gep(cg, dst, st->size - 1), LLVMConstInt(cg->i8, 0, false), 1);
 		} else {
-			irb_zero(cg, dst, st->size);
+			/* pad from the last whole word the copy overwrites: each byte stored once */
+			uint32_t pad = t->size & ~7u;
+
+			irb_zero(cg, irb_gep(cg, dst, pad), st->size - pad);
 			irb_copy(cg, dst, v, t->size);
 		}
 		return;
@@ -121,7 +144,11 @@ LLVMValueRef cg_map_key(struct cg *cg, struct node *map, LLVMValueRef bucket)
 		irb_store(cg, key, bucket ? bucket : irb_const(cg, 0), 8);
 		return key;
 	}
-	irb_zero(cg, key, mi->key->size);
+	/* a single string or 8-byte scalar key is stored whole, padding included */
+	if (mi->nkeys != 1 || !((mi->key->kind == TYPE_STRING &&
+				 map->args->type->kind == TYPE_STRING) ||
+				(!in_memory(mi->key) && mi->key->size == 8)))
+		irb_zero(cg, key, mi->key->size);
 	if (mi->nkeys == 1) {
 		cg_store(cg, key, mi->key, vals[0], map->args->type);
 	} else {
@@ -942,6 +969,31 @@ void cg_block(struct cg *cg, struct node *list)
 	cg_stmts(cg, list);
 }
 
+/*
+ * The frame lookup is emitted first, before anything knows whether the probe needs scratch
+ * memory.  A probe whose body never touched the frame (an empty probe, a predicate, counting
+ * into a map with a small key) loses it here: its only use is the NULL test at entry.  The
+ * helper call has side effects as far as LLVM knows, so its optimizer would keep it.
+ */
+static void drop_unused_frame(struct cg *cg, LLVMValueRef frame, LLVMBasicBlockRef entry,
+			      LLVMBasicBlockRef next)
+{
+	LLVMUseRef u = LLVMGetFirstUse(frame), cu;
+	LLVMValueRef test, br = LLVMGetBasicBlockTerminator(entry);
+
+	if (!u || LLVMGetNextUse(u))
+		return;
+	test = LLVMGetUser(u);
+	cu = LLVMGetFirstUse(test);
+	if (!cu || LLVMGetNextUse(cu) || LLVMGetUser(cu) != br)
+		return;
+	LLVMInstructionEraseFromParent(br);
+	LLVMInstructionEraseFromParent(test);
+	LLVMInstructionEraseFromParent(frame);
+	LLVMPositionBuilderAtEnd(cg->b, entry);
+	LLVMBuildBr(cg->b, next);
+}
+
 /* One BPF function: frame lookup, predicate, body. */
 void cg_program(struct cg *cg, struct prog_info *pi, size_t index)
 {
@@ -955,6 +1007,7 @@ void cg_program(struct cg *cg, struct prog_info *pi, size_t index)
 	cg->prog_index = index;
 	cg->target = pi->target == SIZE_MAX ? NULL : &pi->targets->v[pi->target];
 	cg->frame_off = 0;
+	cg->stack_used = 0;
 	cg->nvars = 0;
 	cg->fn = LLVMAddFunction(cg->mod, pi->name, fty);
 	switch (pi->ap->ops->prog_type) {
@@ -1037,4 +1090,5 @@ void cg_program(struct cg *cg, struct prog_info *pi, size_t index)
 	LLVMPositionBuilderAtEnd(cg->b, cg->ret_bb);
 	LLVMBuildRet(cg->b, LLVMConstInt(cg->i32, 0, false));
 	LLVMMoveBasicBlockAfter(cg->ret_bb, LLVMGetLastBasicBlock(cg->fn));
+	drop_unused_frame(cg, frame, entry, cg->root_init_bb);
 }
