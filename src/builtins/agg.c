@@ -104,7 +104,7 @@ static void update(struct cg *cg, struct node *map, LLVMValueRef key,
 	LLVMBuildBr(cg->b, done);
 	LLVMPositionBuilderAtEnd(cg->b, miss);
 	/* plain stores, which LLVM folds into fn's result (irb_zero's are volatile) */
-	init = cg_slot(cg, 16);
+	init = cg_stack_slot(cg, 16);
 	irb_store(cg, init, irb_const(cg, 0), 8);
 	irb_store(cg, irb_gep(cg, init, 8), irb_const(cg, 0), 8);
 	fn(cg, init, v, true, is_signed);

@@ -114,7 +114,7 @@ static LLVMValueRef e_cpid(struct cg *cg, struct node *n)
 
 static LLVMValueRef e_comm(struct cg *cg, struct node *n)
 {
-	LLVMValueRef slot = cg_slot(cg, 16);
+	LLVMValueRef slot = cg_stack_slot(cg, 16);
 	LLVMValueRef args[] = { slot, LLVMConstInt(cg->i32, 16, false) };
 
 	/* the helper pads the name with NULs (and zeroes the buffer when it fails) */

@@ -29,29 +29,39 @@ static void cg_set_loc(struct cg *cg, const struct loc *loc)
 }
 
 /*
- * Small temporaries of a probe without loops go on the BPF stack while a budget lasts: a probe
- * that needs nothing larger then does without the frame lookup altogether (drop_unused_frame).
- * The budget leaves room in the 512-byte stack for LLVM's own slots and for the user-stack
- * walker's frame, which the verifier adds to the caller's.  Loop bodies are callbacks with
- * their own functions, so a probe with loops keeps every temporary in the frame.
+ * Small temporaries of a probe without loops may go on the BPF stack while a budget lasts: a
+ * probe that needs nothing larger then does without the frame lookup altogether
+ * (drop_unused_frame).  Only for values accessed at 8-byte-aligned offsets (keys of one
+ * scalar or string, scalars read from memory, comm, first values of aggregations): the
+ * verifier rejects a misaligned stack access, which it allows in a map value on x86, and
+ * irb_copy() lets LLVM use 8-byte moves.  The budget leaves room in the 512-byte stack for
+ * LLVM's own slots and for the user-stack walker's frame, which the verifier adds to the
+ * caller's.  Loop bodies are callbacks with their own functions, so a probe with loops keeps
+ * every temporary in the frame.
  */
 #define CG_STACK_SLOT_MAX 64
 #define CG_STACK_BUDGET 192
 #define CG_STACK_BUDGET_USTACK 96
 
-LLVMValueRef cg_slot(struct cg *cg, uint32_t size)
+LLVMValueRef cg_stack_slot(struct cg *cg, uint32_t size)
 {
 	uint32_t budget = cg->s->uses_ustack ? CG_STACK_BUDGET_USTACK : CG_STACK_BUDGET;
+	uint32_t sz = ALIGN_UP(size ? size : 1, 8);
 	LLVMValueRef p;
 
-	size = ALIGN_UP(size ? size : 1, 8);
-	if (!cg->vars_in_frame && cg->fn == cg->root_fn && size <= CG_STACK_SLOT_MAX &&
-	    cg->stack_used + size <= budget) {
-		p = irb_alloca(cg, LLVMArrayType(cg->i8, size), "slot");
-		LLVMSetAlignment(p, 8);
-		cg->stack_used += size;
-		return p;
-	}
+	if (cg->vars_in_frame || cg->fn != cg->root_fn || sz > CG_STACK_SLOT_MAX ||
+	    cg->stack_used + sz > budget)
+		return cg_slot(cg, size);
+	p = irb_alloca(cg, LLVMArrayType(cg->i8, sz), "slot");
+	LLVMSetAlignment(p, 8);
+	cg->stack_used += sz;
+	return p;
+}
+
+LLVMValueRef cg_slot(struct cg *cg, uint32_t size)
+{
+	LLVMValueRef p;
+
 	cg->frame_off = ALIGN_UP(cg->frame_off, 8);
 	p = irb_gep(cg, cg->frame, cg->frame_off);
 	cg->frame_off += ALIGN_UP(size ? size : 1, 8);
@@ -139,7 +149,11 @@ LLVMValueRef cg_map_key(struct cg *cg, struct node *map, LLVMValueRef bucket)
 	/* evaluate the keys first: they may use scratch memory themselves */
 	for (k = map->args; k && i < 16; k = k->next, i++)
 		vals[i] = cg_expr(cg, k);
-	key = cg_slot(cg, size);
+	/* a key of one scalar or string (and a hist bucket after it) is all whole words */
+	if (!mi->key || (mi->nkeys == 1 && (mi->key->kind == TYPE_STRING || !in_memory(mi->key))))
+		key = cg_stack_slot(cg, size);
+	else
+		key = cg_slot(cg, size);
 	if (!mi->key) {
 		irb_store(cg, key, bucket ? bucket : irb_const(cg, 0), 8);
 		return key;
@@ -203,7 +217,8 @@ static void cg_map_write(struct cg *cg, struct node *map, LLVMValueRef v, const 
 {
 	struct map_info *mi = map->map;
 	LLVMValueRef key = cg_map_key(cg, map, NULL);
-	LLVMValueRef val = cg_slot(cg, mi->value->size);
+	LLVMValueRef val = in_memory(mi->value) ? cg_slot(cg, mi->value->size) :
+			   cg_stack_slot(cg, mi->value->size);
 
 	cg_store(cg, val, mi->value, v, t);
 	irb_map_update(cg, cg->maps[mi->id], key, val, 0);
@@ -491,7 +506,7 @@ static LLVMValueRef cg_read(struct cg *cg, const struct type *t, LLVMValueRef ad
 		irb_probe_read(cg, slot, t->size, addr, as);
 		return slot;
 	}
-	slot = cg_slot(cg, 8);
+	slot = cg_stack_slot(cg, 8);
 	irb_store(cg, slot, irb_const(cg, 0), 8);
 	irb_probe_read(cg, slot, t->size ? t->size : 8, addr, as);
 	return irb_load(cg, slot, t->size ? t->size : 8, t->kind == TYPE_INT && t->is_signed);
