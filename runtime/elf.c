@@ -42,6 +42,7 @@
 #include "common/util.h"
 
 #ifdef HAVE_LIBDEBUGINFOD
+#include <dlfcn.h>
 #include <elfutils/debuginfod.h>
 #endif
 
@@ -440,6 +441,43 @@ static bool find_debuglink(struct elf_file *ef)
 	return found;
 }
 
+#ifdef HAVE_LIBDEBUGINFOD
+/*
+ * libdebuginfod is opened on first use, not linked: it brings libcurl, GnuTLS, Kerberos and
+ * LDAP, some thirty libraries whose loading and relocation cost every run ~20-50 ms and 5 MB
+ * of resident memory, while only a script whose stacks need a server's debug file uses it.
+ */
+static struct {
+	bool tried;
+	debuginfod_client *(*begin)(void);
+	int (*find_debuginfo)(debuginfod_client *, const unsigned char *, int, char **);
+	void (*end)(debuginfod_client *);
+} dfd;
+
+static bool debuginfod_load(void)
+{
+	void *h;
+
+	if (dfd.tried)
+		return dfd.end != NULL;
+	dfd.tried = true;
+	h = dlopen("libdebuginfod.so.1", RTLD_NOW | RTLD_LOCAL);
+	if (!h) {
+		diag_verbose("debuginfod: %s\n", dlerror());
+		return false;
+	}
+	*(void **)&dfd.begin = dlsym(h, "debuginfod_begin");
+	*(void **)&dfd.find_debuginfo = dlsym(h, "debuginfod_find_debuginfo");
+	*(void **)&dfd.end = dlsym(h, "debuginfod_end");
+	if (!dfd.begin || !dfd.find_debuginfo || !dfd.end) {
+		diag_verbose("debuginfod: libdebuginfod.so.1 lacks debuginfod_begin/find_debuginfo/end\n");
+		dfd.end = NULL;
+		return false;
+	}
+	return true;
+}
+#endif
+
 /*
  * Last resort: a debuginfod server, by build id, only when DEBUGINFOD_URLS names one (the
  * library's own convention; it also caches under $DEBUGINFOD_CACHE_PATH or ~/.cache).
@@ -453,12 +491,12 @@ static bool find_debuginfod(struct elf_file *ef)
 	bool found = false;
 	int fd;
 
-	if (!urls || !*urls || !ef->build_id)
+	if (!urls || !*urls || !ef->build_id || !debuginfod_load())
 		return false;
-	c = debuginfod_begin();
+	c = dfd.begin();
 	if (!c)
 		return false;
-	fd = debuginfod_find_debuginfo(c, (const unsigned char *)ef->build_id, 0, &path);
+	fd = dfd.find_debuginfo(c, (const unsigned char *)ef->build_id, 0, &path);
 	if (fd >= 0) {
 		close(fd);
 		found = try_debug_file(ef, path, true, false, 0);
@@ -467,7 +505,7 @@ static bool find_debuginfod(struct elf_file *ef)
 			     ef->build_id, strerror(-fd));
 	}
 	free(path);
-	debuginfod_end(c);
+	dfd.end(c);
 	return found;
 #else
 	(void)ef;

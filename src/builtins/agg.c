@@ -4,9 +4,12 @@
  */
 #include "builtins.h"
 
+#include <errno.h>
+
 #include "codegen/cg.h"
 #include "sema.h"
 
+#define BPF_ANY 0
 #define BPF_NOEXIST 1
 
 static struct type *agg(enum type_kind kind, bool is_signed)
@@ -79,30 +82,47 @@ static struct type *c_lhist(struct sema *se, struct node *n)
 }
 
 /*
- * Look up the per-CPU slot for key; create it with init (16 bytes) when absent.
- * Returns the value pointer (never NULL on the returned path; NULL paths skip the update).
+ * Update the value at key in place: look it up and apply fn to it.  When the key is absent,
+ * the first value is fn applied to zeroes, inserted whole.  A per-CPU map is only ever
+ * written by this CPU, so the insert may overwrite (a probe nested on the same CPU that
+ * created the key in between loses one update, as in bpftrace); a shared map inserts only if
+ * still absent and otherwise updates what the other CPU inserted.
  */
 static void update(struct cg *cg, struct node *map, LLVMValueRef key,
 		   void (*fn)(struct cg *cg, LLVMValueRef p, LLVMValueRef v, bool fresh, bool is_signed),
 		   LLVMValueRef v, bool is_signed)
 {
 	LLVMValueRef mp = cg->maps[map->map->id];
-	LLVMValueRef p = irb_map_lookup(cg, mp, key), init, p2;
+	LLVMValueRef p = irb_map_lookup(cg, mp, key), init, r, p2;
 	LLVMBasicBlockRef hit = irb_block(cg, "agg.hit"), miss = irb_block(cg, "agg.miss"),
-			  hit2 = irb_block(cg, "agg.hit2"), done = irb_block(cg, "agg.done");
+			  done = irb_block(cg, "agg.done"), retry, hit2;
+	bool shared = !map->map->percpu;
 
 	LLVMBuildCondBr(cg->b, irb_bool(cg, p), hit, miss);
 	LLVMPositionBuilderAtEnd(cg->b, hit);
 	fn(cg, p, v, false, is_signed);
 	LLVMBuildBr(cg->b, done);
 	LLVMPositionBuilderAtEnd(cg->b, miss);
-	init = cg_slot(cg, 16);
-	irb_zero(cg, init, 16);
-	irb_map_update(cg, mp, key, init, BPF_NOEXIST);
+	/* plain stores, which LLVM folds into fn's result (irb_zero's are volatile) */
+	init = cg_stack_slot(cg, 16);
+	irb_store(cg, init, irb_const(cg, 0), 8);
+	irb_store(cg, irb_gep(cg, init, 8), irb_const(cg, 0), 8);
+	fn(cg, init, v, true, is_signed);
+	r = irb_map_update(cg, mp, key, init, shared ? BPF_NOEXIST : BPF_ANY);
+	if (!shared) {
+		LLVMBuildBr(cg->b, done);
+		LLVMPositionBuilderAtEnd(cg->b, done);
+		return;
+	}
+	retry = irb_block(cg, "agg.retry");
+	hit2 = irb_block(cg, "agg.hit2");
+	LLVMBuildCondBr(cg->b, LLVMBuildICmp(cg->b, LLVMIntEQ, r, irb_const(cg, -EEXIST), ""),
+			retry, done);
+	LLVMPositionBuilderAtEnd(cg->b, retry);
 	p2 = irb_map_lookup(cg, mp, key);
 	LLVMBuildCondBr(cg->b, irb_bool(cg, p2), hit2, done);
 	LLVMPositionBuilderAtEnd(cg->b, hit2);
-	fn(cg, p2, v, true, is_signed);
+	fn(cg, p2, v, false, is_signed);
 	LLVMBuildBr(cg->b, done);
 	LLVMPositionBuilderAtEnd(cg->b, done);
 }

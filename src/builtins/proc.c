@@ -114,10 +114,10 @@ static LLVMValueRef e_cpid(struct cg *cg, struct node *n)
 
 static LLVMValueRef e_comm(struct cg *cg, struct node *n)
 {
-	LLVMValueRef slot = cg_slot(cg, 16);
+	LLVMValueRef slot = cg_stack_slot(cg, 16);
 	LLVMValueRef args[] = { slot, LLVMConstInt(cg->i32, 16, false) };
 
-	irb_zero(cg, slot, 16);
+	/* the helper pads the name with NULs (and zeroes the buffer when it fails) */
 	irb_helper_call(cg, BPF_FUNC_get_current_comm, cg->i64, args, 2);
 	return slot;
 }

@@ -47,6 +47,7 @@ struct cg {
 	LLVMValueRef fn, ctxv, frame;
 	LLVMBasicBlockRef ret_bb, break_bb, cont_bb, init_bb;
 	uint32_t frame_off, frame_max;
+	uint32_t stack_used;		/* bytes of cg_slot() temporaries on the BPF stack */
 	struct var_slot *vars;
 	size_t nvars, capvars;
 	/* a probe with a for loop keeps its variables in the frame (loops.c) */
@@ -61,6 +62,9 @@ struct cg {
 LLVMValueRef cg_expr(struct cg *cg, struct node *n);
 /* A pointer to size bytes of scratch memory, 8-byte aligned. */
 LLVMValueRef cg_slot(struct cg *cg, uint32_t size);
+/* The same on the BPF stack while a budget lasts, for values only accessed at 8-byte-aligned
+ * offsets (the verifier rejects a misaligned stack access). */
+LLVMValueRef cg_stack_slot(struct cg *cg, uint32_t size);
 /* Store value v of type t at dst, converting to the storage type st (ints widen, strings pad). */
 void cg_store(struct cg *cg, LLVMValueRef dst, const struct type *st, LLVMValueRef v,
 	      const struct type *t);

@@ -29,6 +29,36 @@ static void cg_set_loc(struct cg *cg, const struct loc *loc)
 	LLVMSetCurrentDebugLocation2(cg->b, l);
 }
 
+/*
+ * Small temporaries of a probe without loops may go on the BPF stack while a budget lasts: a
+ * probe that needs nothing larger then does without the frame lookup altogether
+ * (drop_unused_frame).  Only for values accessed at 8-byte-aligned offsets (keys of one
+ * scalar or string, scalars read from memory, comm, first values of aggregations): the
+ * verifier rejects a misaligned stack access, which it allows in a map value on x86, and
+ * irb_copy() lets LLVM use 8-byte moves.  The budget leaves room in the 512-byte stack for
+ * LLVM's own slots and for the user-stack walker's frame, which the verifier adds to the
+ * caller's.  Loop bodies are callbacks with their own functions, so a probe with loops keeps
+ * every temporary in the frame.
+ */
+#define CG_STACK_SLOT_MAX 64
+#define CG_STACK_BUDGET 192
+#define CG_STACK_BUDGET_USTACK 96
+
+LLVMValueRef cg_stack_slot(struct cg *cg, uint32_t size)
+{
+	uint32_t budget = cg->s->uses_ustack ? CG_STACK_BUDGET_USTACK : CG_STACK_BUDGET;
+	uint32_t sz = ALIGN_UP(size ? size : 1, 8);
+	LLVMValueRef p;
+
+	if (cg->vars_in_frame || cg->fn != cg->root_fn || sz > CG_STACK_SLOT_MAX ||
+	    cg->stack_used + sz > budget)
+		return cg_slot(cg, size);
+	p = irb_alloca(cg, LLVMArrayType(cg->i8, sz), "slot");
+	LLVMSetAlignment(p, 8);
+	cg->stack_used += sz;
+	return p;
+}
+
 LLVMValueRef cg_slot(struct cg *cg, uint32_t size)
 {
 	LLVMValueRef p;
@@ -77,7 +107,10 @@ void cg_store(struct cg *cg, LLVMValueRef dst, const struct type *st, LLVMValueR
 			irb_copy(cg, dst, v, st->size);
 			irb_store(cg, irb_gep(cg, dst, st->size - 1), LLVMConstInt(cg->i8, 0, false), 1);
 		} else {
-			irb_zero(cg, dst, st->size);
+			/* pad from the last whole word the copy overwrites: each byte stored once */
+			uint32_t pad = t->size & ~7u;
+
+			irb_zero(cg, irb_gep(cg, dst, pad), st->size - pad);
 			irb_copy(cg, dst, v, t->size);
 		}
 		return;
@@ -117,12 +150,20 @@ LLVMValueRef cg_map_key(struct cg *cg, struct node *map, LLVMValueRef bucket)
 	/* evaluate the keys first: they may use scratch memory themselves */
 	for (k = map->args; k && i < 16; k = k->next, i++)
 		vals[i] = cg_expr(cg, k);
-	key = cg_slot(cg, size);
+	/* a key of one scalar or string (and a hist bucket after it) is all whole words */
+	if (!mi->key || (mi->nkeys == 1 && (mi->key->kind == TYPE_STRING || !in_memory(mi->key))))
+		key = cg_stack_slot(cg, size);
+	else
+		key = cg_slot(cg, size);
 	if (!mi->key) {
 		irb_store(cg, key, bucket ? bucket : irb_const(cg, 0), 8);
 		return key;
 	}
-	irb_zero(cg, key, mi->key->size);
+	/* a single string or 8-byte scalar key is stored whole, padding included */
+	if (mi->nkeys != 1 || !((mi->key->kind == TYPE_STRING &&
+				 map->args->type->kind == TYPE_STRING) ||
+				(!in_memory(mi->key) && mi->key->size == 8)))
+		irb_zero(cg, key, mi->key->size);
 	if (mi->nkeys == 1) {
 		cg_store(cg, key, mi->key, vals[0], map->args->type);
 	} else {
@@ -177,7 +218,8 @@ static void cg_map_write(struct cg *cg, struct node *map, LLVMValueRef v, const 
 {
 	struct map_info *mi = map->map;
 	LLVMValueRef key = cg_map_key(cg, map, NULL);
-	LLVMValueRef val = cg_slot(cg, mi->value->size);
+	LLVMValueRef val = in_memory(mi->value) ? cg_slot(cg, mi->value->size) :
+			   cg_stack_slot(cg, mi->value->size);
 
 	cg_store(cg, val, mi->value, v, t);
 	irb_map_update(cg, cg->maps[mi->id], key, val, 0);
@@ -480,7 +522,7 @@ static LLVMValueRef cg_read(struct cg *cg, const struct type *t, LLVMValueRef ad
 		irb_probe_read(cg, slot, t->size, addr, as);
 		return slot;
 	}
-	slot = cg_slot(cg, 8);
+	slot = cg_stack_slot(cg, 8);
 	irb_store(cg, slot, irb_const(cg, 0), 8);
 	irb_probe_read(cg, slot, t->size ? t->size : 8, addr, as);
 	return irb_load(cg, slot, t->size ? t->size : 8, t->kind == TYPE_INT && t->is_signed);
@@ -958,6 +1000,31 @@ void cg_block(struct cg *cg, struct node *list)
 	cg_stmts(cg, list);
 }
 
+/*
+ * The frame lookup is emitted first, before anything knows whether the probe needs scratch
+ * memory.  A probe whose body never touched the frame (an empty probe, a predicate, counting
+ * into a map with a small key) loses it here: its only use is the NULL test at entry.  The
+ * helper call has side effects as far as LLVM knows, so its optimizer would keep it.
+ */
+static void drop_unused_frame(struct cg *cg, LLVMValueRef frame, LLVMBasicBlockRef entry,
+			      LLVMBasicBlockRef next)
+{
+	LLVMUseRef u = LLVMGetFirstUse(frame), cu;
+	LLVMValueRef test, br = LLVMGetBasicBlockTerminator(entry);
+
+	if (!u || LLVMGetNextUse(u))
+		return;
+	test = LLVMGetUser(u);
+	cu = LLVMGetFirstUse(test);
+	if (!cu || LLVMGetNextUse(cu) || LLVMGetUser(cu) != br)
+		return;
+	LLVMInstructionEraseFromParent(br);
+	LLVMInstructionEraseFromParent(test);
+	LLVMInstructionEraseFromParent(frame);
+	LLVMPositionBuilderAtEnd(cg->b, entry);
+	LLVMBuildBr(cg->b, next);
+}
+
 /* One BPF function: frame lookup, predicate, body. */
 void cg_program(struct cg *cg, struct prog_info *pi, size_t index)
 {
@@ -970,6 +1037,7 @@ void cg_program(struct cg *cg, struct prog_info *pi, size_t index)
 	cg->prog_index = index;
 	cg->target = pi->target == SIZE_MAX ? NULL : &pi->targets->v[pi->target];
 	cg->frame_off = 0;
+	cg->stack_used = 0;
 	cg->nvars = 0;
 	cg->fn = LLVMAddFunction(cg->mod, pi->name, fty);
 	LLVMSetSection(cg->fn, pi->ap->ops->section);
@@ -1046,4 +1114,5 @@ void cg_program(struct cg *cg, struct prog_info *pi, size_t index)
 	LLVMPositionBuilderAtEnd(cg->b, cg->ret_bb);
 	LLVMBuildRet(cg->b, LLVMConstInt(cg->i32, 0, false));
 	LLVMMoveBasicBlockAfter(cg->ret_bb, LLVMGetLastBasicBlock(cg->fn));
+	drop_unused_frame(cg, frame, entry, cg->root_init_bb);
 }

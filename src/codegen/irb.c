@@ -232,17 +232,21 @@ LLVMValueRef irb_bool(struct cg *cg, LLVMValueRef v)
 
 LLVMValueRef irb_alloca(struct cg *cg, LLVMTypeRef t, const char *name)
 {
-	LLVMBasicBlockRef cur = LLVMGetInsertBlock(cg->b);
 	LLVMBasicBlockRef entry = LLVMGetEntryBasicBlock(cg->fn);
 	LLVMValueRef first = LLVMGetFirstInstruction(entry), a;
+	LLVMBuilderRef b = LLVMCreateBuilderInContext(cg->ctx);
 
-	/* allocas go first in the entry block, where LLVM's mem2reg finds them */
+	/*
+	 * Allocas go first in the entry block, where LLVM's mem2reg finds them.  A builder of
+	 * their own: cg->b may be in the middle of a block (var_slot() inserting before
+	 * init_bb's terminator), a position the C API cannot save and restore.
+	 */
 	if (first)
-		LLVMPositionBuilderBefore(cg->b, first);
+		LLVMPositionBuilderBefore(b, first);
 	else
-		LLVMPositionBuilderAtEnd(cg->b, entry);
-	a = LLVMBuildAlloca(cg->b, t, name);
-	LLVMPositionBuilderAtEnd(cg->b, cur);
+		LLVMPositionBuilderAtEnd(b, entry);
+	a = LLVMBuildAlloca(b, t, name);
+	LLVMDisposeBuilder(b);
 	return a;
 }
 

@@ -317,6 +317,13 @@ int codegen_object(struct script *s, const struct codegen_opts *opts, void **obj
 		teardown(&cg);
 		return -E2BIG;
 	}
+	/* no program kept its frame lookup (codegen.c): the kernel need not allocate the map */
+	if (!LLVMGetFirstUse(cg.scratch)) {
+		LLVMDeleteGlobal(cg.scratch);
+		memmove(&defs[s->nmaps + 1], &defs[s->nmaps + 2],
+			(ndefs - s->nmaps - 2) * sizeof(*defs));
+		ndefs--;
+	}
 	for (i = 0; i < ndefs; i++)
 		map_describe(&cg, &defs[i], LLVMGetValueName(defs[i].global));
 	LLVMDIBuilderFinalize(cg.di);

@@ -156,8 +156,11 @@ bool sema_map_keys(struct sema *se, struct node *m)
 		}
 		raw[i] = t;
 		parts[i] = sema_storage_type(se, t);
+		/* a string key is as wide as the widest string it is given (merge_types), not
+		 * strlen: @[comm] hashes and copies 16 bytes, as in bpftrace.  Whole words, so
+		 * that a hist bucket or the next key part after it stays aligned. */
 		if (t->kind == TYPE_STRING)
-			parts[i] = t->size > se->s->opts.strlen ? t : type_string(se->s->opts.strlen);
+			parts[i] = t->size % 8 ? type_string(ALIGN_UP(t->size, 8)) : t;
 	}
 	if (!ok)
 		goto out;
