@@ -730,6 +730,13 @@ static int parse_record(struct parser *p, bool is_union, const struct loc *kw_lo
 			free(tag);
 			return err;
 		}
+		if (rec && is_defining(rec)) {
+			/* struct Foo { struct Foo { ... } a; }: the record would contain itself */
+			err = perr(p, &tag_loc, "nested redefinition of '%s %s'",
+				   is_union ? "union" : "struct", tag);
+			free(tag);
+			return err;
+		}
 		if (!rec) {
 			rec = record_new(tag, is_union);
 			add_record(rec);
