@@ -794,7 +794,8 @@ def main():
         lambda: test_signal(signal.SIGTERM, "SIGTERM"),
         test_sigkill,
         lambda: test_child("sleep 0.5", "-c child that exits"),
-        lambda: test_child("kill -SEGV $$", "-c child killed by SIGSEGV"),
+        # it lives a moment, so that bpftool can be asked about what sonde holds while it runs
+        lambda: test_child("sleep 0.5; kill -SEGV $$", "-c child killed by SIGSEGV"),
         test_pid_exits,
         test_no_caps,
         test_load,
