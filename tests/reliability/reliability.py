@@ -795,7 +795,7 @@ def main():
         test_sigkill,
         lambda: test_child("sleep 0.5", "-c child that exits"),
         # it lives a moment, so that bpftool can be asked about what sonde holds while it runs
-        lambda: test_child("sleep 0.5; kill -SEGV $$", "-c child killed by SIGSEGV"),
+        lambda: test_child("bash -c 'sleep 0.5; kill -SEGV $$'", "-c child killed by SIGSEGV"),
         test_pid_exits,
         test_no_caps,
         test_load,
