@@ -769,7 +769,8 @@ def test_output_batches():
     spin.wait()
     writes = [l for l in open(log).read().split("\n") if l.startswith("write(")]
     lines = open(out).read().count("line ")
-    ok(r.returncode == 0 and lines > 10000 and len(writes) * 100 < lines,
+    # batches follow the ring buffer's drains: tens to thousands of lines each, never one
+    ok(r.returncode == 0 and lines > 10000 and len(writes) * 20 < lines,
        "%s: %d lines written in %d write(2) calls, not one per line" % (name, lines, len(writes)),
        "status %d\n%s" % (r.returncode, r.stderr.decode()))
 
