@@ -23,7 +23,11 @@ struct eval {
 	size_t i;
 	bool ifmode;		/* #if: unknown identifiers are 0, arithmetic is 64-bit */
 	int err;
+	int depth;		/* nesting of unary operators and parentheses */
 };
+
+/* deeper nesting is refused, not recursed into until the stack overflows (found by fuzzing) */
+#define MAX_DEPTH 256
 
 static const struct etok *peek(struct eval *e)
 {
@@ -170,7 +174,23 @@ static struct val parse_sizeof(struct eval *e)
 	return v;
 }
 
+static struct val parse_unary_1(struct eval *e);
+
 static struct val parse_unary(struct eval *e)
+{
+	struct val v;
+
+	if (e->depth >= MAX_DEPTH) {
+		e->err = -EINVAL;
+		return mkint(0);
+	}
+	e->depth++;
+	v = parse_unary_1(e);
+	e->depth--;
+	return v;
+}
+
+static struct val parse_unary_1(struct eval *e)
 {
 	const struct etok *t = peek(e);
 	struct val v = mkint(0);
