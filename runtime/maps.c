@@ -168,8 +168,18 @@ static struct map_entry *find_entry(struct map_snapshot *snap, size_t *cap, cons
  */
 struct map_dump {
 	char *keys, *vals;	/* n keys of ksize bytes, n values of vstride bytes */
-	size_t n;
+	size_t n, alloc;
 };
+
+/* Room for need entries in both arrays. */
+static void dump_reserve(struct map_dump *d, size_t need, uint32_t ksize, size_t vstride)
+{
+	if (need <= d->alloc)
+		return;
+	d->alloc = need * 2;
+	d->keys = xrealloc(d->keys, d->alloc * ksize);
+	d->vals = xrealloc(d->vals, d->alloc * vstride);
+}
 
 static uint32_t map_capacity(int fd)
 {
@@ -184,25 +194,18 @@ static uint32_t map_capacity(int fd)
 static void dump_map(int fd, uint32_t ksize, size_t vstride, bool del, struct map_dump *d)
 {
 	uint32_t cap = map_capacity(fd), chunk = cap < 4096 ? cap : 4096;
-	size_t alloc = chunk;
 	char batch[16], token[16];
 	bool first = true;
 	char *cur, *next;
 	size_t steps;
 
 	memset(d, 0, sizeof(*d));
-	d->keys = xcalloc(alloc, ksize);
-	d->vals = xcalloc(alloc, vstride);
 	for (;;) {
 		LIBBPF_OPTS(bpf_map_batch_opts, opts);
 		uint32_t count = chunk;
 		int err;
 
-		if (d->n + chunk > alloc) {
-			alloc = (d->n + chunk) * 2;
-			d->keys = xrealloc(d->keys, alloc * ksize);
-			d->vals = xrealloc(d->vals, alloc * vstride);
-		}
+		dump_reserve(d, d->n + chunk, ksize, vstride);
 		err = (del ? bpf_map_lookup_and_delete_batch : bpf_map_lookup_batch)(fd,
 			first ? NULL : token, batch, d->keys + d->n * ksize, d->vals + d->n * vstride,
 			&count, &opts) ? -errno : 0;
@@ -226,11 +229,7 @@ static void dump_map(int fd, uint32_t ksize, size_t vstride, bool del, struct ma
 	cur = xcalloc(1, ksize);
 	next = xcalloc(1, ksize);
 	for (steps = 0; steps < cap && bpf_map_get_next_key(fd, steps ? cur : NULL, next) == 0; steps++) {
-		if (d->n == alloc) {
-			alloc *= 2;
-			d->keys = xrealloc(d->keys, alloc * ksize);
-			d->vals = xrealloc(d->vals, alloc * vstride);
-		}
+		dump_reserve(d, d->n + 1, ksize, vstride);
 		memcpy(cur, next, ksize);
 		if (bpf_map_lookup_elem(fd, cur, d->vals + d->n * vstride))
 			continue;

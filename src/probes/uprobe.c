@@ -480,24 +480,30 @@ static int attach_bisect(const struct probe_targets *ts, const size_t *idx, size
 	return fd ? fd : attach_bisect(ts, idx + n / 2, n - n / 2, prog, ret, set, refused);
 }
 
+/* The instruction at offset in the file fd: why the kernel would refuse a uprobe on it, and why
+ * it would run one wrongly (each NULL when not). */
+static void judge_insn(int fd, uint64_t offset, const char **refusal, const char **hazard)
+{
+	uint8_t code[16];
+	ssize_t n = pread(fd, code, sizeof(code), (off_t)offset);
+
+	if (n > 0) {
+		*refusal = uprobe_insn_refusal(code, (size_t)n);
+		*hazard = uprobe_insn_hazard(code, (size_t)n);
+	}
+}
+
 /* Why the kernel would refuse each target, from its first bytes in the file (NULL: accept), and
  * which ones it would accept but run wrongly (hazard[i], NULL: safe). */
 static const char **predict_refusals(const struct probe_targets *ts, const char ***hazard)
 {
 	const char **why = xcalloc(ts->n, sizeof(*why));
 	int fd = open(ts->v[0].path, O_RDONLY | O_CLOEXEC);
-	uint8_t code[16];
 	size_t i;
 
 	*hazard = xcalloc(ts->n, sizeof(**hazard));
-	for (i = 0; fd >= 0 && i < ts->n; i++) {
-		ssize_t n = pread(fd, code, sizeof(code), (off_t)ts->v[i].offset);
-
-		if (n > 0) {
-			why[i] = uprobe_insn_refusal(code, (size_t)n);
-			(*hazard)[i] = uprobe_insn_hazard(code, (size_t)n);
-		}
-	}
+	for (i = 0; fd >= 0 && i < ts->n; i++)
+		judge_insn(fd, ts->v[i].offset, &why[i], &(*hazard)[i]);
 	if (fd >= 0)
 		close(fd);
 	return why;
@@ -507,12 +513,13 @@ static const char **predict_refusals(const struct probe_targets *ts, const char 
 static const char *target_hazard(const struct probe_target *t)
 {
 	int fd = open(t->path, O_RDONLY | O_CLOEXEC);
-	uint8_t code[16];
-	ssize_t n = fd >= 0 ? pread(fd, code, sizeof(code), (off_t)t->offset) : -1;
+	const char *refusal = NULL, *hazard = NULL;
 
-	if (fd >= 0)
+	if (fd >= 0) {
+		judge_insn(fd, t->offset, &refusal, &hazard);
 		close(fd);
-	return n > 0 ? uprobe_insn_hazard(code, (size_t)n) : NULL;
+	}
+	return hazard;
 }
 
 /*
