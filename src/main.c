@@ -595,6 +595,11 @@ static int run(struct options *o, struct script *s)
 		close(ss.child_go_fd);
 		ss.child_go_fd = -1;
 	}
+	/* bpftrace's own runtime test runner starts its workload on this line */
+	if (getenv("__BPFTRACE_NOTIFY_PROBES_ATTACHED")) {
+		session_flush(&ss, true);
+		fputs("__BPFTRACE_NOTIFY_PROBES_ATTACHED\n", stderr);
+	}
 	err = session_poll(&ss);
 	/* detached first, as bpftrace does: what is left in the ring buffer is then finite */
 	attach_set_release(&ss.links);
