@@ -111,6 +111,23 @@ out:
 	return cached;
 }
 
+/* A four-instruction program whose back edge the verifier must bound. */
+static bool probe_bounded_loops(void)
+{
+	const struct bpf_insn insns[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+		{ .code = BPF_ALU64 | BPF_ADD | BPF_K, .dst_reg = BPF_REG_0, .imm = 1 },
+		{ .code = BPF_JMP | BPF_JLT | BPF_K, .dst_reg = BPF_REG_0, .off = -2, .imm = 4 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	int fd = bpf_prog_load(BPF_PROG_TYPE_SOCKET_FILTER, NULL, "GPL", insns, 4, NULL);
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
 void features_detect(struct kernel_features *kf)
 {
 	int saved = errno;
@@ -123,6 +140,7 @@ void features_detect(struct kernel_features *kf)
 	kf->uprobe_multi = features_uprobe_multi();
 	kf->ringbuf = probe_ringbuf();
 	kf->raw_tp_test_run = probe_raw_tp_test_run();
+	kf->bounded_loops = probe_bounded_loops();
 
 	kf->map_hash = map_ok(BPF_MAP_TYPE_HASH);
 	kf->map_percpu_hash = map_ok(BPF_MAP_TYPE_PERCPU_HASH);
@@ -168,6 +186,8 @@ void features_print(FILE *f)
 #ifdef LLVM_VERSION_STRING
 	fprintf(f, "  LLVM: %s\n", LLVM_VERSION_STRING);
 #endif
+	/* the rows bpftrace's tools and test runner look for, in bpftrace's words */
+	row(f, "libdw (DWARF support)", true);
 
 	fprintf(f, "\nKernel helpers\n");
 	row(f, "probe_read_user", kf.probe_read_user);
@@ -183,6 +203,8 @@ void features_print(FILE *f)
 
 	fprintf(f, "\nKernel features\n");
 	row(f, "btf", kf.btf);
+	fprintf(f, "  Instruction limit: %u\n", kf.bounded_loops ? 1000000 : 4096);
+	fprintf(f, "  Loop support: %s\n", kf.bounded_loops ? "yes" : "no");
 	row(f, "tracefs", kf.tracefs);
 	row(f, "ringbuf", kf.ringbuf);
 	row(f, "uprobe_multi", kf.uprobe_multi);

@@ -16,6 +16,7 @@ struct kernel_features {
 	bool uprobe_multi;	/* BPF_TRACE_UPROBE_MULTI links (kernel 6.6+) */
 	bool ringbuf;		/* BPF_MAP_TYPE_RINGBUF */
 	bool raw_tp_test_run;	/* BEGIN/END: raw tracepoint programs run with BPF_PROG_TEST_RUN */
+	bool bounded_loops;	/* the verifier accepts a back edge (kernel 5.3+): while loops */
 	/* Maps */
 	bool map_hash, map_percpu_hash, map_array, map_percpu_array, map_stack_trace,
 	     map_perf_event_array;

@@ -240,7 +240,7 @@ again:
 		case 'q': o->quiet = true; break;
 		case 'k': o->helper_errors = true; break;
 		case 'v': o->verbose++; break;
-		case 'V': printf("sonde v%s\n", PACKAGE_VERSION); exit(0);
+		case 'V': printf("sonde v%s (bpftrace v0.17.0 compatible)\n", PACKAGE_VERSION); exit(0);
 		case OPT_UNSAFE: o->unsafe = true; break;
 		case OPT_INFO: o->info = true; break;
 		case OPT_DEBUG_FILE: elf_set_debug_file(optarg); break;
@@ -372,6 +372,29 @@ static int resolve_record_btf(const char *name, bool is_union, struct record **o
 }
 
 /* -l -e 'program': the probes the program would attach (-l PATTERN is handled in main) */
+/*
+ * A -l search expression is an attach point: a character that the lexer would not take in a
+ * script is an error located in it, as bpftrace says it ("invalid character '\\'").
+ */
+static bool list_pattern_invalid(const char *pattern)
+{
+	for (const char *c = pattern; *c; c++) {
+		unsigned char ch = (unsigned char)*c;
+
+		if (ch > ' ' && ch < 0x7f && ch != '\\' && ch != '`' && ch != '\'')
+			continue;
+		if (ch == ' ')
+			continue;
+		int col = (int)(c - pattern) + 1;
+		struct loc at = { 1, col, 1, col + 1 };
+
+		diag_set_source("stdin", pattern);
+		diag_error(&at, "invalid character '%c'", ch);
+		return true;
+	}
+	return false;
+}
+
 static int list_probes(struct script *s)
 {
 	size_t i, j, k;
@@ -700,6 +723,8 @@ int main(int argc, char **argv)
 	}
 
 	if (o.listing && !o.program) {
+		if (list_pattern_invalid(o.list))
+			goto out;
 		ret = probe_list(o.list, o.verbose > 0, stdout) || diag_error_count() ? 1 : 0;
 		goto out;
 	}

@@ -34,7 +34,7 @@ static int kprobe_parse(struct attach_point *ap)
 	int n = probe_split(ap->text, parts, 4), i, err = 0;
 
 	if (n != 2 || !*parts[1]) {
-		diag_error(&ap->loc, "%s probe must have 1 argument: %s:function[+offset]",
+		diag_error(&ap->loc, "%s probe type requires 1 argument: %s:function[+offset]",
 			   ap->ops->name, ap->ops->name);
 		err = -EINVAL;
 		goto out;
