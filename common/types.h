@@ -81,8 +81,8 @@ struct type;
 
 /*
  * A value kind with its own printed form (ntop, usym, username, stacks, ...): one row of
- * runtime/kinds.c, made by the builtin in src/builtins/ with kind_type().  The compiler reads its
- * name, size and printf conversions; the runtime turns the bytes into its text.
+ * runtime/kinds.c, made by the builtin in src/builtins/ with kind_type().  The compiler reads
+ * its name, size, scalar and printf conversions; the runtime turns the bytes into its text.
  */
 struct value_kind {
 	const char *name;	/* bpftrace's name in messages: "usym", "mac_address" */
