@@ -132,18 +132,11 @@ struct type *type_simple(enum type_kind kind)
 	struct type *t = type_new(kind);
 
 	switch (kind) {
-	case TYPE_USYM:
-	case TYPE_TIMESTAMP:
-	case TYPE_CGROUP_PATH:
 	case TYPE_AVG:
 	case TYPE_STATS:
 	case TYPE_MIN:
 	case TYPE_MAX:
 		t->size = 16;
-		break;
-	case TYPE_INET:
-	case TYPE_USTACK:
-		t->size = 24;
 		break;
 	case TYPE_VOID:
 	case TYPE_NONE:
@@ -230,14 +223,11 @@ bool type_is_aggregation(const struct type *t)
 
 bool type_is_aggregate(const struct type *t)
 {
+	if (t->vk)
+		return !t->vk->scalar;
 	switch (t->kind) {
 	case TYPE_INT:
 	case TYPE_POINTER:
-	case TYPE_KSTACK:
-	case TYPE_KSYM:
-	case TYPE_USERNAME:
-	case TYPE_PROBE:
-	case TYPE_ERRNO:
 	case TYPE_VOID:
 	case TYPE_NONE:
 		return false;
@@ -283,17 +273,12 @@ void type_format(const struct type *t, struct strbuf *sb)
 {
 	static const char *const simple[] = {
 		[TYPE_NONE] = "none",		[TYPE_VOID] = "void",
-		[TYPE_USTACK] = "ustack",	[TYPE_KSTACK] = "kstack",
-		[TYPE_USYM] = "usym",		[TYPE_KSYM] = "ksym",
-		[TYPE_INET] = "inet",		[TYPE_USERNAME] = "username",
-		[TYPE_PROBE] = "probe",		[TYPE_TIMESTAMP] = "timestamp",
-		[TYPE_MACADDR] = "mac_address", [TYPE_CGROUP_PATH] = "cgroup_path",
-		[TYPE_ERRNO] = "strerror",
 		[TYPE_COUNT] = "count",		[TYPE_SUM] = "sum",
 		[TYPE_MIN] = "min",		[TYPE_MAX] = "max",
 		[TYPE_AVG] = "avg",		[TYPE_STATS] = "stats",
 		[TYPE_HIST] = "hist",		[TYPE_LHIST] = "lhist",
 	};
+	const char *name;
 	uint32_t i;
 
 	if (!t) {
@@ -331,7 +316,8 @@ void type_format(const struct type *t, struct strbuf *sb)
 		sb_putc(sb, ')');
 		break;
 	default:
-		sb_puts(sb, t->kind < ARRAY_SIZE(simple) && simple[t->kind] ? simple[t->kind] : "?");
+		name = t->vk ? t->vk->name : t->kind < ARRAY_SIZE(simple) ? simple[t->kind] : NULL;
+		sb_puts(sb, name ? name : "?");
 		break;
 	}
 }

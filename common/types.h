@@ -29,6 +29,10 @@ enum type_kind {
 	TYPE_POINTER,		/* elem, as */
 	TYPE_RECORD,		/* struct or union: rec */
 	TYPE_ARRAY,		/* elem[nelems] */
+	/*
+	 * Value kinds with their own printed form: each is a row in runtime/kinds.c (its name,
+	 * size, text), and its types point at the row (vk).  The bytes a program reports:
+	 */
 	TYPE_USTACK,		/* u64 stack key (bpf/ustack.h), u64 pid, u64 0 (24 bytes) */
 	TYPE_KSTACK,		/* u64 stack id (8 bytes) */
 	TYPE_USYM,		/* u64 address, u64 pid */
@@ -60,7 +64,37 @@ enum addrspace {
 	AS_SCRATCH,	/* a value the program holds itself (pton()'s array) */
 };
 
+/* How a value kind's text is laid out when printed (runtime/output*.c). */
+enum value_form {
+	FORM_TEXT = 0,	/* as it is, like a string */
+	/*
+	 * ksym/usym/ntop: a map of them prints its entries with nothing between them and sorts
+	 * their keys as equal (bpftrace 0.17 does both)
+	 */
+	FORM_SYM,
+	FORM_STACK,	/* one frame a line, indented by where it is printed; also a FORM_SYM */
+};
+
 struct record;
+struct session;
+struct type;
+
+/*
+ * A value kind with its own printed form (ntop, usym, username, stacks, ...): one row of
+ * runtime/kinds.c, made by the builtin in src/builtins/ with kind_type().  The compiler reads
+ * its name, size, scalar and printf conversions; the runtime turns the bytes into its text.
+ */
+struct value_kind {
+	const char *name;	/* bpftrace's name in messages: "usym", "mac_address" */
+	uint32_t size;		/* bytes the value occupies (the layout is in enum type_kind) */
+	bool scalar;		/* one u64 held in a register, not a value kept in memory */
+	bool printf_int;	/* printf's integer conversions take it too, besides %s */
+	enum value_form form;
+	/* Its text from the bytes a program reported; ss: the session decoding them. */
+	char *(*text)(struct session *ss, const struct type *t, const void *data);
+	/* printf("%s", v) when that differs from text (stacks); NULL: text. */
+	char *(*printf_text)(struct session *ss, const struct type *t, const void *data);
+};
 
 struct type {
 	enum type_kind kind;
@@ -76,6 +110,7 @@ struct type {
 	int stack_mode;		/* USTACK/KSTACK: 0 bpftrace, 1 perf, 2 raw, 3 source */
 	uint32_t stack_limit;	/* USTACK/KSTACK: frames to print, 0 for all */
 	int stack_unwind;	/* USTACK: STACK_UNWIND_FP or STACK_UNWIND_DWARF */
+	const struct value_kind *vk;	/* a value kind's row (runtime/kinds.c), else NULL */
 };
 
 struct field {
@@ -107,7 +142,7 @@ struct type *type_array(struct type *elem, uint32_t nelems);
 struct type *type_record(struct record *rec);
 /* A tuple of n fields laid out with natural alignment (ints 8-aligned). */
 struct type *type_tuple(struct type **fields, uint32_t n);
-/* Kinds whose size is fixed (stacks, usym, inet, aggregations, ...). */
+/* Kinds whose size is fixed: aggregations, void.  Value kinds come from kind_type(). */
 struct type *type_simple(enum type_kind kind);
 /* A copy of t whose values are addresses in address space as (records, arrays, pointers). */
 struct type *type_with_as(const struct type *t, enum addrspace as);

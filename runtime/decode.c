@@ -1,21 +1,12 @@
 /*
  * decode.c - what a BPF program reported (bytes laid out as a sonde type) into values the
- * output layer prints: integers by size and sign, strings, tuples, and the special kinds
- * resolved in user space (stacks, symbols, addresses, user names, timestamps).
+ * output layer prints: integers by size and sign, strings, tuples, records, and the value
+ * kinds through their row's text hook (runtime/kinds.c).  Stacks are symbolized here.
  */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE	/* name_to_handle_at */
-#endif
 #include "runtime/session.h"
 
-#include <arpa/inet.h>
-#include <dirent.h>
-#include <fcntl.h>
-#include <fnmatch.h>
-#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <bpf/bpf.h>
 
@@ -181,63 +172,6 @@ char *decode_stack(struct session *ss, const struct type *t, const void *data, i
 	return sb_steal(&sb);
 }
 
-static char *usym_name(struct session *ss, uint64_t addr, int pid)
-{
-	struct usym_info info;
-
-	if (usyms_resolve(ss->usyms, pid, addr, &info) == 0 && info.sym)
-		return xstrdup(info.sym);
-	return xasprintf("0x%llx", (unsigned long long)addr);
-}
-
-static char *inet_text(const void *data)
-{
-	uint64_t family = u64_at(data);
-	char buf[INET6_ADDRSTRLEN] = "";
-
-	if (!inet_ntop(family == AF_INET6 ? AF_INET6 : AF_INET, (const char *)data + 8, buf,
-		       sizeof(buf)))
-		return xstrdup("");
-	return xstrdup(buf);
-}
-
-static char *timestamp_text(struct session *ss, const void *data)
-{
-	uint64_t id = u64_at(data), ns = u64_at((const char *)data + 8);
-	int64_t real = (int64_t)ns + ss->boot_to_real_ns;
-	time_t secs = (time_t)(real / 1000000000LL);
-	struct tm tm;
-	char buf[256];
-	const char *fmt = id < ss->cs->nfmts ? ss->cs->fmts[id].fmt : "%H:%M:%S";
-
-	char *with_us = NULL;
-
-	localtime_r(&secs, &tm);
-	if (strstr(fmt, "%f")) {
-		/* bpftrace's %f: microseconds of the same timestamp, six digits */
-		struct strbuf sb;
-		const char *p;
-
-		sb_init(&sb);
-		for (p = fmt; *p; p++) {
-			if (p[0] == '%' && p[1] == '%') {
-				sb_puts(&sb, "%%");
-				p++;
-			} else if (p[0] == '%' && p[1] == 'f') {
-				sb_printf(&sb, "%06lld", (long long)((real % 1000000000LL) / 1000));
-				p++;
-			} else {
-				sb_putc(&sb, *p);
-			}
-		}
-		fmt = with_us = sb_steal(&sb);
-	}
-	if (!strftime(buf, sizeof(buf), fmt, &tm))
-		buf[0] = '\0';
-	free(with_us);
-	return xstrdup(buf);
-}
-
 static struct val decode_bitfield(const struct field *f, const void *data)
 {
 	uint64_t v = 0;
@@ -266,119 +200,21 @@ static struct val decode_record(struct session *ss, const struct record *rec, co
 	return v;
 }
 
-/*
- * bpftrace 0.17's cgroup_path(): for each cgroup file system in /proc/mounts, the path of the
- * directory whose cgroup id (its kernfs file handle) is id, as "name:/path" joined by ","
- * with "unified" (cgroup2) first and the v1 hierarchies, named by their mount directory, in
- * name order.
- */
-static bool cgroup_find(const char *dir, uint64_t id, struct strbuf *path, size_t root_len)
-{
-	struct {
-		struct file_handle fh;
-		uint64_t id;
-	} h;
-	int mount_id;
-	struct dirent *de;
-	bool found = false;
-	DIR *d;
-
-	h.fh.handle_bytes = sizeof(h.id);
-	if (name_to_handle_at(AT_FDCWD, dir, &h.fh, &mount_id, 0) == 0 &&
-	    h.fh.handle_bytes == 8 && h.id == id) {
-		sb_puts(path, dir[root_len] ? dir + root_len : "/");
-		return true;
-	}
-	d = opendir(dir);
-	if (!d)
-		return false;
-	while (!found && (de = readdir(d))) {
-		char *sub;
-
-		if (de->d_type != DT_DIR || !strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		sub = xasprintf("%s/%s", dir, de->d_name);
-		found = cgroup_find(sub, id, path, root_len);
-		free(sub);
-	}
-	closedir(d);
-	return found;
-}
-
-struct cgroup_root {
-	char *name, *path;
-};
-
-static int cgroup_root_cmp(const void *a, const void *b)
-{
-	const struct cgroup_root *x = a, *y = b;
-
-	if (!strcmp(x->name, "unified"))
-		return strcmp(y->name, "unified") ? -1 : 0;
-	if (!strcmp(y->name, "unified"))
-		return 1;
-	return strcmp(x->name, y->name);
-}
-
-static char *cgroup_paths(uint64_t id, const char *filter)
-{
-	struct cgroup_root *roots = NULL;
-	size_t n = 0, cap = 0, i;
-	char dev[256], dir[4096], fstype[64];
-	struct strbuf sb;
-	FILE *f = fopen("/proc/mounts", "r");
-
-	sb_init(&sb);
-	sb_puts(&sb, "");
-	while (f && fscanf(f, "%255s %4095s %63s %*[^\n]", dev, dir, fstype) == 3) {
-		const char *base = strrchr(dir, '/');
-
-		if (strcmp(fstype, "cgroup") && strcmp(fstype, "cgroup2"))
-			continue;
-		xgrow((void **)&roots, &cap, n + 1, sizeof(*roots));
-		roots[n].name = xstrdup(!strcmp(fstype, "cgroup2") ? "unified" : base ? base + 1 : dir);
-		roots[n].path = xstrdup(dir);
-		n++;
-	}
-	if (f)
-		fclose(f);
-	qsort(roots, n, sizeof(*roots), cgroup_root_cmp);
-	for (i = 0; i < n; i++) {
-		struct strbuf path;
-
-		sb_init(&path);
-		if (fnmatch(filter, roots[i].name, 0) == 0 &&
-		    cgroup_find(roots[i].path, id, &path, strlen(roots[i].path))) {
-			if (sb.len)
-				sb_putc(&sb, ',');
-			sb_printf(&sb, "%s:%s", roots[i].name, path.buf);
-		}
-		sb_free(&path);
-		free(roots[i].name);
-		free(roots[i].path);
-	}
-	free(roots);
-	return sb_steal(&sb);
-}
-
 struct val decode_value(struct session *ss, const struct type *t, const void *data)
 {
 	struct val v;
 	uint32_t i;
 
+	if (t->vk) {
+		v = val_str_own(t->vk->text(ss, t, data));
+		v.form = t->vk->form;
+		return v;
+	}
 	switch (t->kind) {
 	case TYPE_INT:
 		return decode_int(t, data);
 	case TYPE_POINTER:
 		return val_uint(u64_at(data));
-	case TYPE_CGROUP_PATH: {
-		uint64_t fid = u64_at((const char *)data + 8);
-
-		return val_str_own(cgroup_paths(u64_at(data),
-						fid < ss->cs->nfmts ? ss->cs->fmts[fid].fmt : "*"));
-	}
-	case TYPE_ERRNO:
-		return val_str(strerror((int)u64_at(data)));
 	case TYPE_STRING:
 		return val_str_own(xstrndup(data, strnlen(data, t->size)));
 	case TYPE_BUFFER: {
@@ -400,50 +236,6 @@ struct val decode_value(struct session *ss, const struct type *t, const void *da
 		for (i = 0; i < t->nelems; i++)
 			v.tuple.elems[i] = decode_value(ss, t->elem, (const char *)data + i * t->elem->size);
 		return v;
-	case TYPE_USTACK:
-	case TYPE_KSTACK:
-		v = val_str_own(decode_stack(ss, t, data, 0));
-		v.is_stack = true;
-		return v;
-	case TYPE_USYM:
-		v = val_str_own(usym_name(ss, u64_at(data), (int)u64_at((const char *)data + 8)));
-		v.is_sym = true;
-		return v;
-	case TYPE_KSYM: {
-		struct strbuf sb;
-
-		sb_init(&sb);
-		if (ksyms_resolve_name(u64_at(data), &sb))
-			sb_printf(&sb, "0x%llx", (unsigned long long)u64_at(data));
-		v = val_str_own(sb_steal(&sb));
-		v.is_sym = true;
-		return v;
-	}
-	case TYPE_INET:
-		v = val_str_own(inet_text(data));
-		v.is_sym = true;
-		return v;
-	case TYPE_USERNAME: {
-		struct passwd pw, *res = NULL;
-		char buf[1024];
-
-		if (getpwuid_r((uid_t)u64_at(data), &pw, buf, sizeof(buf), &res) == 0 && res)
-			return val_str(res->pw_name);
-		return val_str_own(xasprintf("%llu", (unsigned long long)u64_at(data)));
-	}
-	case TYPE_PROBE: {
-		uint64_t id = u64_at(data);
-
-		return val_str(id < ss->cs->nprobe_names ? ss->cs->probe_names[id] : "?");
-	}
-	case TYPE_TIMESTAMP:
-		return val_str_own(timestamp_text(ss, data));
-	case TYPE_MACADDR: {
-		const uint8_t *m = data;
-
-		return val_str_own(xasprintf("%02X:%02X:%02X:%02X:%02X:%02X", m[0], m[1], m[2], m[3],
-					     m[4], m[5]));
-	}
 	default:
 		return val_uint(u64_at(data));
 	}

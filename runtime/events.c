@@ -125,17 +125,13 @@ static struct val *decode_args(struct session *ss, const struct fmt_info *fi, co
 
 	for (i = 0; i < fi->nargs; i++) {
 		const struct type *st = fi->args->fields[i];
+		const struct value_kind *vk = fi->arg_types[i]->vk;
 		const char *p = payload + fi->args->offsets[i];
 
-		if (fi->arg_types[i]->kind == TYPE_USTACK || fi->arg_types[i]->kind == TYPE_KSTACK) {
-			/* printf("%s", ustack): a leading newline, frames indented by 8 */
-			char *frames = decode_stack(ss, fi->arg_types[i], p, 8);
-
-			args[i] = val_str_own(xasprintf("\n%s", frames));
-			free(frames);
-			continue;
-		}
-		args[i] = decode_value(ss, st, p);
+		if (vk && vk->printf_text)
+			args[i] = val_str_own(vk->printf_text(ss, fi->arg_types[i], p));
+		else
+			args[i] = decode_value(ss, st, p);
 	}
 	return args;
 }

@@ -209,7 +209,7 @@ void output_put_key_elem(struct strbuf *sb, const struct val *k)
 		sb_printf(sb, "%lld", (long long)k->i);
 		break;
 	case VAL_STR:
-		if (k->is_stack)
+		if (k->form == FORM_STACK)
 			output_put_stack(sb, k->s, 4);
 		else
 			sb_puts(sb, k->s);
@@ -306,13 +306,14 @@ static int cmp_i64(int64_t a, int64_t b)
 	return a < b ? -1 : a > b;
 }
 
-/* bpftrace's sort_by_key: integers unsigned, strings bytewise, others equal. */
+/* bpftrace's sort_by_key: integers unsigned, strings (and FORM_TEXT kinds) bytewise, others
+ * equal. */
 static int cmp_key_elem(const struct val *a, const struct val *b)
 {
 	if (is_int(a) && is_int(b))
 		return cmp_u64(a->u, b->u);
-	if (a->kind == VAL_STR && b->kind == VAL_STR && !a->is_stack && !b->is_stack &&
-	    !a->is_sym && !b->is_sym)
+	if (a->kind == VAL_STR && b->kind == VAL_STR && a->form == FORM_TEXT &&
+	    b->form == FORM_TEXT)
 		return strcmp(a->s, b->s);
 	return 0;
 }

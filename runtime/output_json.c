@@ -106,7 +106,7 @@ static void put_value(struct strbuf *sb, const struct val *v, uint64_t div)
 		output_put_int(sb, v, div);
 		break;
 	case VAL_STR:
-		if (!v->is_stack) {
+		if (v->form != FORM_STACK) {
 			put_quoted(sb, v->s, strlen(v->s));
 			break;
 		}

@@ -3,8 +3,9 @@
  *
  * A map is its entries joined by newlines and one more newline at the end, so an empty map
  * prints an empty line; avg/stats maps end with a second newline, hist/lhist entries carry
- * their own trailing row newline.  Maps whose values are stacks or ksym/usym/ntop text are
- * joined with nothing at all (bpftrace 0.17 does that; stack text ends with a newline).
+ * their own trailing row newline.  Maps whose values are of FORM_SYM or FORM_STACK (stacks,
+ * ksym/usym/ntop text) are joined with nothing at all (bpftrace 0.17 does that; stack text
+ * ends with a newline).
  */
 #include "output_impl.h"
 
@@ -23,7 +24,7 @@ static void put_value(struct strbuf *sb, const struct val *v, uint64_t div)
 		output_put_int(sb, v, div);
 		break;
 	case VAL_STR:
-		if (v->is_stack)
+		if (v->form == FORM_STACK)
 			output_put_stack(sb, v->s, 8);
 		else
 			sb_puts(sb, v->s);
@@ -95,7 +96,7 @@ static void text_map(struct output *o, const struct map_snapshot *m, const size_
 	size_t j;
 
 	if (m->n && m->kind == MAPV_PLAIN && m->entries[0].value.kind == VAL_STR &&
-	    (m->entries[0].value.is_stack || m->entries[0].value.is_sym))
+	    m->entries[0].value.form != FORM_TEXT)
 		delim = "";
 	sb_init(&sb);
 	for (j = 0; j < n; j++) {

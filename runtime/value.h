@@ -1,10 +1,11 @@
 /*
  * value.h - a value in user space, decoded from what a BPF program reported and ready to
- * print.  Special kinds (stacks, usym, inet, username, ...) are turned into VAL_STR by the
- * decoder (runtime/decode.c) before they reach printf rendering or map output, so the
+ * print.  Value kinds (stacks, usym, inet, username, ...) are turned into VAL_STR by their
+ * row's text hook (runtime/kinds.c) before they reach printf rendering or map output, so the
  * renderers only know integers, strings, tuples and buf() bytes (VAL_BUF, which may hold
- * NULs; VAL_STR of the same bytes also works when there are none).  Integer map keys are
- * 64-bit in bpftrace: give them sign- or zero-extended as the script's type says.
+ * NULs; VAL_STR of the same bytes also works when there are none), and the text's form.
+ * Integer map keys are 64-bit in bpftrace: give them sign- or zero-extended as the script's
+ * type says.
  */
 #ifndef SONDE_VALUE_H
 #define SONDE_VALUE_H
@@ -12,6 +13,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "common/types.h"
 
 enum val_kind {
 	VAL_NONE = 0,
@@ -28,13 +31,11 @@ struct record;
 
 struct val {
 	enum val_kind kind;
-	/* VAL_STR only: how the text is quoted in JSON and laid out in map keys. */
-	bool is_stack;		/* multi-line stack text: one frame per line, no indent */
 	/*
-	 * VAL_STR from ksym()/usym()/ntop(): bpftrace 0.17 prints the entries of a map holding
-	 * such values without a newline between them ("@x[1]: 127.0.0.1@x[2]: ...").
+	 * VAL_STR of a value kind: its row's form, how the text is laid out in maps, keys and
+	 * JSON.  FORM_STACK text is one frame a line without indent.
 	 */
-	bool is_sym;
+	enum value_form form;
 	const struct record *rec;	/* VAL_RECORD: field names (the type arena owns it) */
 	union {
 		int64_t i;

@@ -7,29 +7,8 @@
 
 #include "codegen/cg.h"
 #include "runtime/format.h"
+#include "runtime/kinds.h"
 #include "sema.h"
-
-static bool printable_as_string(const struct type *t)
-{
-	switch (t->kind) {
-	case TYPE_STRING:
-	case TYPE_USTACK:
-	case TYPE_KSTACK:
-	case TYPE_USYM:
-	case TYPE_KSYM:
-	case TYPE_INET:
-	case TYPE_USERNAME:
-	case TYPE_PROBE:
-	case TYPE_TIMESTAMP:
-	case TYPE_MACADDR:
-	case TYPE_CGROUP_PATH:
-	case TYPE_ERRNO:
-	case TYPE_BUFFER:
-		return true;
-	default:
-		return false;
-	}
-}
 
 /*
  * Type the arguments after the format and check them against its conversions; register the
@@ -90,14 +69,14 @@ static struct type *check_format_call(struct sema *se, struct node *n, enum even
 
 		switch (specs[i].arg) {
 		case FMT_ARG_STR:
-			good = printable_as_string(t) && t->kind != TYPE_BUFFER;
+			good = t->kind == TYPE_STRING || t->vk;	/* a value kind: its text */
 			break;
 		case FMT_ARG_BUF:
 			good = t->kind == TYPE_BUFFER;
 			break;
 		default:
-			good = t->kind == TYPE_INT || t->kind == TYPE_POINTER || t->kind == TYPE_PROBE ||
-			       t->kind == TYPE_KSYM || t->kind == TYPE_USERNAME;
+			good = t->kind == TYPE_INT || t->kind == TYPE_POINTER ||
+			       (t->vk && t->vk->printf_int);
 			break;
 		}
 		if (!good) {
@@ -273,7 +252,7 @@ static struct type *c_strftime(struct sema *se, struct node *n)
 		return NULL;
 	if (se->final)
 		n->id = script_add_fmt(se->s, EV_TIME, fmt, NULL, NULL, 0);
-	return type_simple(TYPE_TIMESTAMP);
+	return kind_type(TYPE_TIMESTAMP);
 }
 
 static LLVMValueRef f_strftime(struct cg *cg, struct node *n, struct node *m)

@@ -8,6 +8,7 @@
 #include "codegen/cg.h"
 #include "pidns.h"
 #include "runtime/btf.h"
+#include "runtime/kinds.h"
 #include "sema.h"
 
 static struct type *t_u64(struct sema *se, struct node *n)
@@ -22,7 +23,7 @@ static struct type *t_comm(struct sema *se, struct node *n)
 
 static struct type *t_username(struct sema *se, struct node *n)
 {
-	return type_simple(TYPE_USERNAME);
+	return kind_type(TYPE_USERNAME);
 }
 
 static struct type *t_curtask(struct sema *se, struct node *n)

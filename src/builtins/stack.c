@@ -13,6 +13,7 @@
 #include "probes/probe.h"
 #include "runtime/dwarf_types.h"
 #include "runtime/elf.h"
+#include "runtime/kinds.h"
 #include "runtime/ksyms.h"
 #include "sema.h"
 
@@ -107,7 +108,7 @@ static struct type *t_func(struct sema *se, struct node *n)
 		const struct probe_targets *ts = se->probe->aps[i]->priv;
 
 		if (ts && ts->shared_program)
-			return type_simple(TYPE_PROBE);	/* an id in the name table: the cookie */
+			return kind_type(TYPE_PROBE);	/* an id in the name table: the cookie */
 	}
 	return type_string(se->s->opts.strlen);
 }
@@ -148,7 +149,7 @@ static LLVMValueRef e_func(struct cg *cg, struct node *n)
 
 static struct type *t_probe(struct sema *se, struct node *n)
 {
-	return type_simple(TYPE_PROBE);
+	return kind_type(TYPE_PROBE);
 }
 
 static LLVMValueRef e_probe(struct cg *cg, struct node *n)
@@ -167,7 +168,7 @@ static LLVMValueRef e_probe(struct cg *cg, struct node *n)
 
 static struct type *stack_type(struct sema *se, struct node *n, bool user)
 {
-	struct type *t = type_simple(user ? TYPE_USTACK : TYPE_KSTACK);
+	struct type *t = kind_type(user ? TYPE_USTACK : TYPE_KSTACK);
 	struct node *a;
 	int i = 0;
 
@@ -284,7 +285,7 @@ static struct type *c_ksym(struct sema *se, struct node *n)
 {
 	if (!sema_require_int(se, n, n->args))
 		return NULL;
-	return type_simple(TYPE_KSYM);
+	return kind_type(TYPE_KSYM);
 }
 
 static LLVMValueRef f_ksym(struct cg *cg, struct node *n, struct node *m)
@@ -296,7 +297,7 @@ static struct type *c_usym(struct sema *se, struct node *n)
 {
 	if (!sema_require_int(se, n, n->args))
 		return NULL;
-	return type_simple(TYPE_USYM);
+	return kind_type(TYPE_USYM);
 }
 
 static LLVMValueRef f_usym(struct cg *cg, struct node *n, struct node *m)

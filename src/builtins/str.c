@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "codegen/cg.h"
+#include "runtime/kinds.h"
 #include "sema.h"
 
 
@@ -207,7 +208,7 @@ static struct type *c_ntop(struct sema *se, struct node *n)
 			   (long long)af);
 		return NULL;
 	}
-	return type_simple(TYPE_INET);
+	return kind_type(TYPE_INET);
 }
 
 static LLVMValueRef f_ntop(struct cg *cg, struct node *n, struct node *m)
@@ -249,7 +250,7 @@ static struct type *c_macaddr(struct sema *se, struct node *n)
 		sema_error(se, &n->loc, "macaddr() argument must be 6 bytes in size");
 		return NULL;
 	}
-	return type_simple(TYPE_MACADDR);
+	return kind_type(TYPE_MACADDR);
 }
 
 static LLVMValueRef f_macaddr(struct cg *cg, struct node *n, struct node *m)

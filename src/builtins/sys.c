@@ -11,6 +11,7 @@
 #include "codegen/cg.h"
 #include "common/arch.h"
 #include "diag.h"
+#include "runtime/kinds.h"
 #include "sema.h"
 
 /* bswap(n): the bytes of n reversed, at n's own width (8, 16, 32 or 64 bits). */
@@ -54,7 +55,7 @@ static struct type *c_strerror(struct sema *se, struct node *n)
 {
 	if (!sema_require_int(se, n, n->args))
 		return NULL;
-	return type_simple(TYPE_ERRNO);
+	return kind_type(TYPE_ERRNO);
 }
 
 static LLVMValueRef f_strerror(struct cg *cg, struct node *n, struct node *m)
@@ -79,7 +80,7 @@ static struct type *c_cgroup_path(struct sema *se, struct node *n)
 	}
 	if (se->final)
 		n->id = script_add_fmt(se->s, EV_TIME, filter, NULL, NULL, 0);
-	return type_simple(TYPE_CGROUP_PATH);
+	return kind_type(TYPE_CGROUP_PATH);
 }
 
 static LLVMValueRef f_cgroup_path(struct cg *cg, struct node *n, struct node *m)

@@ -56,9 +56,9 @@ int sema_expand_probes(struct script *s)
 			if (!p->ops)
 				p->ops = ap->ops;	/* the first attach point that parsed */
 			/* several BEGIN/END blocks run in script order (bpftrace 0.19+) */
-			if (ap->ops == &probe_begin)
+			if (ap->ops->run == COMPILED_BEGIN)
 				s->has_begin = true;
-			else if (ap->ops == &probe_end)
+			else if (ap->ops->run == COMPILED_END)
 				s->has_end = true;
 			if (j > 0 && ap->ops->ctx != p->ops->ctx) {
 				diag_error(&ap->loc, "Attach points of one probe must be of compatible "

@@ -314,7 +314,7 @@ static struct val stack(const char *frames)
 {
 	struct val v = val_str(frames);
 
-	v.is_stack = true;
+	v.form = FORM_STACK;
 	return v;
 }
 
@@ -768,10 +768,10 @@ static void test_values(void)
 	/* ntop() values: bpftrace 0.17 does not separate the entries */
 	m = snap("@x", MAPV_PLAIN);
 	v = S("127.0.0.2");
-	v.is_sym = true;
+	v.form = FORM_SYM;
 	add(m, T(1, I(2)), v);
 	v = S("127.0.0.1");
-	v.is_sym = true;
+	v.form = FORM_SYM;
 	add(m, T(1, I(1)), v);
 	check_map(m, 0, 0, "@x[1]: 127.0.0.1@x[2]: 127.0.0.2\n",
 		  "{\"type\": \"map\", \"data\": {\"@x\": {\"1\": \"127.0.0.1\", \"2\": \"127.0.0.2\"}}}\n",
