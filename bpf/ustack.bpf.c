@@ -52,7 +52,36 @@ struct pt_regs {
 	unsigned long sp;
 } __attribute__((preserve_access_index));
 
-struct task_struct;
+/*
+ * A pending uretprobe replaced a return address on the stack with the uprobe trampoline (the
+ * start of the [uprobes] page); the kernel keeps the real ones, innermost first, in the task's
+ * return instances, as perf's own user callchains read them.
+ */
+struct return_instance {
+	unsigned long orig_ret_vaddr;
+	struct return_instance *next;
+} __attribute__((preserve_access_index));
+
+struct uprobe_task {
+	struct return_instance *return_instances;
+} __attribute__((preserve_access_index));
+
+struct xol_area {
+	unsigned long vaddr;
+} __attribute__((preserve_access_index));
+
+struct uprobes_state {
+	struct xol_area *xol_area;
+} __attribute__((preserve_access_index));
+
+struct mm_struct {
+	struct uprobes_state uprobes_state;
+} __attribute__((preserve_access_index));
+
+struct task_struct {
+	struct mm_struct *mm;
+	struct uprobe_task *utask;
+} __attribute__((preserve_access_index));
 
 #define VM_EXEC 0x4UL
 #define PAGE_SHIFT 12
@@ -99,6 +128,8 @@ struct walk {
 	struct ustk_stack st;
 	struct ustk_tail tail;
 	unsigned long long ip, sp, bp, hash, seq;
+	unsigned long long tramp;	/* the uretprobe trampoline's address, 0 when none */
+	unsigned long long ri;		/* the next return instance (kernel address) */
 	unsigned int limit, mode;
 };
 
@@ -140,6 +171,52 @@ static unsigned long long read_user(unsigned long long addr)
 	if (bpf_probe_read_user(&v, sizeof(v), (const void *)addr))
 		return 0;
 	return v;
+}
+
+static unsigned long long read_kernel(const void *addr)
+{
+	unsigned long long v = 0;
+
+	if (bpf_probe_read_kernel(&v, sizeof(v), addr))
+		return 0;
+	return v;
+}
+
+/* The trampoline address and the first return instance of the current task. */
+static void uretprobe_state(struct walk *w)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct uprobe_task *ut = (struct uprobe_task *)read_kernel(&task->utask);
+	struct mm_struct *mm = (struct mm_struct *)read_kernel(&task->mm);
+	struct xol_area *xa = NULL;
+
+	w->tramp = 0;
+	w->ri = 0;
+	if (!ut || !mm)
+		return;
+	w->ri = read_kernel(&ut->return_instances);
+	if (w->ri)
+		xa = (struct xol_area *)read_kernel(&mm->uprobes_state.xol_area);
+	if (xa)
+		w->tramp = read_kernel(&xa->vaddr);
+}
+
+/*
+ * A return address that is the trampoline is the next pending uretprobe's original one; with
+ * none left to take it from, 0: the walk ends there, not at a frame that is no code.
+ */
+static void fix_return(struct walk *w)
+{
+	struct return_instance *ri = (struct return_instance *)w->ri;
+
+	if (!w->tramp || w->ip != w->tramp)
+		return;
+	if (!ri) {
+		w->ip = 0;
+		return;
+	}
+	w->ip = read_kernel(&ri->orig_ret_vaddr);
+	w->ri = read_kernel(&ri->next);
 }
 
 /* The row that covers file offset off, or NULL. */
@@ -254,6 +331,15 @@ static long keep_tail(struct walk *w)
 	w->tail.bp = w->bp;
 	w->tail.base = base;
 	w->tail.len = 0;
+	w->tail.tramp = w->tramp;
+	w->tail.nrets = 0;
+	for (i = 0; i < USTK_TAIL_RETS && w->ri; i++) {
+		struct return_instance *ri = (struct return_instance *)w->ri;
+
+		w->tail.rets[i] = read_kernel(&ri->orig_ret_vaddr);
+		w->tail.nrets = i + 1;
+		w->ri = read_kernel(&ri->next);
+	}
 	/*
 	 * Page by page: the top of a stack is not all present (the random gap the kernel leaves
 	 * above the first frame), and one read that touches a missing page fails whole.
@@ -285,6 +371,8 @@ static long frame_cb(unsigned int i, void *unused)
 	if (!w)
 		return 1;
 	n = w->st.nr;
+	if (n)
+		fix_return(w);
 	if (n >= USTK_MAX_FRAMES || n >= w->limit || !w->ip)
 		return 1;
 	if (bpf_find_vma(bpf_get_current_task_btf(), w->ip, vma_cb, &vi, 0) || !(vi.flags & VM_EXEC))
@@ -346,6 +434,7 @@ __attribute__((noinline)) unsigned long long sonde_ustack_capture(unsigned int m
 	w->mode = mode;
 	w->limit = limit;
 	w->hash = USTK_HASH_SEED;
+	uretprobe_state(w);
 	w->st.nr = 0;
 	w->st.limit = limit;
 	w->st.flags = 0;

@@ -91,12 +91,16 @@ struct ustk_stack {
  */
 #define USTK_TAIL_PAGES 4
 #define USTK_TAIL_BYTES (USTK_TAIL_PAGES * 4096)
+#define USTK_TAIL_RETS 8
 
 struct ustk_tail {
 	unsigned long long ip, sp, bp;	/* the registers at the frame where the walk stopped */
 	unsigned long long base;	/* data[] holds the memory at base..base + len */
 	unsigned int len;
-	unsigned int pad;
+	unsigned int nrets;
+	/* a return address equal to tramp (a pending uretprobe's) stands for rets[0], rets[1]... */
+	unsigned long long tramp;
+	unsigned long long rets[USTK_TAIL_RETS];
 	unsigned char data[USTK_TAIL_BYTES];
 };
 

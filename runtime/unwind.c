@@ -413,7 +413,7 @@ static void finish_walk(struct unwind *uw, int pid, struct ustk_stack *st,
 			const struct ustk_tail *t)
 {
 	uint64_t ip = t->ip, sp = t->sp, bp = t->bp;
-
+	uint32_t rets = 0;
 	uint32_t limit = st->limit && st->limit < USTK_MAX_FRAMES ? st->limit : USTK_MAX_FRAMES;
 
 	while (st->nr && st->nr < limit) {
@@ -460,6 +460,9 @@ static void finish_walk(struct unwind *uw, int pid, struct ustk_stack *st,
 			bp = nbp;
 		}
 		ip = ra;
+		/* a pending uretprobe's trampoline: the return address the kernel keeps for it */
+		if (t->tramp && ip == t->tramp)
+			ip = rets < t->nrets && rets < USTK_TAIL_RETS ? t->rets[rets++] : 0;
 		if (!ip || usyms_mapping(uw->usyms, pid, ip, &m))
 			break;	/* not code: the end of the stack, or stack data */
 		fr = &st->f[st->nr++];
