@@ -14,6 +14,10 @@ struct type;
 /* Whether kernel BTF can be loaded (quiet). */
 bool btf_available(void);
 
+/* When kernel BTF is loaded already: a path to its bytes (a memfd) for libbpf's
+ * btf_custom_path, so that loading the programs does not read sysfs again; else NULL. */
+const char *btf_vmlinux_file(void);
+
 /*
  * The kernel struct (or union) NAME as a record: members at their byte offsets, bitfields with
  * bit_offset/bit_width (read (bit_offset + bit_width + 7) / 8 bytes at offset), anonymous

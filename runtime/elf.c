@@ -85,8 +85,9 @@ struct elf_file {
 	size_t nby_addr;
 #ifdef HAVE_LIBDW
 	Dwarf *dwarf;
-	bool dwarf_tried;
+	bool dwarf_tried, dwarf_located;
 #endif
+	struct elf_inlines *inlines;	/* inlines.c's index, built on first use */
 };
 
 static char *debug_file;
@@ -244,6 +245,7 @@ void elf_close(struct elf_file *ef)
 {
 	if (!ef)
 		return;
+	elf_inlines_free(ef->inlines);
 	for (size_t i = 0; i < ef->nsyms; i++) {
 		free(ef->syms[i].name);
 		free(ef->syms[i].demangled);
@@ -267,6 +269,11 @@ void elf_close(struct elf_file *ef)
 	free(ef->build_id);
 	free(ef->path);
 	free(ef);
+}
+
+struct elf_inlines **elf_inlines_slot(struct elf_file *ef)
+{
+	return &ef->inlines;
 }
 
 const char *elf_path(struct elf_file *ef)
@@ -897,13 +904,29 @@ static bool has_debug_info(Elf *e)
  * The binary's DWARF, or its debug file's: a stripped binary's debug file is found with its
  * symbols; one stripped of debug info only (strip -g keeps .symtab) looks for one here.
  */
+static void locate_dwarf(struct elf_file *ef)
+{
+	if (ef->dwarf_located)
+		return;
+	ef->dwarf_located = true;
+	load_syms(ef);	/* finds the debug file of a stripped binary */
+	if (!ef->dbg_elf && !has_debug_info(ef->elf))
+		find_debug_file(ef);
+}
+
+int elf_dwarf_file(struct elf_file *ef, const char **path, int *fd)
+{
+	locate_dwarf(ef);
+	*path = ef->dbg_elf ? ef->dbg_path : ef->path;
+	*fd = ef->dbg_elf ? ef->dbg_fd : ef->fd;
+	return 0;
+}
+
 struct Dwarf *elf_dwarf(struct elf_file *ef)
 {
 	if (!ef->dwarf_tried) {
 		ef->dwarf_tried = true;
-		load_syms(ef);	/* finds the debug file of a stripped binary */
-		if (!ef->dbg_elf && !has_debug_info(ef->elf))
-			find_debug_file(ef);
+		locate_dwarf(ef);
 		if (ef->dbg_elf)
 			ef->dwarf = dwarf_begin_elf(ef->dbg_elf, DWARF_C_READ, NULL);
 		if (!ef->dwarf)
@@ -1019,6 +1042,11 @@ struct Dwarf *elf_dwarf(struct elf_file *ef)
 	return NULL;
 }
 
+int elf_dwarf_file(struct elf_file *ef, const char **path, int *fd)
+{
+	return -ENOTSUP;
+}
+
 int elf_addr_to_line(struct elf_file *ef, uint64_t vaddr, char **file, int *line)
 {
 	return -ENOTSUP;
@@ -1094,84 +1122,7 @@ int elf_line_foreach(struct elf_file *ef, const char *file, int line,
 	return found ? 0 : -ENOENT;
 }
 
-static const char *origin_name(Dwarf_Die *die)
-{
-	Dwarf_Attribute a;
-	Dwarf_Die origin;
-
-	if (!dwarf_attr_integrate(die, DW_AT_abstract_origin, &a) || !dwarf_formref_die(&a, &origin))
-		return NULL;
-	return dwarf_diename(&origin);
-}
-
-/* Depth-first over a DIE's children: every DW_TAG_inlined_subroutine of name. */
-static int walk_inlines(Dwarf_Die *parent, const char *name, int (*cb)(uint64_t, void *),
-			void *arg, int *found, int depth)
-{
-	Dwarf_Die child;
-	int err;
-
-	if (depth > 64 || dwarf_child(parent, &child) != 0)
-		return 0;
-	do {
-		int tag = dwarf_tag(&child);
-
-		if (tag == DW_TAG_inlined_subroutine) {
-			const char *n = origin_name(&child);
-			Dwarf_Addr pc;
-
-			if (n && strcmp(n, name) == 0 && dwarf_entrypc(&child, &pc) == 0) {
-				err = cb(pc, arg);
-				if (err)
-					return err;
-				(*found)++;
-			}
-		}
-		if (tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine ||
-		    tag == DW_TAG_lexical_block || tag == DW_TAG_namespace ||
-		    tag == DW_TAG_class_type || tag == DW_TAG_structure_type) {
-			err = walk_inlines(&child, name, cb, arg, found, depth + 1);
-			if (err)
-				return err;
-		}
-	} while (dwarf_siblingof(&child, &child) == 0);
-	return 0;
-}
-
-/*
- * The entry address of every copy of function name that the compiler inlined into another
- * function (DW_TAG_inlined_subroutine whose abstract origin has that name).
- */
-int elf_inline_foreach(struct elf_file *ef, const char *name, int (*cb)(uint64_t vaddr, void *arg),
-		       void *arg)
-{
-	Dwarf *dw = elf_dwarf(ef);
-	Dwarf_Off o = 0, next;
-	size_t hsize;
-	int found = 0, err;
-
-	if (!dw)
-		return -ENODATA;
-	while (dwarf_nextcu(dw, o, &next, &hsize, NULL, NULL, NULL) == 0) {
-		Dwarf_Die cu;
-		Dwarf_Off cu_off = o + hsize;
-
-		o = next;
-		if (!dwarf_offdie(dw, cu_off, &cu))
-			continue;
-		err = walk_inlines(&cu, name, cb, arg, &found, 0);
-		if (err)
-			return err;
-	}
-	return found;
-}
 #else
-int elf_inline_foreach(struct elf_file *ef, const char *name, int (*cb)(uint64_t vaddr, void *arg),
-		       void *arg)
-{
-	return -ENOTSUP;
-}
-
 int elf_line_foreach(struct elf_file *ef, const char *file, int line,
 		     int (*cb)(uint64_t vaddr, void *arg), void *arg)
 {

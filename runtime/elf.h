@@ -66,9 +66,17 @@ int elf_addr_to_line(struct elf_file *ef, uint64_t vaddr, char **file, int *line
 int elf_line_foreach(struct elf_file *ef, const char *file, int line,
 		     int (*cb)(uint64_t vaddr, void *arg), void *arg);
 /* Call cb with the entry of every inlined copy of function name (DWARF inline information):
- * how many, -ENODATA (no DWARF) or -ENOTSUP (built without libdw). */
+ * how many, -ENODATA (no DWARF) or -ENOTSUP (built without libdw).  In inlines.c: an index of
+ * every copy, built once per DWARF file and cached by build id. */
 int elf_inline_foreach(struct elf_file *ef, const char *name, int (*cb)(uint64_t vaddr, void *arg),
 		       void *arg);
+/* The ELF file whose DWARF elf_dwarf() reads (the debug file when there is one), found without
+ * reading the DWARF: its path and open fd.  -ENOTSUP when built without libdw. */
+int elf_dwarf_file(struct elf_file *ef, const char **path, int *fd);
+/* inlines.c's per-file index: where elf.c keeps it, and how elf_close frees it */
+struct elf_inlines;
+struct elf_inlines **elf_inlines_slot(struct elf_file *ef);
+void elf_inlines_free(struct elf_inlines *ix);
 
 /* One inlined call at an address: the inlined function and where in it the address is. */
 struct elf_inline {

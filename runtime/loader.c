@@ -20,6 +20,7 @@
 
 #include "common/diag.h"
 #include "common/util.h"
+#include "runtime/btf.h"
 #include "runtime/unwind.h"
 #include "runtime/usyms.h"
 
@@ -155,6 +156,8 @@ int session_load(struct session *ss, const void *obj, size_t size)
 	int err;
 
 	libbpf_set_print(libbpf_print);
+	/* CO-RE relocations against the BTF the compiler read, not a second read of sysfs */
+	opts.btf_custom_path = btf_vmlinux_file();
 	ss->obj = bpf_object__open_mem(obj, size, &opts);
 	if (!ss->obj) {
 		err = -errno;
