@@ -470,6 +470,12 @@ static LLVMValueRef cg_binop(struct cg *cg, struct node *n)
 		eq = cg_streq(cg, a, b, len);
 		return n->op == EQ ? eq : LLVMBuildXor(cg->b, eq, irb_const(cg, 1), "");
 	}
+	if (ta->kind == TYPE_BUFFER) {
+		/* the length byte, then the data: bytes past a buffer's length are zeroes */
+		LLVMValueRef eq = cg_memeq(cg, a, b, MIN(ta->size, tb->size));
+
+		return n->op == EQ ? eq : LLVMBuildXor(cg->b, eq, irb_const(cg, 1), "");
+	}
 	if (ta->kind == TYPE_ARRAY) {
 		LLVMValueRef eq = cg_memeq(cg, cg_value(cg, a, ta), cg_value(cg, b, tb), ta->size);
 

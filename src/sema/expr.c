@@ -223,7 +223,8 @@ static struct type *binop_type(struct sema *se, struct node *n)
 		}
 		return ok ? type_int(8, false) : NULL;
 	}
-	if (a->kind == TYPE_STRING && b->kind == TYPE_STRING) {
+	if ((a->kind == TYPE_STRING && b->kind == TYPE_STRING) ||
+	    (a->kind == TYPE_BUFFER && b->kind == TYPE_BUFFER)) {
 		if (n->op != EQ && n->op != NE) {
 			sema_error(se, &n->op_loc, "The %s operator can not be used on expressions of "
 				   "types %s, %s", ast_op_name(n->op), type_name(a), type_name(b));
