@@ -1,4 +1,5 @@
-/* str.c - strings and bytes from traced memory: str, buf, strncmp, ntop, macaddr. */
+/* str.c - strings and bytes from traced memory: str, buf, strncmp, ntop, macaddr; uptr and
+ * kptr, which say which memory a pointer is in. */
 #include "builtins.h"
 
 #include <arpa/inet.h>
@@ -382,7 +383,29 @@ static LLVMValueRef f_pton(struct cg *cg, struct node *n, struct node *m)
 	return slot;
 }
 
+/* uptr(p) / kptr(p): p's value with user / kernel address space, for the reads through it */
+static struct type *c_addrspace(struct sema *se, struct node *n)
+{
+	struct type *t = sema_expr(se, n->args);
+
+	if (!t)
+		return NULL;
+	if (t->kind != TYPE_INT && t->kind != TYPE_POINTER) {
+		sema_error(se, &n->loc, "%s() only supports integer or pointer arguments (%s provided)",
+			   n->str, type_kind_word(t));
+		return NULL;
+	}
+	return type_with_as(t, n->str[0] == 'u' ? AS_USER : AS_KERNEL);
+}
+
+static LLVMValueRef f_addrspace(struct cg *cg, struct node *n, struct node *m)
+{
+	return cg_expr(cg, n->args);
+}
+
 const struct func funcs_str[] = {
+	{ "uptr", 1, 1, F_EXPR, false, c_addrspace, f_addrspace },
+	{ "kptr", 1, 1, F_EXPR, false, c_addrspace, f_addrspace },
 	{ "pton", 1, 1, F_EXPR, false, c_pton, f_pton },
 	{ "strcontains", 2, 2, F_EXPR, false, c_strcontains, f_strcontains },
 	{ "str", 1, 2, F_EXPR, false, c_str, f_str },
