@@ -386,8 +386,7 @@ static struct type *expr_tuple(struct sema *se, struct node *n)
 			ok = false;
 			continue;
 		}
-		f[i] = kt->kind == TYPE_INT ? type_int(8, kt->is_signed) :
-		       kt->kind == TYPE_RECORD || kt->kind == TYPE_ARRAY ?
+		f[i] = kt->kind == TYPE_RECORD || kt->kind == TYPE_ARRAY ?
 		       sema_storage_type(se, kt) : kt;
 	}
 	t = ok ? type_tuple(f, cnt) : NULL;

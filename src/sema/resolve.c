@@ -84,8 +84,10 @@ struct type *sema_storage_type(struct sema *se, struct type *t)
 		struct type **f = xcalloc(t->nfields, sizeof(*f));
 		struct type *r;
 
+		/* fields keep their sizes: a tuple is laid out like a C struct (bpftrace 0.17) */
 		for (i = 0; i < t->nfields; i++)
-			f[i] = sema_storage_type(se, t->fields[i]);
+			f[i] = t->fields[i]->kind == TYPE_INT || t->fields[i]->kind == TYPE_STRING ?
+			       t->fields[i] : sema_storage_type(se, t->fields[i]);
 		r = type_tuple(f, t->nfields);
 		free(f);
 		return r;
