@@ -107,23 +107,55 @@ struct type *type_record(struct record *rec)
 	return t;
 }
 
+/* C's natural alignment of a value of type t as sonde lays it out */
+static uint32_t type_align(const struct type *t)
+{
+	uint32_t a = 1, i;
+
+	switch (t->kind) {
+	case TYPE_INT:
+		return t->size ? t->size : 1;
+	case TYPE_STRING:
+	case TYPE_BUFFER:
+		return 1;
+	case TYPE_ARRAY:
+		return t->elem ? type_align(t->elem) : 1;
+	case TYPE_RECORD:
+		for (i = 0; t->rec && i < t->rec->nfields; i++)
+			a = MAX(a, type_align(t->rec->fields[i].type));
+		return a;
+	case TYPE_TUPLE:
+		for (i = 0; i < t->nfields; i++)
+			a = MAX(a, type_align(t->fields[i]));
+		return a;
+	default:
+		return 8;
+	}
+}
+
 struct type *type_tuple(struct type **fields, uint32_t n)
 {
 	struct type *t = type_new(TYPE_TUPLE);
-	uint32_t off = 0, i;
+	uint32_t off = 0, maxalign = 1, i;
 
 	t->nfields = n;
 	t->fields = types_alloc(n * sizeof(*t->fields));
 	t->offsets = types_alloc(n * sizeof(*t->offsets));
-	/* every field 8-byte aligned: ints are widened to 64 bits, and code generation copies
-	 * aggregates with 8-byte moves */
+	/*
+	 * Laid out like a C struct, as bpftrace 0.17 does: sizeof((int8, int16, int32)) is 8.
+	 * Fields at offsets that are not multiples of 8 live in scratch memory, map values and
+	 * ring buffer records, where the verifier allows misaligned access (never on the stack).
+	 */
 	for (i = 0; i < n; i++) {
-		off = ALIGN_UP(off, 8);
+		uint32_t a = type_align(fields[i]);
+
+		off = ALIGN_UP(off, a);
+		maxalign = MAX(maxalign, a);
 		t->fields[i] = fields[i];
 		t->offsets[i] = off;
-		off += fields[i]->kind == TYPE_INT ? 8 : fields[i]->size;
+		off += fields[i]->size;
 	}
-	t->size = ALIGN_UP(off, 8);
+	t->size = ALIGN_UP(off, maxalign);
 	return t;
 }
 

@@ -140,7 +140,7 @@ struct type *type_buffer(uint32_t size);
 struct type *type_pointer(struct type *elem, enum addrspace as);
 struct type *type_array(struct type *elem, uint32_t nelems);
 struct type *type_record(struct record *rec);
-/* A tuple of n fields laid out with natural alignment (ints 8-aligned). */
+/* A tuple of n fields laid out like a C struct (natural alignment, as bpftrace 0.17). */
 struct type *type_tuple(struct type **fields, uint32_t n);
 /* Kinds whose size is fixed: aggregations, void.  Value kinds come from kind_type(). */
 struct type *type_simple(enum type_kind kind);

@@ -487,6 +487,9 @@ static int parse_record_body(struct parser *p, struct record *rec, const struct 
 	struct member *m = NULL;
 	size_t n = 0, cap = 0;
 	int err = 0;
+	struct record *kernel;
+	bool shadows_btf = rec->name[0] && record_resolver &&
+			   record_resolver(rec->name, rec->is_union, &kernel) == 0;
 
 	while (!tok_is(p, "}")) {
 		struct spec base;
@@ -536,7 +539,14 @@ static int parse_record_body(struct parser *p, struct record *rec, const struct 
 				}
 			}
 			skip_attributes(p, NULL);
-			if (mb.type->kind == TYPE_RECORD && !mb.type->rec->complete) {
+			/*
+			 * A script's redefinition of a kernel record (struct task_struct { ... }) may
+			 * hold by value only records the script defines: bpftrace 0.17 gives clang no
+			 * kernel definitions for it, so others are incomplete there.
+			 */
+			if (mb.type->kind == TYPE_RECORD && (!mb.type->rec->complete ||
+			    (shadows_btf && mb.type->rec->name[0] &&
+			     find_local_record(mb.type->rec->name, mb.type->rec->is_union) != mb.type->rec))) {
 				err = perr(p, &mb.loc, "field '%s' has incomplete type '%s'",
 					   mb.name ? mb.name : "", type_name(mb.type));
 				free(mb.name);

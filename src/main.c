@@ -211,9 +211,12 @@ static int parse_args(int argc, char **argv, struct options *o)
 
 	o->format = OUTPUT_TEXT;
 	opterr = 0;	/* unknown options are reported below, in sonde's format */
-	/* '+': stop at the first non-option so script arguments may look like options */
+	/*
+	 * Options may follow the script file (sonde script.bt -c cmd), as getopt's permutation
+	 * allows in bpftrace: script arguments that look like options go after "--".
+	 */
 again:
-	while ((c = getopt_long(argc, argv, "+B:f:o:de:hI:klp:c:qvV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "B:f:o:de:hI:klp:c:qvV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'B': o->buffering = optarg; break;
 		case 'f':

@@ -1,4 +1,5 @@
-/* str.c - strings and bytes from traced memory: str, buf, strncmp, ntop, macaddr. */
+/* str.c - strings and bytes from traced memory: str, buf, strncmp, ntop, macaddr; uptr and
+ * kptr, which say which memory a pointer is in. */
 #include "builtins.h"
 
 #include <arpa/inet.h>
@@ -15,6 +16,18 @@ static enum addrspace arg_as(struct cg *cg, const struct type *t)
 		return t->as;
 	/* a bare integer: unknown, except in a probe whose memory is all user space */
 	return cg->pi->ap->ops->as == AS_USER ? AS_USER : AS_NONE;
+}
+
+/* A string or pton() array is already in BPF memory: read it with the kernel helper, which
+ * reads the program's own stack, and never past its end. */
+static bool held(const struct type *t)
+{
+	return t->kind == TYPE_STRING || (t->kind == TYPE_ARRAY && t->as == AS_SCRATCH);
+}
+
+static enum addrspace read_as(struct cg *cg, const struct type *t)
+{
+	return held(t) ? AS_KERNEL : arg_as(cg, t);
 }
 
 static struct type *c_str(struct sema *se, struct node *n)
@@ -124,11 +137,12 @@ static LLVMValueRef f_buf(struct cg *cg, struct node *n, struct node *m)
 	irb_zero(cg, slot, n->type->size);
 	if (n->ival < 0) {
 		/* runtime length: clamp to the buffer so the verifier sees a bounded read */
-		enum addrspace as = arg_as(cg, n->args->type);
+		enum addrspace as = read_as(cg, n->args->type);
 		LLVMValueRef len = cg_expr(cg, n->args->next), args[3];
-		LLVMValueRef big = LLVMBuildICmp(cg->b, LLVMIntUGT, len, irb_const(cg, -n->ival), "");
+		int64_t max = held(n->args->type) ? MIN(-n->ival, n->args->type->size) : -n->ival;
+		LLVMValueRef big = LLVMBuildICmp(cg->b, LLVMIntUGT, len, irb_const(cg, max), "");
 
-		len = LLVMBuildSelect(cg->b, big, irb_const(cg, -n->ival), len, "");
+		len = LLVMBuildSelect(cg->b, big, irb_const(cg, max), len, "");
 		irb_store(cg, slot, len, 1);
 		args[0] = irb_gep(cg, slot, 1);
 		args[1] = LLVMBuildTrunc(cg->b, len, cg->i32, "");
@@ -139,7 +153,10 @@ static LLVMValueRef f_buf(struct cg *cg, struct node *n, struct node *m)
 		return slot;
 	}
 	irb_store(cg, slot, LLVMConstInt(cg->i8, (unsigned long long)n->ival, false), 1);
-	irb_probe_read(cg, irb_gep(cg, slot, 1), (uint32_t)n->ival, v, arg_as(cg, n->args->type));
+	/* buf("hi", 4): the length stays 4, the bytes past the string are zeroes */
+	irb_probe_read(cg, irb_gep(cg, slot, 1),
+		       held(n->args->type) ? MIN((uint32_t)n->ival, n->args->type->size) :
+		       (uint32_t)n->ival, v, read_as(cg, n->args->type));
 	return slot;
 }
 
@@ -242,11 +259,13 @@ static struct type *c_macaddr(struct sema *se, struct node *n)
 
 	if (!t)
 		return NULL;
-	if (t->kind != TYPE_ARRAY && t->kind != TYPE_POINTER && t->kind != TYPE_INT) {
+	/* a char mac[6] member is a string[6] */
+	if (t->kind != TYPE_ARRAY && t->kind != TYPE_POINTER && t->kind != TYPE_INT &&
+	    t->kind != TYPE_STRING) {
 		sema_error(se, &n->args->loc, "macaddr() expects an array or pointer argument");
 		return NULL;
 	}
-	if (t->kind == TYPE_ARRAY && t->size < 6) {
+	if ((t->kind == TYPE_ARRAY || t->kind == TYPE_STRING) && t->size < 6) {
 		sema_error(se, &n->loc, "macaddr() argument must be 6 bytes in size");
 		return NULL;
 	}
@@ -258,7 +277,7 @@ static LLVMValueRef f_macaddr(struct cg *cg, struct node *n, struct node *m)
 	LLVMValueRef v = cg_expr(cg, n->args), slot = cg_slot(cg, 8);
 
 	irb_zero(cg, slot, 8);
-	irb_probe_read(cg, slot, 6, v, arg_as(cg, n->args->type));
+	irb_probe_read(cg, slot, 6, v, read_as(cg, n->args->type));
 	return slot;
 }
 
@@ -365,7 +384,29 @@ static LLVMValueRef f_pton(struct cg *cg, struct node *n, struct node *m)
 	return slot;
 }
 
+/* uptr(p) / kptr(p): p's value with user / kernel address space, for the reads through it */
+static struct type *c_addrspace(struct sema *se, struct node *n)
+{
+	struct type *t = sema_expr(se, n->args);
+
+	if (!t)
+		return NULL;
+	if (t->kind != TYPE_INT && t->kind != TYPE_POINTER) {
+		sema_error(se, &n->loc, "%s() only supports integer or pointer arguments (%s provided)",
+			   n->str, type_kind_word(t));
+		return NULL;
+	}
+	return type_with_as(t, n->str[0] == 'u' ? AS_USER : AS_KERNEL);
+}
+
+static LLVMValueRef f_addrspace(struct cg *cg, struct node *n, struct node *m)
+{
+	return cg_expr(cg, n->args);
+}
+
 const struct func funcs_str[] = {
+	{ "uptr", 1, 1, F_EXPR, false, c_addrspace, f_addrspace },
+	{ "kptr", 1, 1, F_EXPR, false, c_addrspace, f_addrspace },
 	{ "pton", 1, 1, F_EXPR, false, c_pton, f_pton },
 	{ "strcontains", 2, 2, F_EXPR, false, c_strcontains, f_strcontains },
 	{ "str", 1, 2, F_EXPR, false, c_str, f_str },

@@ -119,7 +119,7 @@ void cg_store(struct cg *cg, LLVMValueRef dst, const struct type *st, LLVMValueR
 		for (i = 0; i < st->nfields && i < t->nfields; i++) {
 			LLVMValueRef src = irb_gep(cg, v, t->offsets[i]);
 			LLVMValueRef fv = in_memory(t->fields[i]) ? src :
-					  irb_load(cg, src, 8, t->fields[i]->is_signed);
+					  irb_load(cg, src, t->fields[i]->size, t->fields[i]->is_signed);
 
 			cg_store(cg, irb_gep(cg, dst, st->offsets[i]), st->fields[i], fv, t->fields[i]);
 		}
@@ -468,6 +468,12 @@ static LLVMValueRef cg_binop(struct cg *cg, struct node *n)
 		if (n->b->kind == N_STR)
 			len = (uint32_t)n->b->slen + 1;
 		eq = cg_streq(cg, a, b, len);
+		return n->op == EQ ? eq : LLVMBuildXor(cg->b, eq, irb_const(cg, 1), "");
+	}
+	if (ta->kind == TYPE_BUFFER) {
+		/* the length byte, then the data: bytes past a buffer's length are zeroes */
+		LLVMValueRef eq = cg_memeq(cg, a, b, MIN(ta->size, tb->size));
+
 		return n->op == EQ ? eq : LLVMBuildXor(cg->b, eq, irb_const(cg, 1), "");
 	}
 	if (ta->kind == TYPE_ARRAY) {
@@ -827,7 +833,7 @@ LLVMValueRef cg_expr(struct cg *cg, struct node *n)
 
 		if (in_memory(n->type))
 			return p;
-		return irb_load(cg, p, 8, n->type->is_signed);
+		return irb_load(cg, p, n->type->size, n->type->is_signed);
 	}
 	case N_INDEX:
 		return cg_index(cg, n);

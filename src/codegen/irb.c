@@ -120,8 +120,9 @@ void irb_probe_read_str(struct cg *cg, LLVMValueRef dst, uint32_t size, LLVMValu
 /*
  * The BPF backend expands constant-size memset/memcpy inline only up to 128 stores and cannot
  * call libc.  Chunks small enough to expand, marked volatile so LLVM never merges them back
- * into one large call.  Every base is 8-byte aligned (frame slots, map values, ring buffer
- * records, tuple fields), so a chunk at a multiple of 8 uses 8-byte stores.
+ * into one large call.  Every base on the stack is 8-byte aligned, so a chunk at a multiple
+ * of 8 uses 8-byte stores; a tuple field may not be, but tuples live only in scratch, map and
+ * ring buffer memory, where the verifier allows misaligned access.
  */
 #define IRB_CHUNK 256
 

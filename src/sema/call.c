@@ -16,6 +16,11 @@ struct type *sema_call(struct sema *se, struct node *n, bool is_stmt, struct nod
 	const struct func *f = func_find(n->str);
 	int nargs = (int)ast_list_len(n->args);
 
+	if (!sema_fold_str_positional(se, n))
+		return NULL;
+	if (n->kind == N_STR)
+		return sema_expr(se, n);
+
 	if (!f && nargs == 0 && builtin_find(n->str)) {
 		/* pid(), comm(), nsecs(): builtins callable with parentheses (bpftrace 0.20+) */
 		n->kind = N_IDENT;

@@ -223,7 +223,8 @@ static struct type *binop_type(struct sema *se, struct node *n)
 		}
 		return ok ? type_int(8, false) : NULL;
 	}
-	if (a->kind == TYPE_STRING && b->kind == TYPE_STRING) {
+	if ((a->kind == TYPE_STRING && b->kind == TYPE_STRING) ||
+	    (a->kind == TYPE_BUFFER && b->kind == TYPE_BUFFER)) {
 		if (n->op != EQ && n->op != NE) {
 			sema_error(se, &n->op_loc, "The %s operator can not be used on expressions of "
 				   "types %s, %s", ast_op_name(n->op), type_name(a), type_name(b));
@@ -385,8 +386,7 @@ static struct type *expr_tuple(struct sema *se, struct node *n)
 			ok = false;
 			continue;
 		}
-		f[i] = kt->kind == TYPE_INT ? type_int(8, kt->is_signed) :
-		       kt->kind == TYPE_RECORD || kt->kind == TYPE_ARRAY ?
+		f[i] = kt->kind == TYPE_RECORD || kt->kind == TYPE_ARRAY ?
 		       sema_storage_type(se, kt) : kt;
 	}
 	t = ok ? type_tuple(f, cnt) : NULL;

@@ -41,7 +41,14 @@ struct type *sema_merge_types(struct type *a, struct type *b)
 		bool changed = false;
 
 		for (i = 0; i < a->nfields; i++) {
-			f[i] = sema_merge_types(a->fields[i], b->fields[i]);
+			struct type *fa = a->fields[i], *fb = b->fields[i];
+
+			/* tuple ints keep their sizes: the wider of the two holds both */
+			if (fa->kind == TYPE_INT && fb->kind == TYPE_INT &&
+			    (fb->size > fa->size || (fb->is_signed && !fa->is_signed)))
+				f[i] = type_int(MAX(fa->size, fb->size), fa->is_signed || fb->is_signed);
+			else
+				f[i] = sema_merge_types(fa, fb);
 			changed |= f[i] != a->fields[i];
 		}
 		r = changed ? type_tuple(f, a->nfields) : a;

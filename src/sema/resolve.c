@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cdecl.h"
+#include "parser.h"
 #include "runtime/btf.h"
 #include "runtime/dwarf_types.h"
 #include "util.h"
@@ -83,8 +84,10 @@ struct type *sema_storage_type(struct sema *se, struct type *t)
 		struct type **f = xcalloc(t->nfields, sizeof(*f));
 		struct type *r;
 
+		/* fields keep their sizes: a tuple is laid out like a C struct (bpftrace 0.17) */
 		for (i = 0; i < t->nfields; i++)
-			f[i] = sema_storage_type(se, t->fields[i]);
+			f[i] = t->fields[i]->kind == TYPE_INT || t->fields[i]->kind == TYPE_STRING ?
+			       t->fields[i] : sema_storage_type(se, t->fields[i]);
 		r = type_tuple(f, t->nfields);
 		free(f);
 		return r;
@@ -110,6 +113,8 @@ const char *sema_literal_str(struct sema *se, struct node *call, struct node *ar
 {
 	if (arg && arg->kind == N_POSITIONAL)
 		sema_expr(se, arg);
+	if (arg && !sema_fold_str_positional(se, arg))
+		return NULL;
 	if (!arg || arg->kind != N_STR) {
 		struct type *t = arg ? sema_expr(se, arg) : NULL;
 
@@ -164,6 +169,41 @@ void sema_make_str(struct node *n, const char *s)
 	n->kind = N_STR;
 	n->str = xstrdup(s);
 	n->slen = strlen(s);
+}
+
+/*
+ * str($N) and str($N + k) are string literals in bpftrace 0.17: the parameter's text (even a
+ * number's), k characters in.  So kaddr(str($1)) is a literal and str($1) of "1" is "1".
+ */
+bool sema_fold_str_positional(struct sema *se, struct node *n)
+{
+	struct node *a = n->args, *pos = a;
+	int64_t skip = 0;
+	const char *p;
+	size_t len;
+
+	if (n->kind != N_CALL || strcmp(n->str, "str") != 0 || !a || a->next)
+		return true;
+	if (a->kind == N_BINOP && a->op == PLUS && a->a->kind == N_POSITIONAL &&
+	    a->b->kind == N_INT) {
+		pos = a->a;
+		skip = a->b->ival;
+	}
+	if (pos->kind != N_POSITIONAL || pos->ival < 1 || skip < 0)
+		return true;
+	p = pos->ival <= se->s->opts.nparams ? se->s->opts.params[pos->ival - 1] : "";
+	len = strlen(p);
+	if ((uint64_t)skip > len) {
+		sema_error(se, &a->loc, "only addition of a single constant less or equal to the "
+			   "length of $%lld (which is %zu) is allowed inside str()",
+			   (long long)pos->ival, len);
+		return false;
+	}
+	sema_make_str(n, p + skip);
+	ast_free_node(n->args);
+	n->args = NULL;
+	n->positional = true;
+	return true;
 }
 
 /* $N: an integer when the parameter is numeric, a string literal otherwise; missing is 0/"". */

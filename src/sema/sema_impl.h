@@ -24,6 +24,8 @@ void sema_make_int(struct node *n, int64_t v);
 void sema_make_str(struct node *n, const char *s);
 /* $N: an integer when the parameter is numeric, a string literal otherwise. */
 void sema_resolve_positional(struct sema *se, struct node *n);
+/* str($N), str($N + k): a string literal; false after an error */
+bool sema_fold_str_positional(struct sema *se, struct node *n);
 
 /* infer.c */
 /* Same kind of value: ints with ints, strings with strings of any size, equal tuples. */

@@ -205,6 +205,15 @@ static void check_stmt(struct sema *se, struct node *n)
 {
 	int64_t v;
 
+	if (n->kind == N_EXPR_STMT && n->a->kind == N_TERNARY) {
+		/* c ? printf("yes") : printf("no"); as a statement is an if/else (bpftrace 0.17) */
+		struct node *t = n->a;
+
+		n->kind = N_IF;
+		n->a = t->a;
+		n->body = ast_stmt(N_EXPR_STMT, t->b, NULL, NULL, &t->b->loc);
+		n->c = ast_stmt(N_EXPR_STMT, t->c, NULL, NULL, &t->c->loc);
+	}
 	switch (n->kind) {
 	case N_EXPR_STMT:
 		if (n->a->kind == N_CALL)
