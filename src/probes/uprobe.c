@@ -110,10 +110,11 @@ static int uprobe_parse(struct attach_point *ap)
 		err = uprobe_parse_line(ap, func);
 		goto out;
 	}
-	if (strncmp(func, "0x", 2) == 0) {
+	if (strncmp(func, "0x", 2) == 0 || (*func >= '0' && *func <= '9')) {
 		char *end;
 
-		uap(ap)->offset = strtoull(func, &end, 16);
+		/* an address, in hex or, as bpftrace takes uprobe:BIN:10, in decimal */
+		uap(ap)->offset = strtoull(func, &end, strncmp(func, "0x", 2) == 0 ? 16 : 10);
 		if (*end) {
 			diag_error(&ap->loc, "invalid address '%s'", func);
 			free(func);
@@ -317,7 +318,23 @@ static int expand_path(struct attach_point *ap, struct probe_targets *ts, char *
 	if (uap(ap)->kind == UPROBE_LINE) {
 		expand_line(&c);
 	} else if (uap(ap)->is_addr) {
-		add_target(&c, ap->func, uap(ap)->offset);
+		/* an address in no function, or inside an instruction, would corrupt the program */
+		uint64_t delta;
+
+		if (elf_sym_at(ef, uap(ap)->offset, &sym, &delta)) {
+			diag_error(&ap->loc, "Could not resolve address: %s:0x%llx", path,
+				   (unsigned long long)uap(ap)->offset);
+			c.err = -ENOENT;
+		} else if ((err = disasm_check_boundary(ef, &sym, delta))) {
+			diag_error(&ap->loc, "%s:0x%llx is %s+%llu, %s", path,
+				   (unsigned long long)uap(ap)->offset, sym.name,
+				   (unsigned long long)delta,
+				   err == -ERANGE ? "past the end of the function" :
+				   "not on an instruction boundary: the probe would corrupt the program");
+			c.err = err;
+		} else {
+			add_target(&c, ap->func, uap(ap)->offset);
+		}
 	} else if (has_wildcard(ap->func)) {
 		size_t before = ts->n;
 
@@ -341,9 +358,13 @@ static int expand_path(struct attach_point *ap, struct probe_targets *ts, char *
 		} else if (uap(ap)->has_offset) {
 			err = disasm_check_boundary(ef, &sym, uap(ap)->offset);
 			if (err) {
-				diag_error(&ap->loc, "%s+%llu is %s", ap->func,
+				if (err == -ERANGE)
+					diag_error(&ap->loc, "Offset outside the function bounds ('%s' "
+						   "size is %llu)", ap->func,
+						   (unsigned long long)sym.size);
+				else
+					diag_error(&ap->loc, "%s+%llu is %s", ap->func,
 					   (unsigned long long)uap(ap)->offset,
-					   err == -ERANGE ? "past the end of the function" :
 					   "not on an instruction boundary: the probe would corrupt the "
 					   "program");
 				c.err = err;
