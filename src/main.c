@@ -374,7 +374,6 @@ static int resolve_record_btf(const char *name, bool is_union, struct record **o
 	return btf_find_record(name, is_union, out);
 }
 
-/* -l -e 'program': the probes the program would attach (-l PATTERN is handled in main) */
 /*
  * A -l search expression is an attach point: a character that the lexer would not take in a
  * script is an error located in it, as bpftrace says it ("invalid character '\\'").
@@ -384,9 +383,7 @@ static bool list_pattern_invalid(const char *pattern)
 	for (const char *c = pattern; *c; c++) {
 		unsigned char ch = (unsigned char)*c;
 
-		if (ch > ' ' && ch < 0x7f && ch != '\\' && ch != '`' && ch != '\'')
-			continue;
-		if (ch == ' ')
+		if (ch >= ' ' && ch < 0x7f && ch != '\\' && ch != '`' && ch != '\'')
 			continue;
 		int col = (int)(c - pattern) + 1;
 		struct loc at = { 1, col, 1, col + 1 };
@@ -398,6 +395,7 @@ static bool list_pattern_invalid(const char *pattern)
 	return false;
 }
 
+/* -l -e 'program': the probes the program would attach (-l PATTERN is handled in main) */
 static int list_probes(struct script *s)
 {
 	size_t i, j, k;
