@@ -882,22 +882,9 @@ int elf_sym_at(struct elf_file *ef, uint64_t vaddr, struct elf_sym *out, uint64_
 #ifdef HAVE_LIBDW
 static bool has_debug_info(Elf *e)
 {
-	size_t shstrndx;
-	Elf_Scn *scn = NULL;
 	GElf_Shdr shdr;
 
-	if (elf_getshdrstrndx(e, &shstrndx))
-		return false;
-	while ((scn = elf_nextscn(e, scn))) {
-		const char *name;
-
-		if (!gelf_getshdr(scn, &shdr) || shdr.sh_type == SHT_NOBITS)
-			continue;
-		name = elf_strptr(e, shstrndx, shdr.sh_name);
-		if (name && strcmp(name, ".debug_info") == 0)
-			return true;
-	}
-	return false;
+	return find_scn(e, ".debug_info", &shdr) && shdr.sh_type != SHT_NOBITS;
 }
 
 /*
