@@ -1,7 +1,7 @@
 /*
  * main.c - sonde's command line: read the script, run the compiler passes, then the session.
  *
- *	preprocess -> parse -> sema -> codegen -> load -> attach -> BEGIN -> poll -> END -> maps
+ *	preprocess -> parse -> sema -> codegen -> load -> BEGIN -> attach -> poll -> END -> maps
  */
 #include <ctype.h>
 #include <errno.h>
@@ -603,16 +603,21 @@ static int run(struct options *o, struct script *s)
 		err = knames_fill(s, ss.obj);
 	if (err)
 		goto out;
-	err = session_attach(&ss);
+	/*
+	 * BEGIN runs before anything is attached, as in bpftrace: a probe never sees the state
+	 * before BEGIN, and an interval starts counting after it.  Its output waits in the ring
+	 * buffer, so it still prints after "Attaching N probes...", whose count leaves out the
+	 * targets the kernel refused.
+	 */
+	session_tracing = 1;
+	err = session_run_special(&ss, COMPILED_BEGIN);
+	if (!err)
+		err = session_attach(&ss);
 	if (err)
 		goto out;
 	if (!o->quiet)
 		output_attached(ss.out, s->nattach - (unsigned)ss.links.skipped);
 	session_flush(&ss, true);
-	session_tracing = 1;
-	err = session_run_special(&ss, COMPILED_BEGIN);
-	if (err)
-		goto out;
 	if (ss.child_go_fd >= 0) {
 		if (write(ss.child_go_fd, "g", 1) != 1)
 			diag_error(NULL, "failed to start '%s': %s", o->cmd, strerror(errno));
