@@ -340,8 +340,12 @@ static int on_event(void *ctx, void *data, size_t size)
 		fi = &cs->fmts[h->id];
 		memcpy(&r, payload, 8);
 		/* bpftrace 0.17's -k warning, at the call, in the trace's output */
-		text = diag_format_warning(&fi->loc, "Failed to %s: %s (%lld)", fi->fmt,
-					   strerror((int)-r), (long long)r);
+		if (r < 0)
+			text = diag_format_warning(&fi->loc, "Failed to %s: %s (%lld)", fi->fmt,
+						   strerror((int)-r), (long long)r);
+		else	/* a lookup that found nothing */
+			text = diag_format_warning(&fi->loc, "Failed to %s: %lld", fi->fmt,
+						   (long long)r);
 		if (text)
 			output_helper_error(ss->out, fi->fmt, r, fi->loc.first_line,
 					    fi->loc.first_column, text);

@@ -44,7 +44,8 @@ struct options {
 	const char *outfile;
 	const char *buffering;
 	enum output_format format;
-	bool quiet, dump, unsafe, info, listing, helper_errors;
+	bool quiet, dump, unsafe, info, listing;
+	unsigned helper_errors;	/* -k, -kk */
 	int verbose;
 	int ustack;		/* STACK_UNWIND_*, -1 unless --ustack */
 	const char **incdirs, **incfiles;
@@ -86,7 +87,7 @@ static void usage(FILE *f)
 	      "    -p, --pid PID  enable USDT probes on PID and filter every probe to PID\n"
 	      "    -c, --cmd 'CMD'       run CMD and enable USDT probes on resulting process\n"
 	      "    -q, --quiet    keep messages quiet\n"
-	      "    -k             warn when a map delete fails at run time\n"
+	      "    -k             warn when a BPF helper fails at run time (-kk: reads and lookups too)\n"
 	      "    --no-warnings  do not print warnings\n"
 	      "    --unsafe       allow unsafe builtin functions (system, signal, ...)\n"
 	      "    --debug-file F use F for the symbols of a stripped binary\n"
@@ -241,7 +242,7 @@ again:
 		case 'p': o->pid = optarg; break;
 		case 'c': o->cmd = optarg; break;
 		case 'q': o->quiet = true; break;
-		case 'k': o->helper_errors = true; break;
+		case 'k': o->helper_errors++; break;
 		case 'v': o->verbose++; break;
 		case 'V': printf("sonde v%s (bpftrace v0.17.0 compatible)\n", PACKAGE_VERSION); exit(0);
 		case OPT_UNSAFE: o->unsafe = true; break;

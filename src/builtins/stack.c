@@ -231,7 +231,7 @@ static LLVMValueRef e_kstack(struct cg *cg, struct node *n)
 {
 	LLVMValueRef args[] = { cg->ctxv, cg->stacks, irb_const(cg, 0) };
 
-	return irb_helper_call(cg, BPF_FUNC_get_stackid, cg->i64, args, 3);
+	return irb_helper_call_checked(cg, 1, BPF_FUNC_get_stackid, cg->i64, args, 3);
 }
 
 /*
