@@ -48,6 +48,12 @@ static char *stack_printf_text(struct session *ss, const struct type *t, const v
 	return s;
 }
 
+/* An address no symbol holds, as bpftrace writes it (a C++ stream's showbase: 0 is "0"). */
+static char *unresolved(uint64_t addr)
+{
+	return addr ? xasprintf("0x%llx", (unsigned long long)addr) : xstrdup("0");
+}
+
 static char *usym_text(struct session *ss, const struct type *t, const void *data)
 {
 	uint64_t addr = u64_at(data);
@@ -56,7 +62,7 @@ static char *usym_text(struct session *ss, const struct type *t, const void *dat
 
 	if (usyms_resolve(ss->usyms, pid, addr, &info) == 0 && info.sym)
 		return xstrdup(info.sym);
-	return xasprintf("0x%llx", (unsigned long long)addr);
+	return unresolved(addr);
 }
 
 static char *ksym_text(struct session *ss, const struct type *t, const void *data)
@@ -64,8 +70,10 @@ static char *ksym_text(struct session *ss, const struct type *t, const void *dat
 	struct strbuf sb;
 
 	sb_init(&sb);
-	if (ksyms_resolve_name(u64_at(data), &sb))
-		sb_printf(&sb, "0x%llx", (unsigned long long)u64_at(data));
+	if (ksyms_resolve_name(u64_at(data), &sb)) {
+		sb_free(&sb);
+		return unresolved(u64_at(data));
+	}
 	return sb_steal(&sb);
 }
 

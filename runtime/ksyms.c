@@ -113,7 +113,9 @@ static int resolve(uint64_t addr, struct strbuf *out, bool offset)
 	int err = load();
 	const struct ksym *s = err ? NULL : find(addr);
 
-	if (!s)
+	if (!s && !addr)
+		sb_puts(out, "0");	/* as bpftrace writes it (a C++ stream's showbase) */
+	else if (!s)
 		sb_printf(out, "0x%" PRIx64, addr);
 	else if (offset)
 		sb_printf(out, "%s+%" PRIu64, s->name, addr - s->addr);
