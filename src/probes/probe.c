@@ -199,13 +199,24 @@ out:
 
 int probe_list(const char *pattern, bool verbose, FILE *out)
 {
-	size_t i;
+	size_t i, len = pattern ? strcspn(pattern, ":") : 0;
 	int err = 0;
+
+	/* a type that is no probe type lists nothing: say so rather than print nothing */
+	if (pattern && pattern[len] == ':' && len < 64) {
+		char type[64];
+
+		memcpy(type, pattern, len);
+		type[len] = '\0';
+		if (!has_wildcard(type) && !probe_ops_find(type)) {
+			diag_error(NULL, "Invalid probe type: %s", type);
+			return -EINVAL;
+		}
+	}
 
 	for (i = 0; i < ARRAY_SIZE(probe_types); i++) {
 		const struct probe_ops *o = probe_types[i];
 		char type[64];
-		size_t len;
 
 		if (!o->list)
 			continue;
