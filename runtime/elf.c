@@ -296,6 +296,45 @@ bool elf_is_pie_or_dyn(struct elf_file *ef)
 	return ef->ehdr.e_type == ET_DYN;
 }
 
+bool elf_is_library(struct elf_file *ef)
+{
+	size_t n;
+
+	if (ef->ehdr.e_type != ET_DYN || elf_getphdrnum(ef->elf, &n))
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		GElf_Phdr ph;
+
+		if (gelf_getphdr(ef->elf, (int)i, &ph) && ph.p_type == PT_INTERP)
+			return false;	/* a position-independent executable */
+	}
+	return true;
+}
+
+char **elf_needed(struct elf_file *ef, size_t *n)
+{
+	GElf_Shdr shdr;
+	Elf_Scn *scn = find_scn_type(ef->elf, SHT_DYNAMIC, &shdr);
+	Elf_Data *d = scn ? elf_getdata(scn, NULL) : NULL;
+	char **names = NULL;
+	size_t cap = 0;
+
+	*n = 0;
+	for (size_t i = 0; d && shdr.sh_entsize && i < shdr.sh_size / shdr.sh_entsize; i++) {
+		GElf_Dyn dyn;
+		const char *name;
+
+		if (!gelf_getdyn(d, (int)i, &dyn) || dyn.d_tag == DT_NULL)
+			break;
+		if (dyn.d_tag != DT_NEEDED ||
+		    !(name = elf_strptr(ef->elf, shdr.sh_link, dyn.d_un.d_val)))
+			continue;
+		xgrow((void **)&names, &cap, *n + 1, sizeof(*names));
+		names[(*n)++] = xstrdup(name);
+	}
+	return names;
+}
+
 int elf_vaddr_to_offset(struct elf_file *ef, uint64_t vaddr, uint64_t *off)
 {
 	for (size_t i = 0; i < ef->nloads; i++) {

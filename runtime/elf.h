@@ -42,6 +42,11 @@ int elf_sym_find(struct elf_file *ef, const char *name, struct elf_sym *out);
 /* Any defined symbol (variables too) by its exact name: its vaddr.  -ENOENT if none. */
 int elf_object_find(struct elf_file *ef, const char *name, uint64_t *vaddr, uint64_t *size);
 
+/* A shared library: ET_DYN without an interpreter (a PIE executable has one). */
+bool elf_is_library(struct elf_file *ef);
+/* The DT_NEEDED names, in order (malloc'ed, as the array; NULL when there are none). */
+char **elf_needed(struct elf_file *ef, size_t *n);
+
 /* The PT_LOAD rule: -ENOENT if no segment holds the address (or offset). */
 int elf_vaddr_to_offset(struct elf_file *ef, uint64_t vaddr, uint64_t *off);
 int elf_offset_to_vaddr(struct elf_file *ef, uint64_t off, uint64_t *vaddr);

@@ -161,6 +161,7 @@ void probe_targets_free(struct probe_targets *ts)
 		free(ts->v[i].priv);
 	}
 	free(ts->v);
+	free(ts->missing);
 	memset(ts, 0, sizeof(*ts));
 }
 

@@ -47,6 +47,12 @@ struct probe_targets {
 	size_t n, cap;
 	/* All targets share one program (uprobe wildcards over one binary: one multi-link). */
 	bool shared_program;
+	/*
+	 * What expand could not find ("Could not resolve symbol: ..."), with no targets: a
+	 * warning when other probes of the script attach, as bpftrace skips such a function
+	 * (silently), the error when nothing else would (sema_expand_probes).
+	 */
+	char *missing;
 };
 
 struct probe_ops {

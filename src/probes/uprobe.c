@@ -297,6 +297,57 @@ static void expand_line(struct match_ctx *c)
  * The targets of ap in one binary (path is taken).  With quiet, a binary that is not an ELF
  * file or lacks the function adds nothing and is no error (one of several a wildcard matched).
  */
+/*
+ * A function that a library does not define but one of the libraries it loads does: glibc
+ * 2.34 and later keep libpthread.so.0 as an empty stub whose pthread_create is libc.so.6's, so
+ * bpftrace's threadsnoop.bt names a function that is not there.  A library's DT_NEEDED
+ * libraries are searched (in its own directory first) and the function is traced where it
+ * is, with a warning that says so.  Never for an executable: its imports are other processes'
+ * functions too.
+ */
+static bool expand_in_needed(struct match_ctx *c)
+{
+	const char *func = c->ap->func;
+	char **names;
+	size_t n, i;
+	bool found = false;
+
+	if (!elf_is_library(c->ef) || !(names = elf_needed(c->ef, &n)))
+		return false;
+	for (i = 0; i < n && !found; i++) {
+		const char *slash = strrchr(c->path, '/');
+		char *lib = slash ? xasprintf("%.*s/%s", (int)(slash - c->path), c->path, names[i]) :
+			    NULL;
+		struct match_ctx in = *c;
+		struct elf_sym sym;
+
+		memset(&in.seen, 0, sizeof(in.seen));
+		if (lib && access(lib, R_OK)) {
+			free(lib);
+			lib = NULL;
+		}
+		if (!lib && libpath_resolve(names[i], probe_pid, &lib))
+			lib = NULL;
+		if (lib && elf_open(lib, &in.ef) == 0) {
+			in.path = lib;
+			if (elf_sym_find(in.ef, func, &sym) == 0) {
+				diag_warn(&c->ap->loc, "%s is not in %s but in %s, which it loads: traced "
+					  "there", func, c->path, lib);
+				add_target(&in, func, sym.vaddr);
+				c->err = in.err;
+				found = true;
+			}
+			elf_close(in.ef);
+		}
+		free(in.seen.slots);
+		free(lib);
+	}
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return found;
+}
+
 static int expand_path(struct attach_point *ap, struct probe_targets *ts, char *path, bool quiet)
 {
 	struct match_ctx c = { .ap = ap, .ts = ts };
@@ -352,6 +403,12 @@ static int expand_path(struct attach_point *ap, struct probe_targets *ts, char *
 			/* not in this one of the matched binaries (its inlined copies do not count) */
 		} else if (err == -ENOENT && !uap(ap)->has_offset && add_inlined(&c) > 0) {
 			/* a function inlined everywhere: its copies are all there is */
+		} else if (err == -ENOENT && !uap(ap)->has_offset && expand_in_needed(&c)) {
+			/* defined by a library this one loads */
+		} else if (err == -ENOENT) {
+			if (!ts->missing)
+				ts->missing = xasprintf("Could not resolve symbol: %s:%s", path,
+							ap->func);
 		} else if (err) {
 			diag_error(&ap->loc, "Could not resolve symbol: %s:%s", path, ap->func);
 			c.err = err;
@@ -402,10 +459,8 @@ static int expand_glob(struct attach_point *ap, struct probe_targets *ts)
 		paths[i] = NULL;
 	}
 	libpath_free_list(paths, n);
-	if (!err && !ts->n && !has_wildcard(ap->func) && !uap(ap)->is_addr) {
-		diag_error(&ap->loc, "Could not resolve symbol: %s:%s", ap->target, ap->func);
-		err = -ENOENT;
-	}
+	if (!err && !ts->n && !has_wildcard(ap->func) && !uap(ap)->is_addr && !ts->missing)
+		ts->missing = xasprintf("Could not resolve symbol: %s:%s", ap->target, ap->func);
 	return err;
 }
 

@@ -34,9 +34,35 @@ static char *substitute_params(struct script *s, const char *text)
 	return sb_steal(&sb);
 }
 
+/*
+ * Attach points whose function is not there: skipped with a warning while another probe of
+ * the script attaches (a tool naming a function one library version lacks still runs), the
+ * error when none would, since the script would then trace nothing.
+ */
+static int report_missing(struct script *s, size_t targets)
+{
+	int err = 0;
+
+	for (size_t i = 0; i < s->prog.nprobes; i++)
+		for (size_t j = 0; j < s->prog.probes[i]->naps; j++) {
+			struct attach_point *ap = s->prog.probes[i]->aps[j];
+			struct probe_targets *ts = ap->priv;
+
+			if (!ts || !ts->missing)
+				continue;
+			if (targets) {
+				diag_warn(&ap->loc, "%s: skipped, the other probes attach", ts->missing);
+			} else {
+				diag_error(&ap->loc, "%s", ts->missing);
+				err = -ENOENT;
+			}
+		}
+	return err;
+}
+
 int sema_expand_probes(struct script *s)
 {
-	size_t i, j;
+	size_t i, j, targets = 0;
 	int err = 0;
 
 	for (i = 0; i < s->prog.nprobes; i++) {
@@ -90,9 +116,11 @@ int sema_expand_probes(struct script *s)
 				s->nattach += (unsigned)ts->n;
 			else
 				s->nattach += 1;
+			if (!ap->ops->is_special)
+				targets += ts->n;
 		}
 	}
-	return err;
+	return err ? err : report_missing(s, targets);
 }
 
 void sema_build_progs(struct script *s)
