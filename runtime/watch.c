@@ -65,6 +65,8 @@ void session_watch(struct session *ss, uint32_t prog, const struct event_watch *
 			       OUT_OF_REGISTERS : OUT_OF_REGISTERS "\n");
 		goto cont;
 	}
+	if (err == -ESRCH)
+		goto cont;	/* the process is gone (asyncwatchpoint): the trace ends with it */
 	if (err) {
 		diag_error(NULL, "failed to attach a watchpoint at 0x%llx in process %d: %s",
 			   (unsigned long long)ev->addr, target_pid(ss), strerror(-err));
