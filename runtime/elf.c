@@ -543,7 +543,7 @@ static void find_debug_file(struct elf_file *ef)
 
 /* ---- the symbol table ---- */
 
-int elf_object_find(struct elf_file *ef, const char *name, uint64_t *vaddr)
+int elf_object_find(struct elf_file *ef, const char *name, uint64_t *vaddr, uint64_t *size)
 {
 	static const Elf64_Word types[] = { SHT_SYMTAB, SHT_DYNSYM };
 
@@ -563,6 +563,7 @@ int elf_object_find(struct elf_file *ef, const char *name, uint64_t *vaddr)
 			n = elf_strptr(ef->elf, shdr.sh_link, s.st_name);
 			if (n && strcmp(n, name) == 0) {
 				*vaddr = s.st_value;
+				*size = s.st_size;
 				return 0;
 			}
 		}

@@ -40,7 +40,7 @@ int elf_sym_foreach(struct elf_file *ef, int (*cb)(const struct elf_sym *sym, vo
  */
 int elf_sym_find(struct elf_file *ef, const char *name, struct elf_sym *out);
 /* Any defined symbol (variables too) by its exact name: its vaddr.  -ENOENT if none. */
-int elf_object_find(struct elf_file *ef, const char *name, uint64_t *vaddr);
+int elf_object_find(struct elf_file *ef, const char *name, uint64_t *vaddr, uint64_t *size);
 
 /* The PT_LOAD rule: -ENOENT if no segment holds the address (or offset). */
 int elf_vaddr_to_offset(struct elf_file *ef, uint64_t vaddr, uint64_t *off);

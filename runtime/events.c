@@ -43,22 +43,22 @@ static struct sigaction saved_actions[ARRAY_SIZE(changed_signals)];
 /* SIGUSR1: print every map now, as bpftrace does, and go on tracing */
 static volatile sig_atomic_t print_maps;
 
-/* Set once the probes are attached and BEGIN is about to run (main.c). */
+/* Set once BEGIN is about to run, before the probes are attached (main.c). */
 volatile sig_atomic_t session_tracing;
 
 static void on_signal(int sig)
 {
 	if (sig == SIGUSR1) {
-		/* print the maps; before the probes are attached there is nothing to print */
+		/* print the maps; before BEGIN there is nothing to print */
 		if (session_tracing)
 			print_maps = 1;
 		return;
 	}
 	if (!session_tracing) {
-		/* still compiling, loading or attaching (minutes for thousands of probes): nothing
-		 * has run that END or the maps would report, so the signal ends sonde as it would
-		 * any program; the kernel detaches whatever was attached with the fds, and a -c
-		 * child waiting for its start reads end-of-file and exits */
+		/* still compiling or loading: nothing has run that END or the maps would report,
+		 * so the signal ends sonde as it would any program; the kernel frees what was
+		 * loaded with the fds, and a -c child waiting for its start reads end-of-file and
+		 * exits */
 		signal(sig, SIG_DFL);
 		raise(sig);
 		return;
@@ -343,8 +343,12 @@ static int on_event(void *ctx, void *data, size_t size)
 		fi = &cs->fmts[h->id];
 		memcpy(&r, payload, 8);
 		/* bpftrace 0.17's -k warning, at the call, in the trace's output */
-		text = diag_format_warning(&fi->loc, "Failed to %s: %s (%lld)", fi->fmt,
-					   strerror((int)-r), (long long)r);
+		if (r < 0)
+			text = diag_format_warning(&fi->loc, "Failed to %s: %s (%lld)", fi->fmt,
+						   strerror((int)-r), (long long)r);
+		else	/* a lookup that found nothing */
+			text = diag_format_warning(&fi->loc, "Failed to %s: %lld", fi->fmt,
+						   (long long)r);
 		if (text)
 			output_helper_error(ss->out, fi->fmt, r, fi->loc.first_line,
 					    fi->loc.first_column, text);

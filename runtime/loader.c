@@ -254,12 +254,13 @@ int session_attach(struct session *ss)
 	 * run in the order they were attached (one array per tracepoint); a uprobe's consumers and
 	 * a software event's perf events run newest first, so those attach last program first.
 	 */
-	for (i = 0; i < cs->nprogs; i++) {
+	/* BEGIN has run: a Ctrl-C meanwhile stops attaching, and END and the maps report */
+	for (i = 0; i < cs->nprogs && !session_stop; i++) {
 		if (cs->progs[i].prog_type == BPF_PROG_TYPE_TRACEPOINT &&
 		    (err = attach_one(ss, &cs->progs[i])))
 			return err;
 	}
-	for (i = cs->nprogs; i-- > 0;) {
+	for (i = cs->nprogs; i-- > 0 && !session_stop;) {
 		if (cs->progs[i].prog_type != BPF_PROG_TYPE_TRACEPOINT &&
 		    (err = attach_one(ss, &cs->progs[i])))
 			return err;

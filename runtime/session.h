@@ -54,7 +54,7 @@ struct session {
 };
 
 extern volatile sig_atomic_t session_stop;
-extern volatile sig_atomic_t session_tracing;	/* attached: a signal stops, END runs */
+extern volatile sig_atomic_t session_tracing;	/* BEGIN ran: a signal stops, END runs */
 
 /* loader.c */
 int session_load(struct session *ss, const void *obj, size_t size);

@@ -1,7 +1,7 @@
 /*
  * main.c - sonde's command line: read the script, run the compiler passes, then the session.
  *
- *	preprocess -> parse -> sema -> codegen -> load -> attach -> BEGIN -> poll -> END -> maps
+ *	preprocess -> parse -> sema -> codegen -> load -> BEGIN -> attach -> poll -> END -> maps
  */
 #include <ctype.h>
 #include <errno.h>
@@ -44,7 +44,8 @@ struct options {
 	const char *outfile;
 	const char *buffering;
 	enum output_format format;
-	bool quiet, dump, unsafe, info, listing, helper_errors;
+	bool quiet, dump, unsafe, info, listing;
+	unsigned helper_errors;	/* -k, -kk */
 	int verbose;
 	int ustack;		/* STACK_UNWIND_*, -1 unless --ustack */
 	const char **incdirs, **incfiles;
@@ -86,7 +87,7 @@ static void usage(FILE *f)
 	      "    -p, --pid PID  enable USDT probes on PID and filter every probe to PID\n"
 	      "    -c, --cmd 'CMD'       run CMD and enable USDT probes on resulting process\n"
 	      "    -q, --quiet    keep messages quiet\n"
-	      "    -k             warn when a map delete fails at run time\n"
+	      "    -k             warn when a BPF helper fails at run time (-kk: reads and lookups too)\n"
 	      "    --no-warnings  do not print warnings\n"
 	      "    --unsafe       allow unsafe builtin functions (system, signal, ...)\n"
 	      "    --debug-file F use F for the symbols of a stripped binary\n"
@@ -241,7 +242,7 @@ again:
 		case 'p': o->pid = optarg; break;
 		case 'c': o->cmd = optarg; break;
 		case 'q': o->quiet = true; break;
-		case 'k': o->helper_errors = true; break;
+		case 'k': o->helper_errors++; break;
 		case 'v': o->verbose++; break;
 		case 'V': printf("sonde v%s (bpftrace v0.17.0 compatible)\n", PACKAGE_VERSION); exit(0);
 		case OPT_UNSAFE: o->unsafe = true; break;
@@ -604,16 +605,21 @@ static int run(struct options *o, struct script *s)
 		err = knames_fill(s, ss.obj);
 	if (err)
 		goto out;
-	err = session_attach(&ss);
+	/*
+	 * BEGIN runs before anything is attached, as in bpftrace: a probe never sees the state
+	 * before BEGIN, and an interval starts counting after it.  Its output waits in the ring
+	 * buffer, so it still prints after "Attaching N probes...", whose count leaves out the
+	 * targets the kernel refused.
+	 */
+	session_tracing = 1;
+	err = session_run_special(&ss, COMPILED_BEGIN);
+	if (!err)
+		err = session_attach(&ss);
 	if (err)
 		goto out;
 	if (!o->quiet)
 		output_attached(ss.out, s->nattach - (unsigned)ss.links.skipped);
 	session_flush(&ss, true);
-	session_tracing = 1;
-	err = session_run_special(&ss, COMPILED_BEGIN);
-	if (err)
-		goto out;
 	if (ss.child_go_fd >= 0) {
 		if (write(ss.child_go_fd, "g", 1) != 1)
 			diag_error(NULL, "failed to start '%s': %s", o->cmd, strerror(errno));

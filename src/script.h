@@ -40,7 +40,9 @@ struct script_options {
 	int cpid;		/* -c child */
 	bool listing;		/* -l: expand only */
 	uint32_t cat_bytes_max;	/* BPFTRACE_CAT_BYTES_MAX, default 10240 */
-	bool helper_errors;	/* -k: warn when a map delete fails at run time */
+	/* -k: warn when a helper fails at run time (1: updates, deletes, comm, signal; -kk, 2:
+	 * also reads and map lookups, which give 0 when they fail), as bpftrace 0.17 does */
+	unsigned helper_errors;
 };
 
 struct script {

@@ -119,7 +119,7 @@ static LLVMValueRef e_comm(struct cg *cg, struct node *n)
 	LLVMValueRef args[] = { slot, LLVMConstInt(cg->i32, 16, false) };
 
 	/* the helper pads the name with NULs (and zeroes the buffer when it fails) */
-	irb_helper_call(cg, BPF_FUNC_get_current_comm, cg->i64, args, 2);
+	irb_helper_call_checked(cg, 1, BPF_FUNC_get_current_comm, cg->i64, args, 2);
 	return slot;
 }
 
@@ -175,7 +175,7 @@ static LLVMValueRef f_signal(struct cg *cg, struct node *n, struct node *m)
 	LLVMValueRef sig = n->ival ? irb_const(cg, n->ival) : cg_expr(cg, n->args);
 	LLVMValueRef arg = LLVMBuildTrunc(cg->b, sig, cg->i32, "");
 
-	irb_helper_call(cg, BPF_FUNC_send_signal, cg->i64, &arg, 1);
+	irb_helper_call_checked(cg, 1, BPF_FUNC_send_signal, cg->i64, &arg, 1);
 	return irb_const(cg, 0);
 }
 

@@ -231,7 +231,7 @@ static LLVMValueRef e_kstack(struct cg *cg, struct node *n)
 {
 	LLVMValueRef args[] = { cg->ctxv, cg->stacks, irb_const(cg, 0) };
 
-	return irb_helper_call(cg, BPF_FUNC_get_stackid, cg->i64, args, 3);
+	return irb_helper_call_checked(cg, 1, BPF_FUNC_get_stackid, cg->i64, args, 3);
 }
 
 /*
@@ -322,10 +322,6 @@ static struct type *c_kaddr(struct sema *se, struct node *n)
 }
 
 /*
- * uaddr("sym"): the address of a symbol of the probed binary.  Absolute for a fixed-address
- * executable; a PIE or library has no address until it is loaded, so those are refused.
- */
-/*
  * A position-independent binary's symbol has an address only once it is loaded: an entry
  * uprobe finds the load address from its own instruction pointer, when every program of the
  * probe is for one function of that binary.
@@ -346,12 +342,18 @@ static bool pie_uaddr_ok(struct sema *se, const char *path)
 	return true;
 }
 
+/*
+ * uaddr("sym"): the address of a symbol of the probed binary, a pointer to an integer of the
+ * symbol's size as in bpftrace (1, 2 or 4 bytes; 8 for any other size), so *uaddr("x") reads
+ * the whole variable and nothing past it.  Absolute for a fixed-address executable; a PIE or
+ * library has an address only where the probe can find its load address (pie_uaddr_ok).
+ */
 static struct type *c_uaddr(struct sema *se, struct node *n)
 {
 	const char *name = sema_literal_str(se, n, n->args);
 	const struct probe_targets *ts = se->ap->priv;
 	struct elf_file *ef;
-	uint64_t vaddr;
+	uint64_t vaddr, size = 0;
 	int err;
 
 	if (!name)
@@ -365,7 +367,7 @@ static struct type *c_uaddr(struct sema *se, struct node *n)
 		sema_error(se, &n->loc, "uaddr(): failed to open %s: %s", ts->v[0].path, strerror(-err));
 		return NULL;
 	}
-	err = elf_object_find(ef, name, &vaddr);
+	err = elf_object_find(ef, name, &vaddr, &size);
 	if (!err && elf_is_pie_or_dyn(ef) && !pie_uaddr_ok(se, ts->v[0].path))
 		err = -EADDRNOTAVAIL;
 	n->is_const = !elf_is_pie_or_dyn(ef);
@@ -382,7 +384,8 @@ static struct type *c_uaddr(struct sema *se, struct node *n)
 		return NULL;
 	}
 	n->ival = (int64_t)vaddr;
-	return type_int(8, false);
+	return type_pointer(type_int(size == 1 || size == 2 || size == 4 ? (uint32_t)size : 8, true),
+			    AS_USER);
 }
 
 static LLVMValueRef f_const(struct cg *cg, struct node *n, struct node *m)

@@ -88,9 +88,10 @@ static LLVMValueRef f_str(struct cg *cg, struct node *n, struct node *m)
 		args[0] = slot;
 		args[1] = LLVMBuildTrunc(cg->b, size, cg->i32, "");
 		args[2] = LLVMBuildIntToPtr(cg->b, v, cg->ptr, "");
-		irb_helper_call(cg, arg_as(cg, at) == AS_USER ? BPF_FUNC_probe_read_user_str :
-				arg_as(cg, at) == AS_KERNEL ? BPF_FUNC_probe_read_kernel_str :
-				BPF_FUNC_probe_read_str, cg->i64, args, 3);
+		irb_helper_call_checked(cg, 2, arg_as(cg, at) == AS_USER ?
+					BPF_FUNC_probe_read_user_str : arg_as(cg, at) == AS_KERNEL ?
+					BPF_FUNC_probe_read_kernel_str : BPF_FUNC_probe_read_str,
+					cg->i64, args, 3);
 		return slot;
 	}
 	irb_probe_read_str(cg, slot, max, v, arg_as(cg, at));
@@ -147,9 +148,9 @@ static LLVMValueRef f_buf(struct cg *cg, struct node *n, struct node *m)
 		args[0] = irb_gep(cg, slot, 1);
 		args[1] = LLVMBuildTrunc(cg->b, len, cg->i32, "");
 		args[2] = LLVMBuildIntToPtr(cg->b, v, cg->ptr, "");
-		irb_helper_call(cg, as == AS_USER ? BPF_FUNC_probe_read_user :
-				as == AS_KERNEL ? BPF_FUNC_probe_read_kernel : BPF_FUNC_probe_read,
-				cg->i64, args, 3);
+		irb_helper_call_checked(cg, 2, as == AS_USER ? BPF_FUNC_probe_read_user :
+					as == AS_KERNEL ? BPF_FUNC_probe_read_kernel :
+					BPF_FUNC_probe_read, cg->i64, args, 3);
 		return slot;
 	}
 	irb_store(cg, slot, LLVMConstInt(cg->i8, (unsigned long long)n->ival, false), 1);

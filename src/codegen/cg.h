@@ -56,6 +56,7 @@ struct cg {
 	size_t nuses, capuses;
 	LLVMValueRef root_frame, root_fn;
 	LLVMBasicBlockRef root_init_bb;
+	const struct loc *at;		/* the expression being generated: where -k points */
 };
 
 /* codegen.c */
@@ -79,6 +80,13 @@ LLVMValueRef cg_event_begin(struct cg *cg, enum event_kind kind, int id, uint32_
 void cg_event_end(struct cg *cg, LLVMValueRef rec, LLVMBasicBlockRef done);
 /* -k: when helper return r (i64) of call site n is negative, send it to be warned about. */
 void cg_helper_error(struct cg *cg, struct node *n, LLVMValueRef r);
+/*
+ * -k at the expression being generated (cg->at): level 1 for helpers whose failure is a
+ * surprise, 2 (-kk) for reads and lookups, whose failure gives 0.  cg_helper_check reports r
+ * when it is negative; cg_helper_report reports r where the caller knows the helper failed.
+ */
+void cg_helper_check(struct cg *cg, unsigned level, const char *helper, LLVMValueRef r);
+void cg_helper_report(struct cg *cg, unsigned level, const char *helper, LLVMValueRef r);
 /* Send an event of kind/id with payload laid out as args_type from the call's arguments. */
 void cg_send_event(struct cg *cg, enum event_kind kind, int id, const struct type *args_type,
 		   struct node *args, struct node *call);
@@ -113,6 +121,9 @@ LLVMValueRef codegen_ustack_call(struct cg *cg, bool dwarf, bool entry, uint32_t
 LLVMValueRef irb_const(struct cg *cg, int64_t v);
 LLVMValueRef irb_helper_call(struct cg *cg, int helper, LLVMTypeRef ret, LLVMValueRef *args,
 			     unsigned nargs);
+/* The same, reported by -k (level 1) or -kk (level 2) when it returns a negative value. */
+LLVMValueRef irb_helper_call_checked(struct cg *cg, unsigned level, int helper, LLVMTypeRef ret,
+				     LLVMValueRef *args, unsigned nargs);
 LLVMValueRef irb_map_lookup(struct cg *cg, LLVMValueRef map, LLVMValueRef key);
 LLVMValueRef irb_map_update(struct cg *cg, LLVMValueRef map, LLVMValueRef key, LLVMValueRef val,
 			    uint64_t flags);

@@ -196,6 +196,7 @@ static LLVMValueRef cg_map_read(struct cg *cg, struct node *n)
 		LLVMBuildBr(cg->b, done);
 		LLVMPositionBuilderAtEnd(cg->b, miss);
 		LLVMBuildStore(cg->b, irb_const(cg, 0), slot);
+		cg_helper_report(cg, 2, "map_lookup_elem", irb_const(cg, 0));
 		LLVMBuildBr(cg->b, done);
 		LLVMPositionBuilderAtEnd(cg->b, done);
 		return LLVMBuildLoad2(cg->b, cg->i64, slot, "");
@@ -208,6 +209,7 @@ static LLVMValueRef cg_map_read(struct cg *cg, struct node *n)
 		LLVMBuildBr(cg->b, done);
 		LLVMPositionBuilderAtEnd(cg->b, miss);
 		irb_zero(cg, slot, vt->size);
+		cg_helper_report(cg, 2, "map_lookup_elem", irb_const(cg, 0));
 		LLVMBuildBr(cg->b, done);
 		LLVMPositionBuilderAtEnd(cg->b, done);
 		return slot;
@@ -272,22 +274,62 @@ void cg_event_end(struct cg *cg, LLVMValueRef rec, LLVMBasicBlockRef done)
 	LLVMPositionBuilderAtEnd(cg->b, done);
 }
 
-void cg_helper_error(struct cg *cg, struct node *n, LLVMValueRef r)
+/* The event of call site id (a fmt naming the helper) carrying helper return r. */
+static void helper_error_event(struct cg *cg, int id, LLVMValueRef r)
 {
-	LLVMBasicBlockRef fail, done, evdone;
-	LLVMValueRef rec;
+	LLVMBasicBlockRef evdone;
+	LLVMValueRef rec = cg_event_begin(cg, EV_HELPER_ERROR, id, 8, &evdone);
 
-	if (!cg->s->opts.helper_errors || n->id < 0)
-		return;
-	fail = irb_block(cg, "helper.fail");
-	done = irb_block(cg, "helper.done");
-	LLVMBuildCondBr(cg->b, LLVMBuildICmp(cg->b, LLVMIntSLT, r, irb_const(cg, 0), ""), fail, done);
-	LLVMPositionBuilderAtEnd(cg->b, fail);
-	rec = cg_event_begin(cg, EV_HELPER_ERROR, n->id, 8, &evdone);
 	irb_store(cg, irb_gep(cg, rec, (uint32_t)sizeof(struct event_hdr)), r, 8);
 	cg_event_end(cg, rec, evdone);
+}
+
+static void helper_error_if_negative(struct cg *cg, int id, LLVMValueRef r)
+{
+	LLVMBasicBlockRef fail = irb_block(cg, "helper.fail"), done = irb_block(cg, "helper.done");
+
+	/* helpers return an int: its sign is that of the low 32 bits */
+	r = LLVMBuildSExt(cg->b, LLVMBuildTrunc(cg->b, r, cg->i32, ""), cg->i64, "");
+	LLVMBuildCondBr(cg->b, LLVMBuildICmp(cg->b, LLVMIntSLT, r, irb_const(cg, 0), ""), fail, done);
+	LLVMPositionBuilderAtEnd(cg->b, fail);
+	helper_error_event(cg, id, r);
 	LLVMBuildBr(cg->b, done);
 	LLVMPositionBuilderAtEnd(cg->b, done);
+}
+
+void cg_helper_error(struct cg *cg, struct node *n, LLVMValueRef r)
+{
+	if (!cg->s->opts.helper_errors || n->id < 0)
+		return;
+	helper_error_if_negative(cg, n->id, r);
+}
+
+/* A call site found while generating code: its fmt names the helper, at cg->at. */
+static int helper_site(struct cg *cg, unsigned level, const char *helper)
+{
+	int id;
+
+	if (cg->s->opts.helper_errors < level || !cg->at)
+		return -1;
+	id = script_add_fmt(cg->s, EV_HELPER_ERROR, helper, NULL, NULL, 0);
+	cg->s->fmts[id].loc = *cg->at;
+	return id;
+}
+
+void cg_helper_check(struct cg *cg, unsigned level, const char *helper, LLVMValueRef r)
+{
+	int id = helper_site(cg, level, helper);
+
+	if (id >= 0)
+		helper_error_if_negative(cg, id, r);
+}
+
+void cg_helper_report(struct cg *cg, unsigned level, const char *helper, LLVMValueRef r)
+{
+	int id = helper_site(cg, level, helper);
+
+	if (id >= 0)
+		helper_error_event(cg, id, r);
 }
 
 void cg_send_event(struct cg *cg, enum event_kind kind, int id, const struct type *args_type,
@@ -786,7 +828,20 @@ static LLVMValueRef cg_incdec(struct cg *cg, struct node *n)
 	return n->is_post ? old : nv;
 }
 
+static LLVMValueRef expr(struct cg *cg, struct node *n);
+
 LLVMValueRef cg_expr(struct cg *cg, struct node *n)
+{
+	const struct loc *outer = cg->at;
+	LLVMValueRef v;
+
+	cg->at = &n->loc;
+	v = expr(cg, n);
+	cg->at = outer;
+	return v;
+}
+
+static LLVMValueRef expr(struct cg *cg, struct node *n)
 {
 	if (n->is_const && n->type && n->type->kind == TYPE_INT)
 		return irb_const(cg, n->ival);
@@ -915,6 +970,7 @@ static void cg_stmt(struct cg *cg, struct node *n)
 	if (irb_terminated(cg))
 		LLVMPositionBuilderAtEnd(cg->b, irb_block(cg, "dead"));
 	cg_set_loc(cg, &n->loc);
+	cg->at = &n->loc;
 	switch (n->kind) {
 	case N_EXPR_STMT:
 		cg_expr(cg, n->a);

@@ -32,6 +32,33 @@ LLVMValueRef irb_helper_call(struct cg *cg, int helper, LLVMTypeRef ret, LLVMVal
 	return LLVMBuildCall2(cg->b, fty, fn, args, nargs, "");
 }
 
+/* A helper's name as bpftrace's -k warnings give it: "Failed to probe_read_user: ..." */
+static const char *helper_name(int helper)
+{
+	switch (helper) {
+	case BPF_FUNC_map_update_elem: return "map_update_elem";
+	case BPF_FUNC_probe_read: return "probe_read";
+	case BPF_FUNC_probe_read_str: return "probe_read_str";
+	case BPF_FUNC_probe_read_user: return "probe_read_user";
+	case BPF_FUNC_probe_read_user_str: return "probe_read_user_str";
+	case BPF_FUNC_probe_read_kernel: return "probe_read_kernel";
+	case BPF_FUNC_probe_read_kernel_str: return "probe_read_kernel_str";
+	case BPF_FUNC_get_current_comm: return "get_current_comm";
+	case BPF_FUNC_send_signal: return "send_signal";
+	case BPF_FUNC_get_stackid: return "get_stackid";
+	default: return "helper";
+	}
+}
+
+LLVMValueRef irb_helper_call_checked(struct cg *cg, unsigned level, int helper, LLVMTypeRef ret,
+				     LLVMValueRef *args, unsigned nargs)
+{
+	LLVMValueRef r = irb_helper_call(cg, helper, ret, args, nargs);
+
+	cg_helper_check(cg, level, helper_name(helper), r);
+	return r;
+}
+
 LLVMValueRef irb_map_lookup(struct cg *cg, LLVMValueRef map, LLVMValueRef key)
 {
 	LLVMValueRef args[] = { map, key };
@@ -71,14 +98,17 @@ LLVMValueRef irb_map_update(struct cg *cg, LLVMValueRef map, LLVMValueRef key, L
 	LLVMValueRef r = irb_helper_call(cg, BPF_FUNC_map_update_elem, cg->i64, args, 4);
 	size_t i;
 
+	for (i = 0; i < cg->s->nmaps && cg->maps[i] != map; i++)
+		;
+	if (i == cg->s->nmaps)
+		return r;	/* one of sonde's own maps */
+	/* -k: a script map's update failed (an insert that loses a race to another CPU is not) */
+	if (flags != BPF_NOEXIST)
+		cg_helper_check(cg, 1, helper_name(BPF_FUNC_map_update_elem), r);
 	/* a script map that is full refuses new keys: say so once, with the map's name */
-	for (i = 0; cg->full && i < cg->s->nmaps; i++) {
-		if (cg->maps[i] == map && cg->s->maps[i]->decl_kind != MAP_DECL_LRU_HASH &&
-		    cg->s->maps[i]->decl_kind != MAP_DECL_PERCPU_LRU_HASH) {
-			irb_report_full(cg, r, (int)i);
-			break;
-		}
-	}
+	if (cg->full && cg->s->maps[i]->decl_kind != MAP_DECL_LRU_HASH &&
+	    cg->s->maps[i]->decl_kind != MAP_DECL_PERCPU_LRU_HASH)
+		irb_report_full(cg, r, (int)i);
 	return r;
 }
 
@@ -102,9 +132,9 @@ void irb_probe_read(struct cg *cg, LLVMValueRef dst, uint32_t size, LLVMValueRef
 	LLVMValueRef args[] = { dst, LLVMConstInt(cg->i32, size, false), as_ptr(cg, addr) };
 
 	/* unknown address space: the compat helper picks user or kernel by the address (x86) */
-	irb_helper_call(cg, as == AS_USER ? BPF_FUNC_probe_read_user :
-			as == AS_KERNEL ? BPF_FUNC_probe_read_kernel : BPF_FUNC_probe_read,
-			cg->i64, args, 3);
+	irb_helper_call_checked(cg, 2, as == AS_USER ? BPF_FUNC_probe_read_user :
+				as == AS_KERNEL ? BPF_FUNC_probe_read_kernel : BPF_FUNC_probe_read,
+				cg->i64, args, 3);
 }
 
 void irb_probe_read_str(struct cg *cg, LLVMValueRef dst, uint32_t size, LLVMValueRef addr,
@@ -112,9 +142,9 @@ void irb_probe_read_str(struct cg *cg, LLVMValueRef dst, uint32_t size, LLVMValu
 {
 	LLVMValueRef args[] = { dst, LLVMConstInt(cg->i32, size, false), as_ptr(cg, addr) };
 
-	irb_helper_call(cg, as == AS_USER ? BPF_FUNC_probe_read_user_str :
-			as == AS_KERNEL ? BPF_FUNC_probe_read_kernel_str : BPF_FUNC_probe_read_str,
-			cg->i64, args, 3);
+	irb_helper_call_checked(cg, 2, as == AS_USER ? BPF_FUNC_probe_read_user_str :
+				as == AS_KERNEL ? BPF_FUNC_probe_read_kernel_str :
+				BPF_FUNC_probe_read_str, cg->i64, args, 3);
 }
 
 /*

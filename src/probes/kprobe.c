@@ -28,6 +28,20 @@ static struct kprobe_ap *kap(const struct attach_point *ap)
 	return ap->data;
 }
 
+/* Kernel functions a kretprobe deadlocks on (kprobes do not exclude them), as bpftrace bans. */
+static const char *const banned_kretprobes[] = {
+	"_raw_spin_lock", "_raw_spin_lock_irqsave", "_raw_spin_unlock_irqrestore",
+	"queued_spin_lock_slowpath",
+};
+
+static bool kretprobe_banned(const char *func)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(banned_kretprobes); i++)
+		if (strcmp(func, banned_kretprobes[i]) == 0)
+			return true;
+	return false;
+}
+
 static int kprobe_parse(struct attach_point *ap)
 {
 	char *parts[4] = { 0 }, *plus;
@@ -52,6 +66,11 @@ static int kprobe_parse(struct attach_point *ap)
 		}
 		*plus = '\0';
 		kap(ap)->has_offset = true;
+	}
+	if (ap->ops->is_return && kretprobe_banned(ap->func)) {
+		diag_error(&ap->loc, "kretprobe:%s can't be used as it might lock up your system",
+			   ap->func);
+		err = -EINVAL;
 	}
 out:
 	for (i = 0; i < n; i++)
