@@ -63,6 +63,7 @@ struct probe_ops {
 	int shared_attach_type;
 	enum compiled_run run;		/* COMPILED_BEGIN/END: run once, never attached */
 	bool is_special;		/* BEGIN / END */
+	bool no_signal;			/* signal() refused, as bpftrace refuses it (watchpoint) */
 	/* -p does not filter it to the process: its programs do not run in one (interval,
 	 * BEGIN/END) */
 	bool any_process;
