@@ -34,7 +34,8 @@ static void continue_target(struct session *ss, const struct event_watch *ev)
 {
 	int pid = target_pid(ss);
 
-	if (!ev->stopped || pid <= 0)
+	/* a -c child that was reaped is gone: its pid may be another process's by now */
+	if (!ev->stopped || pid <= 0 || (ss->child_pid > 0 && ss->child_done))
 		return;
 	if (kill(pid, SIGCONT) && errno != ESRCH)
 		diag_error(NULL, "failed to continue process %d (SIGCONT): %s", pid, strerror(errno));
@@ -105,8 +106,9 @@ void session_watch_release(struct session *ss)
 {
 	struct event_watch ev = { .stopped = 1 };
 
-	/* an error path that never read the ring buffer may have left the target stopped */
-	if (ss->cs && ss->cs->stops_target)
+	/* an error path that never read the ring buffer may have left the -p target stopped (a
+	 * -c child is killed, and reaped, before this) */
+	if (ss->cs && ss->cs->stops_target && ss->child_pid <= 0)
 		continue_target(ss, &ev);
 	free(ss->watches);
 	free(ss->watch_addr);
