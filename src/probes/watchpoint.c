@@ -52,7 +52,7 @@ static struct watch_ap *wap(const struct attach_point *ap)
 	return ap->data;
 }
 
-/* x86 debug registers: "Intel SDM vol. 3, 17.2.4": no read-only, no execute with data. */
+/* x86 debug registers (Intel SDM vol. 3, 17.2.4): no read-only, no execute with data. */
 static const char *const invalid_modes[] = { "r", "rx", "wx", "rwx" };
 
 /* "argN" -> N; -1 when it is not that. */
@@ -219,8 +219,9 @@ static char *target_binary(void)
 	return path;
 }
 
-/* bpftrace's probe name: watchpoint[:BINARY]:FUNC[:N]:LEN:MODE or watchpoint[:BINARY]:ADDR:LEN:MODE,
- * numbers in decimal, N only when it is not 0 (bpftrace leaves a zero out). */
+/* bpftrace's probe name: watchpoint[:BINARY]:FUNC[:N]:LEN:MODE or
+ * watchpoint[:BINARY]:ADDR:LEN:MODE, numbers in decimal, N only when it is not 0 (bpftrace
+ * leaves a zero out). */
 static char *watch_name(const struct attach_point *ap, const char *bin, const char *func)
 {
 	const struct watch_ap *w = wap(ap);
@@ -300,7 +301,11 @@ static int expand_func(struct attach_point *ap, struct probe_targets *ts, const 
 		elf_sym_foreach(c.ef, match_func, &c);
 		if (!ts->n && !c.err)
 			diag_verbose("no functions in %s match %s\n", path, ap->func);
-	} else if ((err = elf_sym_find(c.ef, ap->func, &sym))) {
+	} else if ((err = elf_sym_find(c.ef, ap->func, &sym)) == -ENOTUNIQ) {
+		diag_error(&ap->loc, "'%s' matches several functions in %s: give the full signature, "
+			   "e.g. \"%s(int)\", or use a wildcard", ap->func, path, ap->func);
+		c.err = err;
+	} else if (err) {
 		diag_error(&ap->loc, "Could not resolve symbol: %s:%s", bin, ap->func);
 		c.err = err;
 	} else {
