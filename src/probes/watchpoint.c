@@ -424,7 +424,7 @@ static void watch_emit_setup(struct cg *cg, const struct prog_info *pi)
 	const struct watch_ap *w = wap(pi->ap);
 	int pid = cg->s->opts.pid ? cg->s->opts.pid : cg->s->opts.cpid;
 	LLVMBasicBlockRef mine = irb_block(cg, "watch.target"), done;
-	LLVMValueRef tgid, addr, rec, sig;
+	LLVMValueRef tgid, addr, rec, sig, rargs[2];
 
 	/* never another process running the same binary: it would be stopped for nothing */
 	tgid = LLVMBuildLShr(cg->b, pidns_pid_tgid(cg), irb_const(cg, 32), "");
@@ -441,7 +441,12 @@ static void watch_emit_setup(struct cg *cg, const struct prog_info *pi)
 			      offsetof(struct event_watch, addr)), addr, 8);
 	irb_store(cg, irb_gep(cg, rec, sizeof(struct event_hdr) +
 			      offsetof(struct event_watch, stopped)), irb_const(cg, !w->async), 8);
-	cg_event_end(cg, rec, done);
+	/* the process waits for this report: wake the reader now, never at its next timeout */
+	rargs[0] = rec;
+	rargs[1] = irb_const(cg, BPF_RB_FORCE_WAKEUP);
+	irb_helper_call(cg, BPF_FUNC_ringbuf_submit, cg->vd, rargs, 2);
+	LLVMBuildBr(cg->b, done);
+	LLVMPositionBuilderAtEnd(cg->b, done);
 }
 
 /* The setup program's attach: a uprobe on the function (the target's offset in its binary). */
