@@ -512,13 +512,19 @@ void session_report_lost(struct session *ss)
 
 int session_poll(struct session *ss)
 {
+	bool busy = false;
 	int err;
 
 	if (ensure_rb(ss))
 		return -EINVAL;
 	while (!session_stop && !ss->exited) {
 		ss->batch = 0;
-		err = ring_buffer__poll(ss->rb, 100);
+		/* while events arrive, a record submitted without a wake-up (cg_event_end wakes
+		 * the reader once a millisecond per CPU) is read at the next 2 ms timeout */
+		err = ring_buffer__poll(ss->rb, busy ? 2 : 100);
+		if (err == 0 && busy)
+			err = ring_buffer__consume(ss->rb);
+		busy = err > 0 || err == -ECANCELED || err == -EAGAIN;
 		if (err < 0 && err != -EINTR && err != -ECANCELED && err != -EAGAIN) {
 			diag_error(NULL, "failed to poll the ring buffer: %s", strerror(-err));
 			return err;

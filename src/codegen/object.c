@@ -263,11 +263,12 @@ int codegen_object(struct script *s, const struct codegen_opts *opts, void **obj
 	defs[ndefs].key_size = 4;
 	defs[ndefs].value_size = 8;
 	defs[ndefs++].max_entries = GLOBAL_COUNT;
+	/* per CPU: 0 the events lost, 1 when the reader was last woken (cg_event_end) */
 	cg.lost = defs[ndefs].global = map_global(&cg, MAP_LOST);
 	defs[ndefs].type = MAP_PERCPU_ARRAY;
 	defs[ndefs].key_size = 4;
 	defs[ndefs].value_size = 8;
-	defs[ndefs++].max_entries = 1;
+	defs[ndefs++].max_entries = 2;
 	/* one flag per map: set when it first refused a new key (irb_map_update) */
 	cg.full = defs[ndefs].global = map_global(&cg, MAP_FULL);
 	defs[ndefs].type = MAP_ARRAY;

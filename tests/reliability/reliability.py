@@ -28,6 +28,7 @@ over 200000 functions expands in seconds, not minutes.
 import os
 import re
 import shutil
+import select
 import signal
 import subprocess
 import sys
@@ -775,6 +776,36 @@ def test_output_batches():
        "status %d\n%s" % (r.returncode, r.stderr.decode()))
 
 
+def test_output_no_stranded_line():
+    # The reader is woken at most once a millisecond per CPU: a line printed right after
+    # another, with no event after it, must still reach the pipe (within the 2 ms poll).
+    name = "output"
+    p = subprocess.Popen([SONDE, "-e", 'tracepoint:syscalls:sys_enter_getppid /pid == %d/ '
+                          '{ printf("e%%d\\n", nsecs); }' % os.getpid()],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    attached = p.stdout.readline().startswith(b"Attaching")
+    got, worst = 0, 0.0
+    for i in range(40):
+        # gaps of 0.1 ms to 20 ms: some lines follow a wake-up within the millisecond
+        time.sleep((0.0001, 0.0005, 0.003, 0.02)[i % 4])
+        t0 = time.time()
+        os.getppid()
+        r, _, _ = select.select([p.stdout], [], [], 2.0)
+        if not r or not p.stdout.readline().startswith(b"e"):
+            break
+        got += 1
+        worst = max(worst, time.time() - t0)
+    p.send_signal(signal.SIGINT)
+    try:
+        p.wait(10)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+    ok(attached and got == 40,
+       "%s: every line reaches the pipe with no later event to push it (40 of 40, the slowest "
+       "in %.1f ms)" % (name, worst * 1000), "%d of 40 lines, attached %r" % (got, attached))
+
+
 def main():
     print("# sonde: %s" % SONDE)
     if os.geteuid() != 0:
@@ -813,6 +844,7 @@ def main():
         test_uprobe_wildcard_linear,
         test_uprobe_refused_functions,
         test_output_batches,
+        test_output_no_stranded_line,
     ]
     # reliability.py N...: only the tests at those positions (1-based), for a quick rerun
     only = [int(a) for a in sys.argv[1:] if a.isdigit()]
