@@ -441,6 +441,10 @@ static void watch_emit_setup(struct cg *cg, const struct prog_info *pi)
 			      offsetof(struct event_watch, addr)), addr, 8);
 	irb_store(cg, irb_gep(cg, rec, sizeof(struct event_hdr) +
 			      offsetof(struct event_watch, stopped)), irb_const(cg, !w->async), 8);
+	if (w->async) {
+		cg_event_end(cg, rec, done);	/* nobody waits: the usual wake-ups */
+		return;
+	}
 	/* the process waits for this report: wake the reader now, never at its next timeout */
 	rargs[0] = rec;
 	rargs[1] = irb_const(cg, BPF_RB_FORCE_WAKEUP);
