@@ -41,6 +41,14 @@ enum event_kind {
 	EV_JOIN,	/* payload: char[16][strlen]; fmts[id].fmt is the separator */
 	EV_MAP_FULL,	/* id: the map that refused a new key (sent once per map) */
 	EV_HELPER_ERROR,	/* -k: payload: s64 helper return; fmts[id]: helper name, loc */
+	EV_WATCH,	/* id: the program to attach at payload's address (struct event_watch) */
+	EV_UNWATCH,	/* unwatch(addr): payload: u64 addr */
+};
+
+/* EV_WATCH: a setup program (watchpoint:FUNC+argN) found the address to watch. */
+struct event_watch {
+	uint64_t addr;
+	uint64_t stopped;	/* the process was sent SIGSTOP: continue it once attached */
 };
 
 struct event_hdr {
@@ -90,6 +98,7 @@ struct fmt_info {
 };
 
 struct attach_set;
+struct bpf_link;
 struct bpf_program;
 
 /* When a program runs: attached to its event, or once, as BEGIN or END. */
@@ -112,6 +121,10 @@ struct compiled_prog {
 	 * (reported).  NULL for BEGIN/END. */
 	int (*attach)(const struct compiled_prog *cp, struct attach_set *set);
 	const void *attach_data;	/* the compiler's, for attach */
+	/* A program attached at run time (EV_WATCH): attach at addr in process pid; 0 and the
+	 * link, or -errno (not reported).  NULL for the others. */
+	int (*attach_at)(const struct compiled_prog *cp, uint64_t addr, int pid,
+			 struct bpf_link **link);
 	struct bpf_program *bpf;	/* set by the loader */
 };
 
@@ -139,6 +152,7 @@ struct compiled_script {
 	uint32_t cat_bytes_max;	/* BPFTRACE_CAT_BYTES_MAX */
 	int pid;		/* -p, 0 without */
 	bool dwarf_ustack;	/* some user stack is walked with call-frame information */
+	bool stops_target;	/* a program sends the target SIGSTOP: never leave it stopped */
 };
 
 #endif

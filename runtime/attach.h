@@ -19,6 +19,8 @@ struct attach_set {
 
 void attach_set_add_link(struct attach_set *set, struct bpf_link *link);
 void attach_set_add_fd(struct attach_set *set, int fd);
+/* Destroy one link of the set and take it out; -ENOENT when it is not there. */
+int attach_set_remove_link(struct attach_set *set, struct bpf_link *link);
 /* Destroy every link and close every fd; the set is empty afterwards (and may be reused). */
 void attach_set_release(struct attach_set *set);
 

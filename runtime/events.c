@@ -241,12 +241,15 @@ static int on_event(void *ctx, void *data, size_t size)
 	const char *payload = (const char *)data + sizeof(*h);
 	char *text;
 
+	if (size < sizeof(*h))
+		return 0;
 	if (ss->discard) {
+		/* a dropped EV_WATCH still continues the process its setup program stopped */
+		if (h->kind == EV_WATCH && size >= sizeof(*h) + sizeof(struct event_watch))
+			session_watch_dropped(ss, (const struct event_watch *)payload);
 		ss->ndiscarded++;
 		return 0;
 	}
-	if (size < sizeof(*h))
-		return 0;
 	switch (h->kind) {
 	case EV_PRINTF:
 	case EV_SYSTEM:
@@ -355,6 +358,14 @@ static int on_event(void *ctx, void *data, size_t size)
 	case EV_ZERO_MAP:
 		if (h->id < cs->nmaps)
 			maps_zero(ss, cs->maps[h->id].info);
+		break;
+	case EV_WATCH:
+		if (size >= sizeof(*h) + sizeof(struct event_watch))
+			session_watch(ss, h->id, (const struct event_watch *)payload);
+		break;
+	case EV_UNWATCH:
+		if (size >= sizeof(*h) + 8)
+			session_unwatch(ss, *(const uint64_t *)payload);
 		break;
 	default:
 		break;

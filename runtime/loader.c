@@ -292,6 +292,7 @@ int session_run_special(struct session *ss, enum compiled_run which)
 void session_close(struct session *ss)
 {
 	attach_set_release(&ss->links);
+	session_watch_release(ss);
 	if (ss->rb)
 		ring_buffer__free(ss->rb);
 	ss->rb = NULL;

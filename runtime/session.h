@@ -47,6 +47,10 @@ struct session {
 	uint64_t ndiscarded;	/* events dropped by the current discard */
 	uint64_t abandoned;	/* events dropped when a drain ran out of time: reported lost */
 	bool write_error_reported;
+	/* watch.c: breakpoints attached at run time, by address for unwatch() */
+	struct session_watch *watches;
+	size_t nwatches, capwatches;
+	uint64_t *watch_addr;	/* per program: the address it was last asked to watch */
 };
 
 extern volatile sig_atomic_t session_stop;
@@ -72,6 +76,15 @@ void session_discard(struct session *ss);	/* drop what is left (after exit()) */
 uint64_t session_lost(struct session *ss);
 /* "Lost N events" for what was dropped since the last report. */
 void session_report_lost(struct session *ss);
+
+/* watch.c: EV_WATCH (attach program prog at the address; continue the stopped target) and
+ * unwatch(addr) (detach every breakpoint at addr). */
+void session_watch(struct session *ss, uint32_t prog, const struct event_watch *ev);
+void session_unwatch(struct session *ss, uint64_t addr);
+/* An EV_WATCH that is dropped (after exit(), or past the drain budget): the target goes on. */
+void session_watch_dropped(struct session *ss, const struct event_watch *ev);
+/* Free the table; a target a setup program may have stopped is continued. */
+void session_watch_release(struct session *ss);
 
 /* decode.c: BPF bytes of type t into a printable value (stacks symbolized, ...) */
 struct val decode_value(struct session *ss, const struct type *t, const void *data);

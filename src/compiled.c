@@ -18,7 +18,19 @@ static int attach_prog(const struct compiled_prog *cp, struct attach_set *set)
 	const struct prog_info *pi = cp->attach_data;
 	const struct probe_target *t = pi->target == SIZE_MAX ? NULL : &pi->targets->v[pi->target];
 
-	return pi->ap->ops->attach(pi->ap, pi->targets, t, cp->bpf, set);
+	const struct probe_ops *ops = pi->setup ? pi->setup : pi->ap->ops;
+
+	return ops->attach(pi->ap, pi->targets, t, cp->bpf, set);
+}
+
+/* EV_WATCH: the probe type attaches the program where its setup program said. */
+static int attach_prog_at(const struct compiled_prog *cp, uint64_t addr, int pid,
+			  struct bpf_link **link)
+{
+	const struct prog_info *pi = cp->attach_data;
+
+	return pi->ap->ops->attach_at(pi->ap, &pi->targets->v[pi->target], cp->bpf, addr, pid,
+				      link);
 }
 
 void compiled_fill(struct compiled_script *cs, struct script *s)
@@ -30,9 +42,11 @@ void compiled_fill(struct compiled_script *cs, struct script *s)
 	cs->nprogs = s->nprogs;
 	for (i = 0; i < s->nprogs; i++) {
 		const struct prog_info *pi = &s->progs[i];
-		const struct probe_ops *ops = pi->ap->ops;
+		const struct probe_ops *ops = pi->setup ? pi->setup : pi->ap->ops;
 		const struct probe_targets *ts = pi->targets;
 		struct compiled_prog *cp = &cs->progs[i];
+		/* the program of a probe with setup programs: those attach it, at run time */
+		bool deferred = !pi->setup && ops->setup && ops->setup(pi->ap);
 
 		cp->name = xstrdup(pi->name);
 		cp->section = xstrdup(ops->section);
@@ -43,9 +57,12 @@ void compiled_fill(struct compiled_script *cs, struct script *s)
 		if (ts && ts->n && ts->v[0].path && ops->ctx == CTX_PT_REGS && ops->as == AS_USER)
 			cp->binary = xstrdup(ts->v[0].path);
 		if (ops->run == COMPILED_ATTACH) {
-			cp->attach = attach_prog;
+			cp->attach = deferred ? NULL : attach_prog;
+			cp->attach_at = deferred ? attach_prog_at : NULL;
 			cp->attach_data = pi;
 		}
+		if (pi->setup)
+			cs->stops_target = true;
 	}
 	cs->maps = xcalloc(s->nmaps ? s->nmaps : 1, sizeof(*cs->maps));
 	cs->nmaps = s->nmaps;

@@ -573,6 +573,7 @@ static int run(struct options *o, struct script *s)
 			return 1;
 		}
 		s->opts.cpid = ss.child_pid;
+		probe_child_pid = ss.child_pid;
 	}
 	err = codegen_object(s, &copts, &obj, &objsize);
 	if (err)
@@ -704,6 +705,7 @@ int main(int argc, char **argv)
 		return 1;
 	s.opts.cat_bytes_max = (uint32_t)env_u64("CAT_BYTES_MAX", 10240, 1, 1u << 30);
 	s.opts.listing = o.listing;
+	probe_cmd = o.cmd;	/* watchpoint:FUNC+argN probes the command's program */
 	s.opts.helper_errors = o.helper_errors;
 	if (o.pid) {
 		char *end;

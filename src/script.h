@@ -23,6 +23,9 @@ struct prog_info {
 	char *name;			/* BPF program name: p0_1 */
 	char *probe_name;		/* for the `probe` builtin */
 	struct record *args;		/* tracepoint args of this target */
+	/* A setup program (probe_ops.setup), of this type, for program `body` (its index). */
+	const struct probe_ops *setup;
+	size_t body;
 };
 
 struct script_options {

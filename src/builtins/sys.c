@@ -1,6 +1,6 @@
 /*
  * sys.c - bpftrace 0.17's small system builtins: bswap, strerror, numaid, sarg0..sarg9,
- * debugf and cgroup_path.  Values that need user space (error text, cgroup paths) travel as
+ * debugf, cgroup_path and unwatch.  Values that need user space (error text, cgroup paths) travel as
  * numbers and are turned into text by runtime/decode.c.
  */
 #include "builtins.h"
@@ -170,11 +170,35 @@ static LLVMValueRef e_sarg(struct cg *cg, struct node *n)
 	return LLVMBuildLoad2(cg->b, cg->i64, slot, "");
 }
 
+/* unwatch(addr): user space takes the watchpoints on addr off (runtime/watch.c). */
+static struct type *c_unwatch(struct sema *se, struct node *n)
+{
+	struct type *t = sema_expr(se, n->args);
+
+	if (!t)
+		return NULL;
+	if (t->kind != TYPE_INT) {
+		sema_error(se, &n->loc, "unwatch() only supports integer arguments (%s provided)",
+			   type_kind_word(t));
+		return NULL;
+	}
+	return type_void();
+}
+
+static LLVMValueRef f_unwatch(struct cg *cg, struct node *n, struct node *m)
+{
+	struct type *u64 = type_int(8, false);
+
+	cg_send_event(cg, EV_UNWATCH, 0, type_tuple(&u64, 1), n->args, n);
+	return irb_const(cg, 0);
+}
+
 const struct func funcs_sys[] = {
 	{ "bswap", 1, 1, F_EXPR, false, c_bswap, f_bswap },
 	{ "strerror", 1, 1, F_EXPR, false, c_strerror, f_strerror },
 	{ "cgroup_path", 1, 2, F_EXPR, false, c_cgroup_path, f_cgroup_path },
 	{ "debugf", 1, 4, F_STMT, false, c_debugf, f_debugf },
+	{ "unwatch", 1, 1, F_STMT, false, c_unwatch, f_unwatch },
 	{ NULL },
 };
 

@@ -1123,6 +1123,28 @@ static void drop_unused_frame(struct cg *cg, LLVMValueRef frame, LLVMBasicBlockR
 	LLVMBuildBr(cg->b, next);
 }
 
+/* The probe's own code: the -p filter, the predicate, the statements. */
+static void cg_probe_body(struct cg *cg, struct prog_info *pi)
+{
+	if (cg->s->opts.pid && !pi->ap->ops->any_process) {
+		/* -p PID filters every probe to that process (tgid as seen from sonde's namespace) */
+		LLVMBasicBlockRef mine = irb_block(cg, "pid.match");
+		LLVMValueRef tgid = LLVMBuildLShr(cg->b, pidns_pid_tgid(cg), irb_const(cg, 32), "");
+
+		LLVMBuildCondBr(cg->b, LLVMBuildICmp(cg->b, LLVMIntEQ, tgid, irb_const(cg, cg->s->opts.pid), ""),
+				mine, cg->ret_bb);
+		LLVMPositionBuilderAtEnd(cg->b, mine);
+	}
+	if (pi->probe->pred) {
+		LLVMBasicBlockRef pass = irb_block(cg, "pred.pass");
+
+		cg_set_loc(cg, &pi->probe->pred->loc);
+		LLVMBuildCondBr(cg->b, irb_bool(cg, cg_expr(cg, pi->probe->pred)), pass, cg->ret_bb);
+		LLVMPositionBuilderAtEnd(cg->b, pass);
+	}
+	cg_stmts(cg, pi->probe->body);
+}
+
 /* One BPF function: frame lookup, predicate, body. */
 void cg_program(struct cg *cg, struct prog_info *pi, size_t index)
 {
@@ -1138,7 +1160,7 @@ void cg_program(struct cg *cg, struct prog_info *pi, size_t index)
 	cg->stack_used = 0;
 	cg->nvars = 0;
 	cg->fn = LLVMAddFunction(cg->mod, pi->name, fty);
-	LLVMSetSection(cg->fn, pi->ap->ops->section);
+	LLVMSetSection(cg->fn, pi->setup ? pi->setup->section : pi->ap->ops->section);
 	LLVMSetLinkage(cg->fn, LLVMExternalLinkage);
 	LLVMAddAttributeAtIndex(cg->fn, LLVMAttributeFunctionIndex,
 				   LLVMCreateEnumAttribute(cg->ctx, LLVMGetEnumAttributeKindForName("nounwind", 8), 0));
@@ -1190,23 +1212,10 @@ void cg_program(struct cg *cg, struct prog_info *pi, size_t index)
 			cg_scan_vars(cg, pi->probe);
 	}
 	LLVMPositionBuilderAtEnd(cg->b, body);
-	if (cg->s->opts.pid && !pi->ap->ops->any_process) {
-		/* -p PID filters every probe to that process (tgid as seen from sonde's namespace) */
-		LLVMBasicBlockRef mine = irb_block(cg, "pid.match");
-		LLVMValueRef tgid = LLVMBuildLShr(cg->b, pidns_pid_tgid(cg), irb_const(cg, 32), "");
-
-		LLVMBuildCondBr(cg->b, LLVMBuildICmp(cg->b, LLVMIntEQ, tgid, irb_const(cg, cg->s->opts.pid), ""),
-				mine, cg->ret_bb);
-		LLVMPositionBuilderAtEnd(cg->b, mine);
-	}
-	if (pi->probe->pred) {
-		LLVMBasicBlockRef pass = irb_block(cg, "pred.pass");
-
-		cg_set_loc(cg, &pi->probe->pred->loc);
-		LLVMBuildCondBr(cg->b, irb_bool(cg, cg_expr(cg, pi->probe->pred)), pass, cg->ret_bb);
-		LLVMPositionBuilderAtEnd(cg->b, pass);
-	}
-	cg_stmts(cg, pi->probe->body);
+	if (pi->setup)
+		pi->setup->emit_setup(cg, pi);	/* watchpoint:FUNC+argN: the type's code */
+	else
+		cg_probe_body(cg, pi);
 	if (!irb_terminated(cg))
 		LLVMBuildBr(cg->b, cg->ret_bb);
 	LLVMPositionBuilderAtEnd(cg->b, cg->ret_bb);

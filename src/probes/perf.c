@@ -163,7 +163,7 @@ static int perf_open(struct perf_event_attr *attr, int cpu)
  * fails without errno, or text that is not a CPU list, is -EINVAL: never "no CPUs" and 0,
  * which would attach nothing and report success.
  */
-static int online_cpus(bool **online, int *n)
+int perf_online_cpus(bool **online, int *n)
 {
 	static const char path[] = "/sys/devices/system/cpu/online";
 	char buf[1024], *p, *end;
@@ -226,7 +226,7 @@ static int attach_fds(struct attach_point *ap, struct perf_event_attr *attr, boo
 	int ncpus = 1, cpu, err = 0;
 
 	if (all_cpus) {
-		err = online_cpus(&online, &ncpus);
+		err = perf_online_cpus(&online, &ncpus);
 		if (err) {
 			diag_error(NULL, "failed to read the online CPUs for %s from "
 				   "/sys/devices/system/cpu/online: %s", ap->text,

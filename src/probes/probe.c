@@ -14,11 +14,13 @@
 int probe_pid;
 bool probe_uprobe_multi;
 bool probe_dry_run;
+const char *probe_cmd;
+int probe_child_pid;
 
 static const struct probe_ops *const probe_types[] = {
 	&probe_begin, &probe_end, &probe_tracepoint, &probe_uprobe, &probe_uretprobe,
 	&probe_usdt, &probe_interval, &probe_profile, &probe_software, &probe_hardware,
-	&probe_kprobe, &probe_kretprobe,
+	&probe_kprobe, &probe_kretprobe, &probe_watchpoint, &probe_asyncwatchpoint,
 };
 
 const struct probe_ops *probe_ops_find(const char *name)

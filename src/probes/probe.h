@@ -21,6 +21,7 @@
 struct bpf_program;
 struct bpf_link;
 struct cg;
+struct prog_info;
 
 /* What a program of this probe type gets as its context. */
 enum probe_ctx {
@@ -68,6 +69,7 @@ struct probe_ops {
 	int shared_attach_type;
 	enum compiled_run run;		/* COMPILED_BEGIN/END: run once, never attached */
 	bool is_special;		/* BEGIN / END */
+	bool no_signal;			/* signal() refused, as bpftrace refuses it (watchpoint) */
 	/* -p does not filter it to the process: its programs do not run in one (interval,
 	 * BEGIN/END) */
 	bool any_process;
@@ -95,12 +97,31 @@ struct probe_ops {
 		      const struct probe_target *t, struct bpf_program *prog, struct attach_set *set);
 	/* -l: print matching probe names; verbose adds details. */
 	int (*list)(const char *pattern, bool verbose, FILE *out);
+
+	/*
+	 * Two programs per target (watchpoint:FUNC+argN): when setup returns a type for ap, every
+	 * target also gets a program of that type (prog_info.setup), attached at start instead of
+	 * the probe's own.  Its code is the setup type's emit_setup, not the probe's body; it
+	 * reports at run time (EV_WATCH) the address where attach_at then attaches the probe's
+	 * program, in process pid: 0 and the link, or -errno (not reported: -ENOSPC is the
+	 * runtime's message).
+	 */
+	const struct probe_ops *(*setup)(const struct attach_point *ap);
+	void (*emit_setup)(struct cg *cg, const struct prog_info *pi);
+	int (*attach_at)(struct attach_point *ap, const struct probe_target *t,
+			 struct bpf_program *prog, uint64_t addr, int pid, struct bpf_link **link);
 };
 
 /* Set by main before sema: -p PID (0 when absent) and the kernel's uprobe multi-link support. */
 extern int probe_pid;
 extern bool probe_uprobe_multi;
 extern bool probe_dry_run;	/* -d: check and compile only, nothing is attached */
+/* -c CMD as given (NULL without), and the child's pid once it is forked (0 before). */
+extern const char *probe_cmd;
+extern int probe_child_pid;
+
+/* perf.c: the online CPUs (/sys/devices/system/cpu/online) as a bitmap of *n; 0 or -errno. */
+int perf_online_cpus(bool **online, int *n);
 
 /* The table of probe types: lookup by name or alias. */
 const struct probe_ops *probe_ops_find(const char *name);
@@ -131,6 +152,6 @@ int probe_split(const char *text, char **parts, int max);
 
 extern const struct probe_ops probe_begin, probe_end, probe_tracepoint, probe_uprobe,
 	probe_uretprobe, probe_usdt, probe_interval, probe_profile, probe_software,
-	probe_hardware, probe_kprobe, probe_kretprobe;
+	probe_hardware, probe_kprobe, probe_kretprobe, probe_watchpoint, probe_asyncwatchpoint;
 
 #endif

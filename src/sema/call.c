@@ -73,7 +73,8 @@ struct type *sema_call(struct sema *se, struct node *n, bool is_stmt, struct nod
 		sema_error(se, &n->loc, "%s() should not be used in an expression", f->name);
 		return NULL;
 	}
-	if (f->unsafe && se->ops->is_special && strcmp(f->name, "signal") == 0) {
+	if (f->unsafe && (se->ops->is_special || se->ops->no_signal) &&
+	    strcmp(f->name, "signal") == 0) {
 		sema_error(se, &n->loc, "%s can not be used with \"%s\" probes", f->name, se->ops->name);
 		return NULL;
 	}

@@ -123,6 +123,24 @@ int sema_expand_probes(struct script *s)
 	return err ? err : report_missing(s, targets);
 }
 
+/* The setup program of the program just built (watchpoint:FUNC+argN: the uprobe that reports
+ * where it goes), for the same target. */
+static void add_setup_prog(struct script *s, size_t probe, const struct probe_ops *setup)
+{
+	struct prog_info *pi;
+	size_t body = s->nprogs - 1;
+
+	xgrow((void **)&s->progs, &s->capprogs, s->nprogs + 1, sizeof(*s->progs));
+	pi = &s->progs[s->nprogs];
+	*pi = s->progs[body];
+	pi->name = xasprintf("p%zu_%zu", probe, s->nprogs);
+	pi->probe_name = xstrdup(s->progs[body].probe_name);
+	pi->args = NULL;
+	pi->setup = setup;
+	pi->body = body;
+	s->nprogs++;
+}
+
 void sema_build_progs(struct script *s)
 {
 	size_t i, j, k;
@@ -157,6 +175,8 @@ void sema_build_progs(struct script *s)
 							ts->v[t].func ? ts->v[t].func : ts->v[t].name) |
 							(uint64_t)script_add_probe_name(s, ts->v[t].name) << 32;
 				s->nprogs++;
+				if (ap->ops->setup && ap->ops->setup(ap))
+					add_setup_prog(s, i, ap->ops->setup(ap));
 			}
 		}
 	}
