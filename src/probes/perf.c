@@ -341,6 +341,8 @@ static int hardware_list(const char *pattern, bool verbose, FILE *out)
 
 const struct probe_ops probe_interval = {
 	.name = "interval",
+	/* the task it interrupts is any task: bpftrace refuses signal() here too */
+	.no_signal = true,
 	.alias = "i",
 	.ctx = CTX_PERF,
 	.as = AS_NONE,	/* unknown: compat reads pick user or kernel by address */
@@ -368,6 +370,7 @@ const struct probe_ops probe_profile = {
 
 const struct probe_ops probe_software = {
 	.name = "software",
+	.no_signal = true,
 	.alias = "s",
 	.ctx = CTX_PERF,
 	.as = AS_NONE,	/* unknown: compat reads pick user or kernel by address */
@@ -382,6 +385,7 @@ const struct probe_ops probe_software = {
 
 const struct probe_ops probe_hardware = {
 	.name = "hardware",
+	.no_signal = true,
 	.alias = "h",
 	.ctx = CTX_PERF,
 	.as = AS_NONE,	/* unknown: compat reads pick user or kernel by address */
