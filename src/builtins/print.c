@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "codegen/cg.h"
+#include "parser.h"
 #include "runtime/format.h"
 #include "runtime/kinds.h"
 #include "sema.h"
@@ -204,6 +205,12 @@ static struct type *c_print(struct sema *se, struct node *n)
 		sema_error(se, &n->loc, "Non-map print() only takes 1 argument, %zu found",
 			   ast_list_len(n->args));
 		return NULL;
+	}
+	/* print(args): the probe's arguments as a record, as bpftrace 0.18 and later print
+	 * them, not the address of the context that holds them */
+	if (a->kind == N_IDENT && strcmp(a->str, "args") == 0) {
+		n->args = ast_unop(MUL, a, &a->loc);
+		a = n->args;
 	}
 	t = sema_expr(se, a);
 	if (!t)
