@@ -42,7 +42,7 @@ static int parse_conv(const char *fmt, size_t i, struct conv *c)
 	memset(c, 0, sizeof(*c));
 	c->start = i;
 	c->width = c->prec = -1;
-	while (fmt[j] && strchr("-+ #0", fmt[j])) {
+	while (fmt[j] && strchr("-+#0", fmt[j])) {
 		if (nflags < sizeof(c->flags) - 1 && !strchr(c->flags, fmt[j]))
 			c->flags[nflags++] = fmt[j];
 		j++;
