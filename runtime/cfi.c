@@ -224,7 +224,7 @@ int cfi_build(const char *path, struct ustk_row **rows_out, size_t *n_out)
 	struct rows r = { 0 };
 	uint64_t *starts = NULL;
 	size_t nstarts = 0, i, nph;
-	Dwarf_CFI *cfi;
+	Dwarf_CFI *cfi = NULL;
 	Elf *e;
 	int fd, err;
 
@@ -295,6 +295,9 @@ out:
 	free(starts);
 	free(r.loads);
 	free(r.v);
+	/* the CFI of an Elf handle is the caller's to end (libdw keeps only a Dwarf's) */
+	if (cfi)
+		dwarf_cfi_end(cfi);
 	if (e)
 		elf_end(e);
 	close(fd);

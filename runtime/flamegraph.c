@@ -153,7 +153,8 @@ static int fnode_finish(struct fnode *n)
 	int depth = 0, d;
 	size_t i;
 
-	qsort(n->kids, n->nkids, sizeof(*n->kids), cmp_fnode);
+	if (n->nkids)	/* a leaf has no array */
+		qsort(n->kids, n->nkids, sizeof(*n->kids), cmp_fnode);
 	for (i = 0; i < n->nkids; i++)
 		if ((d = fnode_finish(&n->kids[i]) + 1) > depth)
 			depth = d;

@@ -57,6 +57,7 @@ struct cg {
 	LLVMValueRef root_frame, root_fn;
 	LLVMBasicBlockRef root_init_bb;
 	const struct loc *at;		/* the expression being generated: where -k points */
+	LLVMValueRef lost_key_fn, lost_key;	/* the function and its sonde_lost key slot */
 };
 
 /* codegen.c */

@@ -229,12 +229,25 @@ static void cg_map_write(struct cg *cg, struct node *map, LLVMValueRef v, const 
 
 /* ---- events ------------------------------------------------------------------------------------ */
 
+/*
+ * The key of a slot of sonde_lost: one stack slot per function whatever the number of events
+ * (an unrolled loop of printfs would otherwise take a slot for each, past the 512-byte stack).
+ */
+static LLVMValueRef lost_key(struct cg *cg, unsigned slot)
+{
+	if (cg->lost_key_fn != cg->fn) {
+		cg->lost_key_fn = cg->fn;
+		cg->lost_key = irb_alloca(cg, cg->i32, "lostkey");
+	}
+	LLVMBuildStore(cg->b, LLVMConstInt(cg->i32, slot, false), cg->lost_key);
+	return cg->lost_key;
+}
+
 static void count_lost(struct cg *cg)
 {
-	LLVMValueRef key = irb_alloca(cg, cg->i32, "lostkey"), p, v;
+	LLVMValueRef key = lost_key(cg, 0), p, v;
 	LLVMBasicBlockRef inc = irb_block(cg, "lost.inc"), done = irb_block(cg, "lost.done");
 
-	LLVMBuildStore(cg->b, LLVMConstInt(cg->i32, 0, false), key);
 	p = irb_map_lookup(cg, cg->lost, key);
 	LLVMBuildCondBr(cg->b, irb_bool(cg, p), inc, done);
 	LLVMPositionBuilderAtEnd(cg->b, inc);
@@ -279,12 +292,11 @@ static LLVMValueRef submit_flags(struct cg *cg)
 {
 	LLVMBasicBlockRef slot = irb_block(cg, "wake.slot"), stamp = irb_block(cg, "wake.stamp"),
 			  due = irb_block(cg, "wake.due"), done = irb_block(cg, "wake.done");
-	LLVMValueRef key = irb_alloca(cg, cg->i32, "wakekey"), flags, p, now;
+	LLVMValueRef vals[2] = { irb_const(cg, BPF_RB_NO_WAKEUP), irb_const(cg, BPF_RB_FORCE_WAKEUP) };
+	LLVMBasicBlockRef from[2] = { slot, due };
+	LLVMValueRef flags, p, now;
 
-	flags = irb_alloca(cg, cg->i64, "wakeflags");
-	LLVMBuildStore(cg->b, irb_const(cg, BPF_RB_NO_WAKEUP), flags);
-	LLVMBuildStore(cg->b, LLVMConstInt(cg->i32, 1, false), key);
-	p = irb_map_lookup(cg, cg->lost, key);
+	p = irb_map_lookup(cg, cg->lost, lost_key(cg, 1));
 	LLVMBuildCondBr(cg->b, irb_bool(cg, p), slot, due);
 	LLVMPositionBuilderAtEnd(cg->b, slot);
 	now = irb_helper_call(cg, BPF_FUNC_ktime_get_ns, cg->i64, NULL, 0);
@@ -295,10 +307,11 @@ static LLVMValueRef submit_flags(struct cg *cg)
 	irb_store(cg, p, now, 8);
 	LLVMBuildBr(cg->b, due);
 	LLVMPositionBuilderAtEnd(cg->b, due);
-	LLVMBuildStore(cg->b, irb_const(cg, BPF_RB_FORCE_WAKEUP), flags);
 	LLVMBuildBr(cg->b, done);
 	LLVMPositionBuilderAtEnd(cg->b, done);
-	return LLVMBuildLoad2(cg->b, cg->i64, flags, "");
+	flags = LLVMBuildPhi(cg->b, cg->i64, "wakeflags");
+	LLVMAddIncoming(flags, vals, from, 2);
+	return flags;
 }
 
 void cg_event_end(struct cg *cg, LLVMValueRef rec, LLVMBasicBlockRef done)

@@ -764,7 +764,8 @@ static void list_funcs(const char *type, struct elf_file *ef, const char *path, 
 
 	elf_sym_foreach(ef, list_sym, &c);
 	elf_close(ef);
-	qsort(c.names, c.n, sizeof(*c.names), cmp_name);
+	if (c.n)	/* no names: a NULL array, which qsort must not get */
+		qsort(c.names, c.n, sizeof(*c.names), cmp_name);
 	for (size_t k = 0; k < c.n; k++) {
 		fprintf(out, "%s\n", c.names[k].name);
 		/* -lv: the parameters with their C types, as bpftrace lists them from DWARF */

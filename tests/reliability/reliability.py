@@ -412,11 +412,24 @@ def build_c(name, extra=None):
     return out, None
 
 
+def asan_runtime():
+    """The AddressSanitizer runtime a sanitizer build of sonde links, or None."""
+    try:
+        out = subprocess.run(["ldd", SONDE], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                             timeout=10).stdout.decode()
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    m = re.search(r"^\s*libasan\S*\s+=>\s+(\S+)", out, re.M)
+    return m.group(1) if m else None
+
+
 def fault_env(**faults):
     shim, why = build_c("fault_shim", ["-shared", "-fPIC", "-ldl"])
     if not shim:
         return None, why
-    env = dict(os.environ, LD_PRELOAD=shim)
+    # under ASan its runtime must be the first library loaded, before the shim
+    asan = asan_runtime()
+    env = dict(os.environ, LD_PRELOAD=asan + ":" + shim if asan else shim)
     env.update(faults)
     return env, None
 
@@ -494,10 +507,13 @@ def test_perf_fds_closed_once():
         return
     log = os.path.join(BUILD, "close.strace")
     os.makedirs(BUILD, exist_ok=True)
+    # LeakSanitizer cannot run under ptrace: a sanitizer build checks leaks elsewhere
+    env = dict(os.environ, ASAN_OPTIONS=(os.environ.get("ASAN_OPTIONS", "") +
+                                         ":detect_leaks=0").lstrip(":"))
     r = subprocess.run(["strace", "-f", "-qq", "-e", "trace=close", "-o", log, SONDE, "-e",
                         'profile:hz:99 { @p = count(); } software:cpu-clock:1000000 { @s = count(); }'
                         ' interval:ms:300 { exit(); }'],
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30, env=env)
     trace = open(log).read()
     bad = [l for l in trace.split("\n") if "EBADF" in l]
     ok(r.returncode == 0 and "@p:" in r.stdout.decode() and not bad,
@@ -765,7 +781,9 @@ def test_output_batches():
     r = subprocess.run(["strace", "-qq", "-e", "trace=write", "-o", log, SONDE, "-o", out, "-e",
                         'interval:ms:500 { exit(); } tracepoint:syscalls:sys_enter_getpid '
                         '/pid == %d/ { printf("line %%d\\n", tid); }' % spin.pid],
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30,
+                       env=dict(os.environ, ASAN_OPTIONS=(os.environ.get("ASAN_OPTIONS", "") +
+                                                          ":detect_leaks=0").lstrip(":")))
     spin.kill()
     spin.wait()
     writes = [l for l in open(log).read().split("\n") if l.startswith("write(")]
