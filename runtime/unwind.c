@@ -12,12 +12,17 @@
  *
  * Stacks come back from sonde_uw_stacks as frames of (inode, device, file offset, address), so
  * they symbolize through the file whether or not the process still exists.
+ *
+ * The rows array has a fixed size.  When a new table does not fit, the tables of files no
+ * process maps any more are reclaimed (reclaim()): a machine that keeps starting new binaries
+ * keeps unwinding them, instead of falling back to frame pointers once the spare rows are used.
  */
 #include "runtime/unwind.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,8 +41,12 @@
 #include "common/diag.h"
 #include "common/util.h"
 
-/* rows kept free for files met after start (16 bytes each) */
+/* rows kept free for files met after start (16 bytes each); SONDE_UNWIND_SPARE_ROWS */
 #define SPARE_ROWS (1u << 20)
+/* a failed reclaim is not retried for so long: scanning every process's maps is not free */
+#define RECLAIM_INTERVAL_NS 1000000000LL
+/* how long a BPF walker that read a file's entry before it was deleted may still read rows */
+#define WALKER_GRACE_US 10000
 /* time spent compiling the tables of every running process, at most */
 #define SCAN_BUDGET_NS 1500000000LL
 
@@ -46,6 +55,19 @@ struct table {
 	char *path;
 	struct ustk_row *rows;
 	size_t n;
+	bool pinned;		/* a probed binary, libc, the loader: never reclaimed */
+};
+
+/* A file's entry in sonde_uw_files, as published: its rows (len 0: none, NOCFI). */
+struct pub {
+	struct ustk_file_key key;
+	uint32_t start, len;
+	bool pinned;
+};
+
+/* Free rows [start, start + len) of the array, sorted by start, never adjacent. */
+struct extent {
+	uint32_t start, len;
 };
 
 struct done {
@@ -67,7 +89,13 @@ struct unwind {
 	size_t nnames, capnames;
 	struct done *done;	/* stacks whose walk was finished here */
 	size_t ndone, capdone;
-	uint64_t requests, built, failed;
+	struct pub *pubs;	/* every file published in sonde_uw_files */
+	size_t npubs, cappubs;
+	struct extent *holes;	/* rows freed by reclaim() */
+	size_t nholes, capholes;
+	long long last_reclaim;
+	struct ring_buffer *req_rb;	/* sonde_uw_req, read on its own (unwind_stack) */
+	uint64_t requests, built, failed, reclaimed;
 };
 
 static long long now_ns(void)
@@ -109,7 +137,8 @@ static bool have_table(struct unwind *uw, const struct ustk_file_key *k)
 }
 
 /* Compile the table of the file at path, known to the kernel as key. */
-static void add_table(struct unwind *uw, const char *path, const struct ustk_file_key *k)
+static void add_table(struct unwind *uw, const char *path, const struct ustk_file_key *k,
+		      bool pinned)
 {
 	struct table *t;
 	struct ustk_row *rows;
@@ -123,6 +152,7 @@ static void add_table(struct unwind *uw, const char *path, const struct ustk_fil
 	t->path = xstrdup(path);
 	t->rows = rows;
 	t->n = n;
+	t->pinned = pinned;
 	uw->nrows += n;
 	diag_verbose("unwind table: %s, %zu rows\n", path, n);
 }
@@ -136,7 +166,7 @@ static void add_path(struct unwind *uw, const char *path)
 		return;
 	k.ino = st.st_ino;
 	k.dev = kernel_dev(major(st.st_dev), minor(st.st_dev));
-	add_table(uw, path, &k);
+	add_table(uw, path, &k, true);
 }
 
 static void add_library(struct unwind *uw, const char *name, int pid)
@@ -187,7 +217,7 @@ static void add_process(struct unwind *uw, int pid, long long deadline, bool com
 		else
 			file = xasprintf("/proc/%d/map_files/%" PRIx64 "-%" PRIx64, pid, start, end);
 		if (compile)
-			add_table(uw, file, &k);
+			add_table(uw, file, &k, false);
 		if (!have_table(uw, &k))
 			add_name(uw, &k, file);
 		free(file);
@@ -210,6 +240,23 @@ static void add_all_processes(struct unwind *uw, bool compile)
 			add_process(uw, pid, deadline, compile);
 	}
 	closedir(d);
+}
+
+static size_t spare_rows(bool dwarf)
+{
+	const char *e = getenv("SONDE_UNWIND_SPARE_ROWS");
+	char *end;
+	unsigned long long v;
+
+	if (e && *e) {
+		errno = 0;
+		v = strtoull(e, &end, 10);
+		if (!errno && !*end && v <= UINT32_MAX / 2)
+			return (size_t)v;
+		diag_warn(NULL, "SONDE_UNWIND_SPARE_ROWS=%s is not a number of rows; using the "
+			  "default", e);
+	}
+	return dwarf ? SPARE_ROWS : SPARE_ROWS / 16;
 }
 
 int unwind_open(struct unwind **out, struct bpf_object *obj, const struct unwind_opts *o)
@@ -240,7 +287,7 @@ int unwind_open(struct unwind **out, struct bpf_object *obj, const struct unwind
 		 * even when the process exits before its stacks are printed */
 		add_all_processes(uw, false);
 	}
-	total = uw->nrows + (o->dwarf ? SPARE_ROWS : SPARE_ROWS / 16);
+	total = uw->nrows + spare_rows(o->dwarf);
 	if (total > UINT32_MAX / 2)
 		total = UINT32_MAX / 2;
 	uw->max_rows = (uint32_t)total;
@@ -251,9 +298,21 @@ int unwind_open(struct unwind **out, struct bpf_object *obj, const struct unwind
 	return 0;
 }
 
-/* Rows [start, start + n) are free: claim them, or -ENOSPC. */
+/* Rows [start, start + n) are free: claim them (a reclaimed hole first), or -ENOSPC. */
 static int claim_rows(struct unwind *uw, size_t n, uint32_t *start)
 {
+	for (size_t i = 0; i < uw->nholes; i++) {
+		struct extent *h = &uw->holes[i];
+
+		if (h->len < n)
+			continue;
+		*start = h->start;
+		h->start += (uint32_t)n;
+		h->len -= (uint32_t)n;
+		if (!h->len)
+			memmove(h, h + 1, (uw->nholes-- - i - 1) * sizeof(*h));
+		return 0;
+	}
 	if (uw->nrows + n > uw->max_rows)
 		return -ENOSPC;
 	*start = (uint32_t)uw->nrows;
@@ -261,17 +320,164 @@ static int claim_rows(struct unwind *uw, size_t n, uint32_t *start)
 	return 0;
 }
 
+/* Rows [start, start + len) are free again: a hole, merged with its neighbours. */
+static void free_rows(struct unwind *uw, uint32_t start, uint32_t len)
+{
+	size_t i = 0;
+
+	while (i < uw->nholes && uw->holes[i].start < start)
+		i++;
+	if (i > 0 && uw->holes[i - 1].start + uw->holes[i - 1].len == start) {
+		uw->holes[i - 1].len += len;
+		if (i < uw->nholes && start + len == uw->holes[i].start) {
+			uw->holes[i - 1].len += uw->holes[i].len;
+			memmove(&uw->holes[i], &uw->holes[i + 1],
+				(uw->nholes-- - i - 1) * sizeof(*uw->holes));
+		}
+		return;
+	}
+	if (i < uw->nholes && start + len == uw->holes[i].start) {
+		uw->holes[i].start = start;
+		uw->holes[i].len += len;
+		return;
+	}
+	xgrow((void **)&uw->holes, &uw->capholes, uw->nholes + 1, sizeof(*uw->holes));
+	memmove(&uw->holes[i + 1], &uw->holes[i], (uw->nholes - i) * sizeof(*uw->holes));
+	uw->holes[i] = (struct extent){ start, len };
+	uw->nholes++;
+}
+
+static int cmp_key(const void *a, const void *b)
+{
+	const struct ustk_file_key *x = a, *y = b;
+
+	if (x->dev != y->dev)
+		return x->dev < y->dev ? -1 : 1;
+	return x->ino < y->ino ? -1 : x->ino > y->ino;
+}
+
+/* The (device, inode) of every executable file some process maps now, sorted. */
+static struct ustk_file_key *mapped_files(size_t *n)
+{
+	struct ustk_file_key *v = NULL;
+	size_t cap = 0;
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+
+	*n = 0;
+	while (d && (e = readdir(d))) {
+		char *mpath, *buf, *save = NULL, *line;
+		size_t len;
+
+		if (atoi(e->d_name) <= 0)
+			continue;
+		mpath = xasprintf("/proc/%s/maps", e->d_name);
+		if (read_file(mpath, &buf, &len)) {
+			free(mpath);
+			continue;	/* gone meanwhile */
+		}
+		free(mpath);
+		for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+			unsigned int maj, min;
+			unsigned long ino;
+			char perms[8];
+
+			if (sscanf(line, "%*x-%*x %7s %*x %x:%x %lu", perms,
+				   &maj, &min, &ino) != 4 || perms[2] != 'x' || !ino)
+				continue;
+			xgrow((void **)&v, &cap, *n + 1, sizeof(*v));
+			memset(&v[*n], 0, sizeof(v[*n]));
+			v[*n].ino = ino;
+			v[(*n)++].dev = kernel_dev(maj, min);
+		}
+		free(buf);
+	}
+	if (d)
+		closedir(d);
+	if (*n)
+		qsort(v, *n, sizeof(*v), cmp_key);
+	return v;
+}
+
+/*
+ * The rows of files no process maps any more go back to the array: their entries leave
+ * sonde_uw_files first (a walker meeting such a file again asks for its table anew), and a
+ * walker that read an entry just before has a moment to finish before its rows are reused.
+ * A stack whose walk sonde finishes later still finds its table (table_of builds it again).
+ */
+static size_t reclaim(struct unwind *uw)
+{
+	long long now = now_ns();
+	struct ustk_file_key *live;
+	size_t nlive, i, rows = 0, files = 0;
+
+	if (uw->last_reclaim && now - uw->last_reclaim < RECLAIM_INTERVAL_NS)
+		return 0;
+	live = mapped_files(&nlive);
+	for (i = 0; i < uw->npubs;) {
+		struct pub *p = &uw->pubs[i];
+
+		if (p->pinned || (nlive && bsearch(&p->key, live, nlive, sizeof(*live), cmp_key))) {
+			i++;
+			continue;
+		}
+		bpf_map_delete_elem(uw->files_fd, &p->key);
+		if (p->len)
+			free_rows(uw, p->start, p->len);
+		rows += p->len;
+		files++;
+		*p = uw->pubs[--uw->npubs];
+	}
+	free(live);
+	/* nothing to take back: every table is in use, and the next ones wait a while */
+	uw->last_reclaim = rows ? 0 : now;
+	if (rows)
+		usleep(WALKER_GRACE_US);
+	uw->reclaimed += files;
+	if (files)
+		diag_verbose("unwind tables: %zu rows of %zu files no process maps reclaimed\n",
+			     rows, files);
+	return rows;
+}
+
+/* The published entry of file k, or a new one. */
+static struct pub *pub_of(struct unwind *uw, const struct ustk_file_key *k)
+{
+	for (size_t i = 0; i < uw->npubs; i++)
+		if (!cmp_key(&uw->pubs[i].key, k))
+			return &uw->pubs[i];
+	xgrow((void **)&uw->pubs, &uw->cappubs, uw->npubs + 1, sizeof(*uw->pubs));
+	memset(&uw->pubs[uw->npubs], 0, sizeof(*uw->pubs));
+	uw->pubs[uw->npubs].key = *k;
+	return &uw->pubs[uw->npubs++];
+}
+
 static int publish(struct unwind *uw, const struct ustk_file_key *k, const struct ustk_row *rows,
-		   size_t n)
+		   size_t n, bool pinned)
 {
 	struct ustk_file f = { .state = USTK_FILE_NOCFI };
+	struct pub *p = pub_of(uw, k);
 	uint32_t start;
+	int err;
 
-	if (n && claim_rows(uw, n, &start) == 0) {
+	if (p->len) {
+		/* published before (a table built twice): its old rows are free */
+		free_rows(uw, p->start, p->len);
+		p->len = 0;
+	}
+	p->pinned = pinned;
+	err = n ? claim_rows(uw, n, &start) : -ENOSPC;
+	if (err && n && reclaim(uw)) {
+		p = pub_of(uw, k);	/* reclaim() moved the entries */
+		err = claim_rows(uw, n, &start);
+	}
+	if (!err) {
 		memcpy(uw->rows + start, rows, n * sizeof(*rows));
 		f.state = USTK_FILE_READY;
 		f.start = start;
 		f.len = (uint32_t)n;
+		p->start = start;
+		p->len = (uint32_t)n;
 	}
 	/* the rows are in place before the walker can see the entry that points to them */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
@@ -309,7 +515,7 @@ int unwind_loaded(struct unwind *uw, struct bpf_object *obj)
 	for (i = 0; i < uw->ntables; i++) {
 		struct table *t = &uw->tables[i];
 
-		publish(uw, &t->key, t->rows, t->n);
+		publish(uw, &t->key, t->rows, t->n, t->pinned);
 		free(t->rows);
 		t->rows = NULL;
 	}
@@ -335,12 +541,17 @@ static int on_request(void *ctx, void *data, size_t size)
 	/* the process's files, opened now, symbolize its stacks after it exits */
 	if (uw->usyms)
 		usyms_prepare(uw->usyms, (int)rq->pid);
-	if (cfi_build(path, &rows, &n) == 0 && publish(uw, &k, rows, n) == 0) {
+	if (cfi_build(path, &rows, &n) == 0 && publish(uw, &k, rows, n, false) == 0) {
 		uw->built++;
 		diag_verbose("unwind table: %s, %zu rows (requested)\n", path, n);
+	} else if (kill((pid_t)rq->pid, 0) && errno == ESRCH) {
+		/* the process is gone, and its mapping with it (a short-lived one, read late):
+		 * the next process mapping that file asks again */
+		bpf_map_delete_elem(uw->files_fd, &k);
+		uw->failed++;
 	} else {
-		/* gone already, or no CFI: the walker keeps using frame pointers there */
-		publish(uw, &k, NULL, 0);
+		/* no CFI: the walker keeps using frame pointers there */
+		publish(uw, &k, NULL, 0, false);
 		uw->failed++;
 	}
 	free(rows);
@@ -356,6 +567,8 @@ int unwind_add_ring(struct unwind *uw, struct ring_buffer *rb)
 		diag_error(NULL, "failed to open the unwind request ring: %s", strerror(errno));
 		return -errno;
 	}
+	/* the same ring once more, read before a stack is finished (unwind_stack) */
+	uw->req_rb = ring_buffer__new(uw->req_fd, on_request, uw, NULL);
 	return 0;
 }
 
@@ -369,10 +582,10 @@ static const struct ustk_file *table_of(struct unwind *uw, const struct ustk_fil
 	if (bpf_map_lookup_elem(uw->files_fd, k, f) == 0 && f->state != USTK_FILE_PENDING)
 		return f->state == USTK_FILE_READY ? f : NULL;
 	if (cfi_build(path, &rows, &n) == 0) {
-		publish(uw, k, rows, n);
+		publish(uw, k, rows, n, false);
 		free(rows);
 	} else {
-		publish(uw, k, NULL, 0);
+		publish(uw, k, NULL, 0, false);
 	}
 	if (bpf_map_lookup_elem(uw->files_fd, k, f) == 0 && f->state == USTK_FILE_READY)
 		return f;
@@ -504,6 +717,13 @@ int unwind_stack(struct unwind *uw, uint64_t key, int pid, struct ustk_stack *ou
 
 	if (!uw || uw->stacks_fd < 0 || !key)
 		return -ENOENT;
+	/*
+	 * The walker's requests first: a stack's event can be read before the request that the
+	 * same walk made, and by the time that one is read, a short-lived process is gone with
+	 * the file its table comes from.
+	 */
+	if (uw->req_rb)
+		ring_buffer__consume(uw->req_rb);
 	d = find_done(uw, key);
 	if (d) {
 		*out = *d->st;
@@ -578,5 +798,9 @@ void unwind_close(struct unwind *uw)
 	for (size_t i = 0; i < uw->ndone; i++)
 		free(uw->done[i].st);
 	free(uw->done);
+	free(uw->pubs);
+	free(uw->holes);
+	if (uw->req_rb)
+		ring_buffer__free(uw->req_rb);
 	free(uw);
 }
