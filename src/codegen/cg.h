@@ -135,4 +135,17 @@ LLVMBasicBlockRef irb_block(struct cg *cg, const char *name);
 /* Is the current block already terminated (after return/break)? */
 bool irb_terminated(struct cg *cg);
 
+struct codegen_opts;
+/* objcache.c: compiled objects cached by the hash of the module before its passes. */
+struct objcache {
+	char *dir, *file;
+	uint64_t key[2];
+};
+/* 0 and the cached object (malloc'd); -ENOENT on a miss (then objcache_store the object);
+ * -ENOTSUP when not cached (SONDE_CACHE=0, no cache directory, -c, -d). */
+int objcache_lookup(struct objcache *oc, LLVMModuleRef mod, const struct script *s,
+		    const struct codegen_opts *opts, void **obj, size_t *size);
+void objcache_store(struct objcache *oc, const void *obj, size_t size);
+void objcache_free(struct objcache *oc);
+
 #endif

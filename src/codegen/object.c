@@ -164,6 +164,7 @@ static int emit(struct cg *cg, const struct codegen_opts *opts, void **obj, size
 	LLVMPassBuilderOptionsRef pbo;
 	LLVMMemoryBufferRef buf;
 	LLVMErrorRef lerr;
+	struct objcache oc;
 	char *err = NULL;
 	int ret = 0;
 
@@ -182,6 +183,11 @@ static int emit(struct cg *cg, const struct codegen_opts *opts, void **obj, size
 		return -EINVAL;
 	}
 	LLVMDisposeMessage(err);
+	/* the same module compiled before: skip the passes (objcache.c) */
+	if (objcache_lookup(&oc, cg->mod, cg->s, opts, obj, size) == 0) {
+		objcache_free(&oc);
+		return 0;
+	}
 	tm = LLVMCreateTargetMachine(target, "bpf-pc-linux", "v2", "", LLVMCodeGenLevelDefault,
 				     LLVMRelocDefault, LLVMCodeModelDefault);
 	pbo = LLVMCreatePassBuilderOptions();
@@ -193,6 +199,7 @@ static int emit(struct cg *cg, const struct codegen_opts *opts, void **obj, size
 		diag_error(NULL, "internal error: LLVM optimization failed: %s", msg);
 		LLVMDisposeErrorMessage(msg);
 		LLVMDisposeTargetMachine(tm);
+		objcache_free(&oc);
 		return -EINVAL;
 	}
 	if (opts && opts->dump_ir) {
@@ -206,6 +213,7 @@ static int emit(struct cg *cg, const struct codegen_opts *opts, void **obj, size
 			diag_error(NULL, "internal error: BPF assembly emission failed: %s", err);
 			LLVMDisposeMessage(err);
 			LLVMDisposeTargetMachine(tm);
+			objcache_free(&oc);
 			return -EINVAL;
 		}
 		fwrite(LLVMGetBufferStart(buf), 1, LLVMGetBufferSize(buf), opts->dump_asm);
@@ -220,7 +228,9 @@ static int emit(struct cg *cg, const struct codegen_opts *opts, void **obj, size
 		*obj = xmalloc(*size);
 		memcpy(*obj, LLVMGetBufferStart(buf), *size);
 		LLVMDisposeMemoryBuffer(buf);
+		objcache_store(&oc, *obj, *size);
 	}
+	objcache_free(&oc);
 	LLVMDisposeTargetMachine(tm);
 	return ret;
 }

@@ -1,0 +1,106 @@
+/*
+ * cache.c - sonde's cache directory, shared by the inline index (inlines.c) and the compiled
+ * object cache (src/codegen/objcache.c).
+ *
+ * The directory is $SONDE_CACHE_DIR (empty: no cache), else /var/cache/sonde for root, else
+ * $XDG_CACHE_HOME/sonde or ~/.cache/sonde.  A file is written whole to a temporary file and
+ * renamed, so a reader never sees half of one; a file not owned by the user, writable by
+ * others or not a regular file is never read.  Failing to read or write only costs time: no
+ * cache error fails a trace.
+ */
+#include "runtime/cache.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/diag.h"
+#include "common/util.h"
+
+char *cache_dir(void)
+{
+	const char *d = getenv("SONDE_CACHE_DIR");
+
+	if (d)
+		return *d ? xstrdup(d) : NULL;
+	if (geteuid() == 0)
+		return xstrdup("/var/cache/sonde");
+	d = getenv("XDG_CACHE_HOME");
+	if (d && *d)
+		return xasprintf("%s/sonde", d);
+	d = getenv("HOME");
+	return d && *d ? xasprintf("%s/.cache/sonde", d) : NULL;
+}
+
+int cache_mkdir(char *dir)
+{
+	char *s;
+
+	for (s = strchr(dir + 1, '/'); s; s = strchr(s + 1, '/')) {
+		*s = '\0';
+		if (mkdir(dir, 0755) && errno != EEXIST) {
+			*s = '/';
+			return -errno;
+		}
+		*s = '/';
+	}
+	return mkdir(dir, 0700) && errno != EEXIST ? -errno : 0;
+}
+
+int cache_open(const char *file, size_t max, size_t *size)
+{
+	struct stat st;
+	int fd = open(file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+	    (st.st_mode & 022) || (size_t)st.st_size > max) {
+		close(fd);
+		return -EPERM;
+	}
+	*size = (size_t)st.st_size;
+	return fd;
+}
+
+int cache_write(char *dir, const char *file, const struct cache_part *parts, size_t nparts)
+{
+	char *tmp = xasprintf("%s.%d.tmp", file, (int)getpid());
+	size_t i, done;
+	int fd, err = cache_mkdir(dir);
+
+	if (err)
+		goto fail;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		err = -errno;
+		goto fail;
+	}
+	for (i = 0; i < nparts && !err; i++)
+		for (done = 0; done < parts[i].len && !err;) {
+			ssize_t w = write(fd, (const char *)parts[i].data + done, parts[i].len - done);
+
+			if (w > 0)
+				done += (size_t)w;
+			else if (w == 0 || errno != EINTR)
+				err = w ? -errno : -EIO;
+		}
+	if (close(fd) && !err)
+		err = -errno;
+	if (!err && rename(tmp, file))
+		err = -errno;
+	if (err) {
+		unlink(tmp);
+		goto fail;
+	}
+	free(tmp);
+	return 0;
+fail:
+	diag_verbose("cannot write the cache file %s: %s\n", file, strerror(-err));
+	free(tmp);
+	return err;
+}
