@@ -10,6 +10,7 @@
  */
 #include "runtime/cache.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -103,4 +104,50 @@ fail:
 	diag_verbose("cannot write the cache file %s: %s\n", file, strerror(-err));
 	free(tmp);
 	return err;
+}
+
+struct aged {
+	char *name;
+	struct timespec mtime;
+};
+
+static int older_first(const void *a, const void *b)
+{
+	const struct aged *x = a, *y = b;
+
+	if (x->mtime.tv_sec != y->mtime.tv_sec)
+		return x->mtime.tv_sec < y->mtime.tv_sec ? -1 : 1;
+	if (x->mtime.tv_nsec != y->mtime.tv_nsec)
+		return x->mtime.tv_nsec < y->mtime.tv_nsec ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+void cache_trim(const char *dir, const char *prefix, size_t keep)
+{
+	struct aged *v = NULL;
+	size_t n = 0, cap = 0, i;
+	struct dirent *de;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		struct stat st;
+
+		if (strncmp(de->d_name, prefix, strlen(prefix)) != 0 || strstr(de->d_name, ".tmp") ||
+		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) || !S_ISREG(st.st_mode))
+			continue;
+		xgrow((void **)&v, &cap, n + 1, sizeof(*v));
+		v[n].name = xstrdup(de->d_name);
+		v[n++].mtime = st.st_mtim;
+	}
+	if (n > keep) {
+		qsort(v, n, sizeof(*v), older_first);
+		for (i = 0; i < n - keep; i++)
+			unlinkat(dirfd(d), v[i].name, 0);
+	}
+	for (i = 0; i < n; i++)
+		free(v[i].name);
+	free(v);
+	closedir(d);
 }

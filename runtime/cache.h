@@ -26,4 +26,7 @@ struct cache_part {
  * and rename(2); 0 or -errno, said with -v only. */
 int cache_write(char *dir, const char *file, const struct cache_part *parts, size_t nparts);
 
+/* Keep the newest keep files (by mtime) of dir whose names start with prefix: remove the rest. */
+void cache_trim(const char *dir, const char *prefix, size_t keep);
+
 #endif

@@ -18,7 +18,7 @@
  * be hit again), the -d dumps (they need the passes), and everything when SONDE_CACHE=0.  A
  * file is `obj-KEY` in the cache directory (cache.c): a header with the key, the object's
  * size and a hash of its bytes, then the object.  A file that does not check out in every one
- * of them is ignored and rewritten.
+ * of them is ignored and rewritten.  The directory keeps the 256 entries used last.
  */
 #include "cg.h"
 #include "codegen.h"
@@ -41,6 +41,8 @@
 
 #define OBJ_MAGIC "sonde-object 1"
 #define OBJ_MAX (64u << 20)
+/* entries kept: the least recently used go first (a hit renews an entry's mtime) */
+#define OBJ_KEEP 256
 
 struct hash128 {
 	uint64_t a, b;
@@ -213,6 +215,7 @@ static int read_entry(const struct objcache *oc, void **obj, size_t *size)
 	*size = osize;
 	buf = NULL;
 	err = 0;
+	futimens(fd, NULL);
 out:
 	if (err)
 		diag_verbose("object cache: %s is not a valid entry, compiling\n", oc->file);
@@ -263,8 +266,10 @@ void objcache_store(struct objcache *oc, const void *obj, size_t size)
 	hdr = header(oc, size, sum);
 	parts[0] = (struct cache_part){ hdr, strlen(hdr) };
 	parts[1] = (struct cache_part){ obj, size };
-	if (cache_write(oc->dir, oc->file, parts, 2) == 0)
+	if (cache_write(oc->dir, oc->file, parts, 2) == 0) {
 		diag_verbose("object cache: wrote %s\n", oc->file);
+		cache_trim(oc->dir, "obj-", OBJ_KEEP);
+	}
 	free(hdr);
 }
 
