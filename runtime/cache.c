@@ -3,7 +3,7 @@
  * object cache (src/codegen/objcache.c).
  *
  * The directory is $SONDE_CACHE_DIR (empty: no cache), else /var/cache/sonde for root, else
- * $XDG_CACHE_HOME/sonde or ~/.cache/sonde.  A file is written whole to a temporary file and
+ * $XDG_CACHE_HOME/sonde or ~/.cache/sonde; SONDE_CACHE=0 turns every cache off.  A file is written whole to a temporary file and
  * renamed, so a reader never sees half of one; a file not owned by the user, writable by
  * others or not a regular file is never read.  Failing to read or write only costs time: no
  * cache error fails a trace.
@@ -11,8 +11,10 @@
 #include "runtime/cache.h"
 
 #include <dirent.h>
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <link.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,8 +26,11 @@
 
 char *cache_dir(void)
 {
-	const char *d = getenv("SONDE_CACHE_DIR");
+	const char *d = getenv("SONDE_CACHE");
 
+	if (d && strcmp(d, "0") == 0)
+		return NULL;
+	d = getenv("SONDE_CACHE_DIR");
 	if (d)
 		return *d ? xstrdup(d) : NULL;
 	if (geteuid() == 0)
@@ -150,4 +155,57 @@ void cache_trim(const char *dir, const char *prefix, size_t keep)
 		free(v[i].name);
 	free(v);
 	closedir(d);
+}
+
+struct self_id {
+	unsigned char *buf;
+	size_t cap, len;
+};
+
+static int main_build_id(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct self_id *id = arg;
+	int i;
+
+	(void)size;
+	for (i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		const char *p = (const char *)(info->dlpi_addr + ph->p_vaddr), *end = p + ph->p_memsz;
+
+		if (ph->p_type != PT_NOTE)
+			continue;
+		while (p + sizeof(ElfW(Nhdr)) <= end) {
+			const ElfW(Nhdr) *n = (const ElfW(Nhdr) *)p;
+			const char *name = p + sizeof(*n);
+			const char *desc = name + ALIGN_UP(n->n_namesz, 4);
+
+			if (desc + n->n_descsz > end)
+				break;
+			if (n->n_type == NT_GNU_BUILD_ID && n->n_namesz == 4 && memcmp(name, "GNU", 4) == 0 &&
+			    n->n_descsz <= id->cap) {
+				memcpy(id->buf, desc, n->n_descsz);
+				id->len = n->n_descsz;
+				return 1;
+			}
+			p = desc + ALIGN_UP(n->n_descsz, 4);
+		}
+	}
+	return 1;	/* the first object is the executable: no need to look further */
+}
+
+size_t cache_self_id(unsigned char *buf, size_t cap)
+{
+	struct self_id id = { buf, cap, 0 };
+	struct stat st;
+
+	dl_iterate_phdr(main_build_id, &id);
+	if (id.len || cap < 4 * sizeof(uint64_t))
+		return id.len;
+	/* no build id: the executable file as it is now */
+	if (stat("/proc/self/exe", &st))
+		return 0;
+	uint64_t v[4] = { st.st_ino, (uint64_t)st.st_size, (uint64_t)st.st_mtim.tv_sec,
+			  (uint64_t)st.st_mtim.tv_nsec };
+	memcpy(buf, v, sizeof(v));
+	return sizeof(v);
 }

@@ -7,7 +7,8 @@
 
 #include <stddef.h>
 
-/* The cache directory (allocated), or NULL when there is none (SONDE_CACHE_DIR=""). */
+/* The cache directory (allocated), or NULL when there is none (SONDE_CACHE_DIR="" or
+ * SONDE_CACHE=0). */
 char *cache_dir(void);
 
 /* Create dir and its parents (0755, the last 0700): 0 or -errno.  dir is restored. */
@@ -28,5 +29,9 @@ int cache_write(char *dir, const char *file, const struct cache_part *parts, siz
 
 /* Keep the newest keep files (by mtime) of dir whose names start with prefix: remove the rest. */
 void cache_trim(const char *dir, const char *prefix, size_t keep);
+
+/* What identifies this build of sonde: its build id (else its inode, size and mtime) in buf;
+ * its length, 0 when there is nothing. */
+size_t cache_self_id(unsigned char *buf, size_t cap);
 
 #endif

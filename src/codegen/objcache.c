@@ -23,10 +23,8 @@
 #include "cg.h"
 #include "codegen.h"
 
-#include <elf.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <link.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,61 +97,15 @@ static void hash_final(struct hash128 *h, uint64_t out[2])
 	out[1] = mix(h->b ^ rotl(h->len, 17) ^ out[0]);
 }
 
-struct build_id {
-	unsigned char id[64];
-	size_t len;
-};
-
-static int main_build_id(struct dl_phdr_info *info, size_t size, void *arg)
-{
-	struct build_id *bid = arg;
-	int i;
-
-	(void)size;
-	for (i = 0; i < info->dlpi_phnum; i++) {
-		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-		const char *p = (const char *)(info->dlpi_addr + ph->p_vaddr), *end = p + ph->p_memsz;
-
-		if (ph->p_type != PT_NOTE)
-			continue;
-		while (p + sizeof(ElfW(Nhdr)) <= end) {
-			const ElfW(Nhdr) *n = (const ElfW(Nhdr) *)p;
-			const char *name = p + sizeof(*n);
-			const char *desc = name + ALIGN_UP(n->n_namesz, 4);
-
-			if (desc + n->n_descsz > end)
-				break;
-			if (n->n_type == NT_GNU_BUILD_ID && n->n_namesz == 4 && memcmp(name, "GNU", 4) == 0 &&
-			    n->n_descsz <= sizeof(bid->id)) {
-				memcpy(bid->id, desc, n->n_descsz);
-				bid->len = n->n_descsz;
-				return 1;
-			}
-			p = desc + ALIGN_UP(n->n_descsz, 4);
-		}
-	}
-	return 1;	/* the first object is the executable: no need to look further */
-}
-
-/* What identifies this build of sonde; false when nothing does. */
+/* What identifies this build of sonde (cache.c); false when nothing does. */
 static bool hash_sonde(struct hash128 *h)
 {
-	struct build_id bid = { .len = 0 };
-	struct stat st;
+	unsigned char id[64];
+	size_t len = cache_self_id(id, sizeof(id));
 
-	dl_iterate_phdr(main_build_id, &bid);
 	hash_update(h, PACKAGE_VERSION, sizeof(PACKAGE_VERSION));
-	if (bid.len) {
-		hash_update(h, bid.id, bid.len);
-		return true;
-	}
-	if (stat("/proc/self/exe", &st))
-		return false;
-	hash_update(h, &st.st_dev, sizeof(st.st_dev));
-	hash_update(h, &st.st_ino, sizeof(st.st_ino));
-	hash_update(h, &st.st_size, sizeof(st.st_size));
-	hash_update(h, &st.st_mtim, sizeof(st.st_mtim));
-	return true;
+	hash_update(h, id, len);
+	return len > 0;
 }
 
 static bool enabled(const struct script *s, const struct codegen_opts *opts)
