@@ -153,6 +153,8 @@ static void teardown(struct cg *cg)
 	free(cg->uses);
 	LLVMDisposeDIBuilder(cg->di);
 	LLVMDisposeBuilder(cg->b);
+	if (cg->ustack_lib)
+		LLVMDisposeModule(cg->ustack_lib);
 	LLVMDisposeModule(cg->mod);
 	LLVMContextDispose(cg->ctx);
 }
@@ -187,6 +189,10 @@ static int emit(struct cg *cg, const struct codegen_opts *opts, void **obj, size
 	if (objcache_lookup(&oc, cg->mod, cg->s, opts, obj, size) == 0) {
 		objcache_free(&oc);
 		return 0;
+	}
+	if (cg_ustack_link_body(cg)) {
+		objcache_free(&oc);
+		return -EINVAL;
 	}
 	tm = LLVMCreateTargetMachine(target, "bpf-pc-linux", "v2", "", LLVMCodeGenLevelDefault,
 				     LLVMRelocDefault, LLVMCodeModelDefault);
@@ -306,7 +312,7 @@ int codegen_object(struct script *s, const struct codegen_opts *opts, void **obj
 		defs[ndefs].value_size = 8 * s->opts.stack_max;
 		defs[ndefs++].max_entries = 4096;
 	}
-	/* user stacks: the walker brings its own maps (bpf/ustack.bpf.c) */
+	/* user stacks: the walker brings its own maps (bpf/ustack.bpf.c), linked in by emit() */
 	if (s->uses_ustack && cg_ustack_link(&cg)) {
 		free(defs);
 		teardown(&cg);
