@@ -6,6 +6,7 @@
 #define SONDE_BTF_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct btf;
@@ -22,10 +23,11 @@ const struct btf *btf_vmlinux(void);
  * btf_core.c: the BTF file libbpf relocates an object's CO-RE accesses against.  The path (a
  * memfd, created once; NULL if that fails) goes to bpf_object__open_mem(); btf_core_fill()
  * then writes into it the kernel's layout of every named struct of the object's own BTF
- * (bpf_object__btf()), before bpf_object__load() reads it.
+ * (bpf_object__btf()), when the object (obj, size: its ELF bytes) has CO-RE relocations,
+ * before bpf_object__load() reads it.
  */
 const char *btf_core_path(void);
-int btf_core_fill(const struct btf *local);
+int btf_core_fill(const struct btf *local, const void *obj, size_t size);
 void btf_core_cleanup(void);
 
 /*

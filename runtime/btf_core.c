@@ -15,13 +15,16 @@
  * so its relocation fails as it would against the real types: never a silent wrong offset.
  *
  * The file is a memfd whose path is given to bpf_object__open_mem(); it is filled after the
- * open, from the object's BTF, and read by bpf_object__load().
+ * open, from the object's BTF, and read by bpf_object__load().  An object without CO-RE
+ * relocations (no user stacks) leaves it empty and the kernel's BTF unread.
  */
 #include "runtime/btf.h"
 
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <gelf.h>
+#include <libelf.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -232,17 +235,61 @@ static int write_all(int fd, const void *data, uint32_t size)
 	return 0;
 }
 
-int btf_core_fill(const struct btf *local)
+/* The head of .BTF.ext (libbpf's struct btf_ext_header, not in the UAPI headers). */
+struct btf_ext_head {
+	uint16_t magic;
+	uint8_t version, flags;
+	uint32_t hdr_len;
+	uint32_t func_info_off, func_info_len, line_info_off, line_info_len;
+	uint32_t core_relo_off, core_relo_len;
+};
+
+/* Whether the ELF object has CO-RE relocations: .BTF.ext with a core_relo section. */
+static bool has_core_relos(const void *obj, size_t size)
 {
-	struct builder b = { .local = local, .kern = btf_vmlinux() };
+	struct btf_ext_head h;
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+	bool found = false;
+	Elf *e;
+
+	elf_version(EV_CURRENT);
+	e = elf_memory((char *)obj, size);
+	if (!e)
+		return true;	/* not for this file to decide: let libbpf see */
+	if (elf_getshdrstrndx(e, &shstrndx) == 0) {
+		while (!found && (scn = elf_nextscn(e, scn))) {
+			GElf_Shdr sh;
+			const char *name;
+			Elf_Data *d;
+
+			if (!gelf_getshdr(scn, &sh) || !(name = elf_strptr(e, shstrndx, sh.sh_name)) ||
+			    strcmp(name, ".BTF.ext") != 0)
+				continue;
+			d = elf_getdata(scn, NULL);
+			if (d && d->d_size >= sizeof(h)) {
+				memcpy(&h, d->d_buf, sizeof(h));
+				found = h.hdr_len >= sizeof(h) && h.core_relo_len > 0;
+			}
+			break;
+		}
+	}
+	elf_end(e);
+	return found;
+}
+
+int btf_core_fill(const struct btf *local, const void *obj, size_t size)
+{
+	struct builder b = { .local = local };
 	uint32_t id, n;
 	const void *raw;
-	uint32_t size;
+	uint32_t raw_size;
 	size_t slot, i;
 	int err = 0;
 
-	if (core_fd < 0 || !local)
-		return 0;
+	if (core_fd < 0 || !local || !has_core_relos(obj, size))
+		return 0;	/* libbpf reads the file only for CO-RE relocations */
+	b.kern = btf_vmlinux();
 	if (!b.kern)
 		return 0;	/* relocations, if any, fail in libbpf as without this file */
 	n = btf__type_cnt(local);
@@ -270,8 +317,8 @@ int btf_core_fill(const struct btf *local)
 		if (b.found[i] && add_struct(&b, b.wanted[i], b.found[i], 0) < 0)
 			diag_verbose("kernel type for CO-RE not built: %s\n",
 				     type_name(local, btf__type_by_id(local, b.wanted[i])));
-	raw = b.ptr_id > 0 ? btf__raw_data(b.out, &size) : NULL;
-	err = raw ? write_all(core_fd, raw, size) : -EINVAL;
+	raw = b.ptr_id > 0 ? btf__raw_data(b.out, &raw_size) : NULL;
+	err = raw ? write_all(core_fd, raw, raw_size) : -EINVAL;
 out:
 	btf__free(b.out);
 	free(b.wanted);

@@ -183,7 +183,7 @@ int session_load(struct session *ss, const void *obj, size_t size)
 	err = unwind_setup(ss);
 	if (err)
 		return err;
-	err = btf_core_fill(bpf_object__btf(ss->obj));
+	err = btf_core_fill(bpf_object__btf(ss->obj), obj, size);
 	if (err) {
 		diag_error(NULL, "failed to prepare the kernel types for CO-RE relocation: %s",
 			   strerror(-err));

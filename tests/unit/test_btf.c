@@ -259,7 +259,7 @@ static void test_core(void)
 	btf__add_struct(local, "sonde_no_such_struct", 8);
 	btf__add_field(local, "x", ul, 0, 0);
 	path = btf_core_path();
-	ok(path && btf_core_fill(local) == 0, "core_btf_written");
+	ok(path && btf_core_fill(local, NULL, 0) == 0, "core_btf_written");
 	out = path ? btf__parse(path, NULL) : NULL;
 	ok(out != NULL, "core_btf_parses");
 	if (!out || btf_find_record("vm_area_struct", false, &vma) ||
