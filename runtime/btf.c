@@ -31,9 +31,6 @@ static int load_err;		/* sticky: BTF is not retried after it failed once */
 static struct record **records;	/* by BTF id */
 static uint32_t nrecords;
 
-static int raw_fd = -1;		/* btf_vmlinux_file()'s copy */
-static char raw_path[32];
-
 /*
  * The kernel's BTF, mapped: kernels since 6.16 let /sys/kernel/btf/vmlinux be mmap'ed.
  * libbpf's btf__load_vmlinux_btf() reads it through stdio, and sysfs gives 4 KB per read(2):
@@ -55,33 +52,6 @@ static struct btf *load_vmlinux(void)
 	if (fd >= 0)
 		close(fd);
 	return b ? b : btf__load_vmlinux_btf();
-}
-
-const char *btf_vmlinux_file(void)
-{
-	const void *data;
-	uint32_t size, done = 0;
-
-	if (!vmlinux)
-		return NULL;
-	if (raw_fd >= 0)
-		return raw_path;
-	data = btf__raw_data(vmlinux, &size);
-	raw_fd = data ? memfd_create("sonde-vmlinux-btf", MFD_CLOEXEC) : -1;
-	while (raw_fd >= 0 && done < size) {
-		ssize_t n = write(raw_fd, (const char *)data + done, size - done);
-
-		if (n <= 0 && errno != EINTR) {
-			close(raw_fd);
-			raw_fd = -1;
-		} else if (n > 0) {
-			done += (uint32_t)n;
-		}
-	}
-	if (raw_fd < 0)
-		return NULL;
-	snprintf(raw_path, sizeof(raw_path), "/proc/self/fd/%d", raw_fd);
-	return raw_path;
 }
 
 static int load(bool report)
@@ -107,6 +77,11 @@ static int load(bool report)
 bool btf_available(void)
 {
 	return load(false) == 0;
+}
+
+const struct btf *btf_vmlinux(void)
+{
+	return load(false) == 0 ? vmlinux : NULL;
 }
 
 static struct type *convert(uint32_t id);
@@ -346,9 +321,6 @@ void btf_forget_types(void)
 
 void btf_cleanup(void)
 {
-	if (raw_fd >= 0)
-		close(raw_fd);
-	raw_fd = -1;
 	btf__free(vmlinux);
 	vmlinux = NULL;
 	load_err = 0;

@@ -6,17 +6,29 @@
 #define SONDE_BTF_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
+struct btf;
 struct record;
 struct type;
 
 /* Whether kernel BTF can be loaded (quiet). */
 bool btf_available(void);
 
-/* When kernel BTF is loaded already: a path to its bytes (a memfd) for libbpf's
- * btf_custom_path, so that loading the programs does not read sysfs again; else NULL. */
-const char *btf_vmlinux_file(void);
+/* The kernel's BTF, parsed once (quiet); NULL when the kernel has none. */
+const struct btf *btf_vmlinux(void);
+
+/*
+ * btf_core.c: the BTF file libbpf relocates an object's CO-RE accesses against.  The path (a
+ * memfd, created once; NULL if that fails) goes to bpf_object__open_mem(); btf_core_fill()
+ * then writes into it the kernel's layout of every named struct of the object's own BTF
+ * (bpf_object__btf()), when the object (obj, size: its ELF bytes) has CO-RE relocations,
+ * before bpf_object__load() reads it.
+ */
+const char *btf_core_path(void);
+int btf_core_fill(const struct btf *local, const void *obj, size_t size);
+void btf_core_cleanup(void);
 
 /*
  * The kernel struct (or union) NAME as a record: members at their byte offsets, bitfields with

@@ -12,4 +12,8 @@
  */
 int cfi_build(const char *path, struct ustk_row **rows, size_t *n);
 
+/* cfi_build's rows through the cache directory (cfi_cache.c): read back when the file and
+ * sonde are the ones they were compiled from, else compiled and kept. */
+int cfi_load(const char *path, struct ustk_row **rows, size_t *n);
+
 #endif

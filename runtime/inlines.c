@@ -11,10 +11,9 @@
  * was read from with its size and mtime: a rebuilt or reinstalled debug file does not match
  * and is walked again.  A run with a matching cache reads ~100 KB and decompresses nothing.
  *
- * The cache is $SONDE_CACHE_DIR (empty: no cache), else /var/cache/sonde for root, else
- * $XDG_CACHE_HOME/sonde or ~/.cache/sonde.  A cache file not owned by the user, writable by
- * others or malformed is ignored (and rewritten); failing to write one only costs the next run
- * the walk.  A binary without a build id is walked every time.
+ * The cache directory and its rules are cache.c's.  A cache file not owned by the user,
+ * writable by others or malformed is ignored (and rewritten); failing to write one only costs
+ * the next run the walk.  A binary without a build id is walked every time.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -31,6 +30,7 @@
 #include <unistd.h>
 
 #include "diag.h"
+#include "runtime/cache.h"
 #include "util.h"
 
 #ifdef HAVE_LIBDW
@@ -121,21 +121,6 @@ static struct elf_inlines *build(Dwarf *dw)
 	return ix;
 }
 
-static char *cache_dir(void)
-{
-	const char *d = getenv("SONDE_CACHE_DIR");
-
-	if (d)
-		return *d ? xstrdup(d) : NULL;
-	if (geteuid() == 0)
-		return xstrdup("/var/cache/sonde");
-	d = getenv("XDG_CACHE_HOME");
-	if (d && *d)
-		return xasprintf("%s/sonde", d);
-	d = getenv("HOME");
-	return d && *d ? xasprintf("%s/.cache/sonde", d) : NULL;
-}
-
 /* The header that ties a cache file to the DWARF file it was read from. */
 static char *cache_header(struct elf_file *ef)
 {
@@ -150,23 +135,21 @@ static char *cache_header(struct elf_file *ef)
 }
 
 /* The index from a cache file whose header is hdr; NULL when there is none that matches. */
-static struct elf_inlines *cache_read(const char *file, const char *hdr)
+static struct elf_inlines *index_read(const char *file, const char *hdr)
 {
 	struct elf_inlines *ix = NULL;
-	struct stat st;
 	char *text = NULL, *p, *end;
-	size_t hlen = strlen(hdr);
+	size_t hlen = strlen(hdr), size;
 	ssize_t got;
-	int fd = open(file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	int fd = cache_open(file, 64 << 20, &size);
 
 	if (fd < 0)
 		return NULL;
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
-	    (st.st_mode & 022) || st.st_size < (off_t)hlen || st.st_size > (64 << 20))
+	if (size < hlen)
 		goto out;
-	text = xmalloc((size_t)st.st_size + 1);
-	got = read(fd, text, (size_t)st.st_size);
-	if (got != st.st_size || memcmp(text, hdr, hlen) != 0)
+	text = xmalloc(size + 1);
+	got = read(fd, text, size);
+	if (got != (ssize_t)size || memcmp(text, hdr, hlen) != 0)
 		goto out;
 	text[got] = '\0';
 	ix = xcalloc(1, sizeof(*ix));
@@ -178,7 +161,7 @@ static struct elf_inlines *cache_read(const char *file, const char *hdr)
 		errno = 0;
 		v = strtoull(p, &sp, 16);
 		if (!end || errno || sp == p || *sp != ' ' || sp + 1 >= end) {
-			elf_inlines_free(ix);	/* not what cache_write writes */
+			elf_inlines_free(ix);	/* not what index_write writes */
 			ix = NULL;
 			break;
 		}
@@ -190,28 +173,13 @@ out:
 	return ix;
 }
 
-static int mkdir_parents(char *dir)
-{
-	char *s;
-
-	for (s = strchr(dir + 1, '/'); s; s = strchr(s + 1, '/')) {
-		*s = '\0';
-		if (mkdir(dir, 0755) && errno != EEXIST) {
-			*s = '/';
-			return -errno;
-		}
-		*s = '/';
-	}
-	return mkdir(dir, 0700) && errno != EEXIST ? -errno : 0;
-}
-
 /* Written whole to a temporary file, then renamed: a reader never sees half a file. */
-static void cache_write(char *dir, const char *file, const char *hdr, const struct elf_inlines *ix)
+static void index_write(char *dir, const char *file, const char *hdr, const struct elf_inlines *ix)
 {
 	char *tmp = xasprintf("%s.%d.tmp", file, (int)getpid());
 	FILE *f = NULL;
 	size_t i;
-	int fd, err = mkdir_parents(dir);
+	int fd, err = cache_mkdir(dir);
 
 	if (err)
 		goto fail;
@@ -249,7 +217,7 @@ static struct elf_inlines *index_of(struct elf_file *ef)
 		goto out;
 	if (hdr) {
 		file = xasprintf("%s/inlines-%s", dir, bid);
-		*slot = cache_read(file, hdr);
+		*slot = index_read(file, hdr);
 		if (*slot)
 			goto out;
 	}
@@ -258,7 +226,7 @@ static struct elf_inlines *index_of(struct elf_file *ef)
 		goto out;
 	*slot = build(dw);
 	if (file)
-		cache_write(dir, file, hdr, *slot);
+		index_write(dir, file, hdr, *slot);
 out:
 	free(file);
 	free(hdr);

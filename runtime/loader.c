@@ -156,8 +156,8 @@ int session_load(struct session *ss, const void *obj, size_t size)
 	int err;
 
 	libbpf_set_print(libbpf_print);
-	/* CO-RE relocations against the BTF the compiler read, not a second read of sysfs */
-	opts.btf_custom_path = btf_vmlinux_file();
+	/* CO-RE relocations against the kernel types they use (btf_core.c), not all of them */
+	opts.btf_custom_path = btf_core_path();
 	ss->obj = bpf_object__open_mem(obj, size, &opts);
 	if (!ss->obj) {
 		err = -errno;
@@ -183,6 +183,12 @@ int session_load(struct session *ss, const void *obj, size_t size)
 	err = unwind_setup(ss);
 	if (err)
 		return err;
+	err = btf_core_fill(bpf_object__btf(ss->obj), obj, size);
+	if (err) {
+		diag_error(NULL, "failed to prepare the kernel types for CO-RE relocation: %s",
+			   strerror(-err));
+		return err;
+	}
 	err = bpf_object__load(ss->obj);
 	if (err) {
 		if (err == -EPERM)
@@ -301,6 +307,7 @@ void session_close(struct session *ss)
 	ss->obj = NULL;
 	unwind_close(ss->unwind);
 	ss->unwind = NULL;
+	btf_core_cleanup();
 	if (ss->usyms)
 		usyms_free(ss->usyms);
 	ss->usyms = NULL;

@@ -144,7 +144,7 @@ static void add_table(struct unwind *uw, const char *path, const struct ustk_fil
 	struct ustk_row *rows;
 	size_t n;
 
-	if (have_table(uw, k) || cfi_build(path, &rows, &n) || !n)
+	if (have_table(uw, k) || cfi_load(path, &rows, &n) || !n)
 		return;
 	xgrow((void **)&uw->tables, &uw->cap, uw->ntables + 1, sizeof(*uw->tables));
 	t = &uw->tables[uw->ntables++];
@@ -541,7 +541,7 @@ static int on_request(void *ctx, void *data, size_t size)
 	/* the process's files, opened now, symbolize its stacks after it exits */
 	if (uw->usyms)
 		usyms_prepare(uw->usyms, (int)rq->pid);
-	if (cfi_build(path, &rows, &n) == 0 && publish(uw, &k, rows, n, false) == 0) {
+	if (cfi_load(path, &rows, &n) == 0 && publish(uw, &k, rows, n, false) == 0) {
 		uw->built++;
 		diag_verbose("unwind table: %s, %zu rows (requested)\n", path, n);
 	} else if (kill((pid_t)rq->pid, 0) && errno == ESRCH) {
@@ -581,7 +581,7 @@ static const struct ustk_file *table_of(struct unwind *uw, const struct ustk_fil
 
 	if (bpf_map_lookup_elem(uw->files_fd, k, f) == 0 && f->state != USTK_FILE_PENDING)
 		return f->state == USTK_FILE_READY ? f : NULL;
-	if (cfi_build(path, &rows, &n) == 0) {
+	if (cfi_load(path, &rows, &n) == 0) {
 		publish(uw, k, rows, n, false);
 		free(rows);
 	} else {

@@ -30,6 +30,7 @@ struct cg {
 	struct script *s;
 	LLVMContextRef ctx;
 	LLVMModuleRef mod;
+	LLVMModuleRef ustack_lib;	/* the walker, read lazily, linked by cg_ustack_link_body */
 	LLVMBuilderRef b;
 	LLVMDIBuilderRef di;
 	LLVMMetadataRef di_file, di_cu, di_int, di_ptr, di_sp;
@@ -114,8 +115,11 @@ uint32_t cg_frame_alloc(struct cg *cg, uint32_t size);
 void cg_for(struct cg *cg, struct node *n);
 LLVMValueRef cg_map_len(struct cg *cg, struct map_info *mi, const struct loc *loc);
 
-/* ustack.c: link the user-stack walker (bpf/ustack.bpf.c) and call it: the stack's i64 key */
+/* ustack.c: the user-stack walker (bpf/ustack.bpf.c): cg_ustack_link declares its entry point
+ * for the programs to call (the stack's i64 key); cg_ustack_link_body links its code in, which
+ * only a module that is compiled needs (not one the object cache has) */
 int cg_ustack_link(struct cg *cg);
+int cg_ustack_link_body(struct cg *cg);
 LLVMValueRef codegen_ustack_call(struct cg *cg, bool dwarf, bool entry, uint32_t limit);
 
 /* irb.c: small wrappers around LLVM-C so builtins never build raw helper calls */
@@ -146,5 +150,18 @@ LLVMValueRef irb_alloca(struct cg *cg, LLVMTypeRef t, const char *name);
 LLVMBasicBlockRef irb_block(struct cg *cg, const char *name);
 /* Is the current block already terminated (after return/break)? */
 bool irb_terminated(struct cg *cg);
+
+struct codegen_opts;
+/* objcache.c: compiled objects cached by the hash of the module before its passes. */
+struct objcache {
+	char *dir, *file;
+	uint64_t key[2];
+};
+/* 0 and the cached object (malloc'd); -ENOENT on a miss (then objcache_store the object);
+ * -ENOTSUP when not cached (SONDE_CACHE=0, no cache directory, -c, -d). */
+int objcache_lookup(struct objcache *oc, LLVMModuleRef mod, const struct script *s,
+		    const struct codegen_opts *opts, void **obj, size_t *size);
+void objcache_store(struct objcache *oc, const void *obj, size_t size);
+void objcache_free(struct objcache *oc);
 
 #endif

@@ -153,6 +153,8 @@ static void teardown(struct cg *cg)
 	free(cg->uses);
 	LLVMDisposeDIBuilder(cg->di);
 	LLVMDisposeBuilder(cg->b);
+	if (cg->ustack_lib)
+		LLVMDisposeModule(cg->ustack_lib);
 	LLVMDisposeModule(cg->mod);
 	LLVMContextDispose(cg->ctx);
 }
@@ -164,6 +166,7 @@ static int emit(struct cg *cg, const struct codegen_opts *opts, void **obj, size
 	LLVMPassBuilderOptionsRef pbo;
 	LLVMMemoryBufferRef buf;
 	LLVMErrorRef lerr;
+	struct objcache oc;
 	char *err = NULL;
 	int ret = 0;
 
@@ -182,6 +185,15 @@ static int emit(struct cg *cg, const struct codegen_opts *opts, void **obj, size
 		return -EINVAL;
 	}
 	LLVMDisposeMessage(err);
+	/* the same module compiled before: skip the passes (objcache.c) */
+	if (objcache_lookup(&oc, cg->mod, cg->s, opts, obj, size) == 0) {
+		objcache_free(&oc);
+		return 0;
+	}
+	if (cg_ustack_link_body(cg)) {
+		objcache_free(&oc);
+		return -EINVAL;
+	}
 	tm = LLVMCreateTargetMachine(target, "bpf-pc-linux", "v2", "", LLVMCodeGenLevelDefault,
 				     LLVMRelocDefault, LLVMCodeModelDefault);
 	pbo = LLVMCreatePassBuilderOptions();
@@ -193,6 +205,7 @@ static int emit(struct cg *cg, const struct codegen_opts *opts, void **obj, size
 		diag_error(NULL, "internal error: LLVM optimization failed: %s", msg);
 		LLVMDisposeErrorMessage(msg);
 		LLVMDisposeTargetMachine(tm);
+		objcache_free(&oc);
 		return -EINVAL;
 	}
 	if (opts && opts->dump_ir) {
@@ -206,6 +219,7 @@ static int emit(struct cg *cg, const struct codegen_opts *opts, void **obj, size
 			diag_error(NULL, "internal error: BPF assembly emission failed: %s", err);
 			LLVMDisposeMessage(err);
 			LLVMDisposeTargetMachine(tm);
+			objcache_free(&oc);
 			return -EINVAL;
 		}
 		fwrite(LLVMGetBufferStart(buf), 1, LLVMGetBufferSize(buf), opts->dump_asm);
@@ -220,7 +234,9 @@ static int emit(struct cg *cg, const struct codegen_opts *opts, void **obj, size
 		*obj = xmalloc(*size);
 		memcpy(*obj, LLVMGetBufferStart(buf), *size);
 		LLVMDisposeMemoryBuffer(buf);
+		objcache_store(&oc, *obj, *size);
 	}
+	objcache_free(&oc);
 	LLVMDisposeTargetMachine(tm);
 	return ret;
 }
@@ -297,7 +313,7 @@ int codegen_object(struct script *s, const struct codegen_opts *opts, void **obj
 		defs[ndefs].value_size = 8 * s->opts.stack_max;
 		defs[ndefs++].max_entries = 4096;
 	}
-	/* user stacks: the walker brings its own maps (bpf/ustack.bpf.c) */
+	/* user stacks: the walker brings its own maps (bpf/ustack.bpf.c), linked in by emit() */
 	if (s->uses_ustack && cg_ustack_link(&cg)) {
 		free(defs);
 		teardown(&cg);

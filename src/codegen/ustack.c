@@ -22,22 +22,47 @@
 
 extern const char sonde_ustack_bc[], sonde_ustack_bc_end[];
 
+/*
+ * The bitcode is read lazily: only its declarations, not the function bodies, until the link.
+ * Programs call the entry point through a declaration of the same type; the object cache
+ * hashes the module in that state (the walker is part of sonde's build, which the key has), and
+ * a cache hit never reads the walker's code (8-11 ms of parsing and linking).
+ */
 int cg_ustack_link(struct cg *cg)
 {
 	LLVMMemoryBufferRef buf;
 	LLVMModuleRef lib;
+	LLVMValueRef fn;
 
 	buf = LLVMCreateMemoryBufferWithMemoryRange(sonde_ustack_bc,
 						     (size_t)(sonde_ustack_bc_end - sonde_ustack_bc),
 						     "ustack.bc", false);
-	if (LLVMParseBitcodeInContext2(cg->ctx, buf, &lib)) {
+	/* on success the module owns the buffer */
+	if (LLVMGetBitcodeModuleInContext2(cg->ctx, buf, &lib)) {
 		LLVMDisposeMemoryBuffer(buf);
 		diag_error(NULL, "internal error: the embedded stack walker is not valid bitcode");
 		return -EINVAL;
 	}
-	LLVMDisposeMemoryBuffer(buf);
 	LLVMSetTarget(lib, LLVMGetTarget(cg->mod));
 	LLVMSetDataLayout(lib, LLVMGetDataLayoutStr(cg->mod));
+	fn = LLVMGetNamedFunction(lib, USTK_FN_CAPTURE);
+	if (!fn) {
+		LLVMDisposeModule(lib);
+		diag_error(NULL, "internal error: the embedded stack walker has no %s", USTK_FN_CAPTURE);
+		return -EINVAL;
+	}
+	LLVMAddFunction(cg->mod, USTK_FN_CAPTURE, LLVMGlobalGetValueType(fn));
+	cg->ustack_lib = lib;
+	return 0;
+}
+
+int cg_ustack_link_body(struct cg *cg)
+{
+	LLVMModuleRef lib = cg->ustack_lib;
+
+	if (!lib)
+		return 0;
+	cg->ustack_lib = NULL;
 	/* the source module is destroyed by the link */
 	if (LLVMLinkModules2(cg->mod, lib)) {
 		diag_error(NULL, "internal error: linking the stack walker failed");

@@ -222,6 +222,71 @@ static int kallsyms_lookup(const char *name, uint64_t *addr)
 	return found;
 }
 
+/* The member called name of the struct called sname in b: its bit offset, or -1. */
+static long long out_member(const struct btf *b, const char *sname, const char *name)
+{
+	int id = btf__find_by_name_kind(b, sname, BTF_KIND_STRUCT), i;
+	const struct btf_type *t = id > 0 ? btf__type_by_id(b, id) : NULL;
+	const struct btf_member *m = t ? btf_members(t) : NULL;
+
+	for (i = 0; t && i < btf_vlen(t); i++, m++)
+		if (strcmp(btf__name_by_offset(b, m->name_off), name) == 0)
+			return btf_member_bit_offset(t, (uint32_t)i);
+	return -1;
+}
+
+/*
+ * btf_core.c: the BTF libbpf relocates CO-RE accesses against holds the local structs the
+ * kernel has, with the local members the kernel has, at the kernel's offsets (vm_start sits
+ * in an anonymous union of vm_area_struct), and nothing else.
+ */
+static void test_core(void)
+{
+	struct btf *local = btf__new_empty(), *out = NULL;
+	struct record *vma = NULL, *task = NULL;
+	uint32_t start_off = 0, file_off = 0, mm_off = 0;
+	const char *path;
+	int ul, vp;
+
+	ul = btf__add_int(local, "unsigned long", 8, 0);
+	vp = btf__add_ptr(local, 0);
+	btf__add_struct(local, "vm_area_struct", 24);
+	btf__add_field(local, "vm_start", ul, 0, 0);
+	btf__add_field(local, "vm_file", vp, 64, 0);
+	btf__add_field(local, "sonde_no_such_member", ul, 128, 0);
+	btf__add_struct(local, "task_struct", 8);
+	btf__add_field(local, "mm", vp, 0, 0);
+	btf__add_struct(local, "sonde_no_such_struct", 8);
+	btf__add_field(local, "x", ul, 0, 0);
+	path = btf_core_path();
+	ok(path && btf_core_fill(local, NULL, 0) == 0, "core_btf_written");
+	out = path ? btf__parse(path, NULL) : NULL;
+	ok(out != NULL, "core_btf_parses");
+	if (!out || btf_find_record("vm_area_struct", false, &vma) ||
+	    btf_find_record("task_struct", false, &task) ||
+	    !record_find_field(vma, "vm_start", &start_off) ||
+	    !record_find_field(vma, "vm_file", &file_off) || !record_find_field(task, "mm", &mm_off)) {
+		ok(false, "core_btf_kernel_layouts_known");
+		goto out;
+	}
+	ok(out_member(out, "vm_area_struct", "vm_start") == (long long)start_off * 8 &&
+	   out_member(out, "vm_area_struct", "vm_file") == (long long)file_off * 8,
+	   "core_btf_vm_area_struct_members_at_kernel_offsets");
+	ok(out_member(out, "task_struct", "mm") == (long long)mm_off * 8,
+	   "core_btf_task_struct_mm_at_kernel_offset");
+	ok(out_member(out, "vm_area_struct", "sonde_no_such_member") == -1,
+	   "core_btf_leaves_out_a_member_the_kernel_lacks");
+	ok(btf__find_by_name_kind(out, "sonde_no_such_struct", BTF_KIND_STRUCT) < 0,
+	   "core_btf_leaves_out_a_struct_the_kernel_lacks");
+	ok(btf__type_by_id(out, (uint32_t)btf__find_by_name_kind(out, "vm_area_struct",
+								BTF_KIND_STRUCT))->size == vma->size,
+	   "core_btf_struct_has_the_kernel_size");
+out:
+	btf__free(out);
+	btf__free(local);
+	btf_core_cleanup();
+}
+
 static void test_ksyms(void)
 {
 	struct strbuf sb;
@@ -260,6 +325,7 @@ int main(void)
 		test_bitfield();
 		test_anonymous();
 		test_typedef_enum();
+		test_core();
 	}
 	test_ksyms();
 	btf_cleanup();
