@@ -396,6 +396,7 @@ static int ensure_rb(struct session *ss)
 		diag_error(NULL, "internal error: the ring buffer map is missing from the object");
 		return -ENOENT;
 	}
+	ss->rb_bytes = bpf_map__max_entries(bpf_object__find_map_by_name(ss->obj, "sonde_events"));
 	ss->rb = ring_buffer__new(fd, on_event, ss, NULL);
 	if (!ss->rb) {
 		int err = -errno;
@@ -510,9 +511,18 @@ void session_report_lost(struct session *ss)
 	}
 }
 
+/* how often the poll loop reports lost events and looks at the -c child and the -p target */
+#define CHECK_INTERVAL_NS 10000000ULL
+/* a batch smaller than this waits GATHER_NS for more before the next poll */
+#define SMALL_BATCH 256
+#define GATHER_NS 500000L
+/* ... if the ring buffer holds far more than gathers meanwhile (BPFTRACE_PERF_RB_PAGES=1 does not) */
+#define GATHER_MIN_RING (256u << 10)
+
 int session_poll(struct session *ss)
 {
-	bool busy = false;
+	uint64_t last_checks = 0;
+	bool busy = false, small;
 	int err;
 
 	if (ensure_rb(ss))
@@ -529,6 +539,7 @@ int session_poll(struct session *ss)
 			diag_error(NULL, "failed to poll the ring buffer: %s", strerror(-err));
 			return err;
 		}
+		small = err > 0 && ss->batch < SMALL_BATCH && ss->rb_bytes >= GATHER_MIN_RING;
 		/* a batch is drained: its lines go out now, in one write; nowhere to write ends it */
 		if (session_flush(ss, true))
 			session_stop = 1;
@@ -538,10 +549,21 @@ int session_poll(struct session *ss)
 			if (session_flush(ss, false))
 				session_stop = 1;
 		}
-		session_report_lost(ss);
-		check_child(ss);
-		check_target(ss);
-		usyms_sweep(ss->usyms);
+		/*
+		 * A reader as fast as its producers reads a few events per poll, and pays a poll
+		 * and a write for each few: while events keep coming in small batches, it lets
+		 * them gather for half a millisecond (a line is still out within about 1 ms).
+		 */
+		if (small && !session_stop && !ss->exited)
+			nanosleep(&(struct timespec){ .tv_nsec = GATHER_NS }, NULL);
+		/* the rest costs system calls: a few times a second is soon enough, not per batch */
+		if (now_ns() - last_checks >= CHECK_INTERVAL_NS) {
+			last_checks = now_ns();
+			session_report_lost(ss);
+			check_child(ss);
+			check_target(ss);
+			usyms_sweep(ss->usyms);
+		}
 	}
 	note_stop(ss);
 	return 0;

@@ -44,6 +44,7 @@ struct session {
 	uint64_t stop_ns;	/* CLOCK_MONOTONIC when the stop was first seen, 0 before */
 	uint64_t drain_deadline;	/* a drain after a stop gives up at this time */
 	uint32_t batch;		/* events handled in the current batch */
+	uint32_t rb_bytes;	/* the size of the event ring buffer */
 	uint64_t ndiscarded;	/* events dropped by the current discard */
 	uint64_t abandoned;	/* events dropped when a drain ran out of time: reported lost */
 	bool write_error_reported;
