@@ -323,6 +323,20 @@ void cg_event_end(struct cg *cg, LLVMValueRef rec, LLVMBasicBlockRef done)
 	LLVMPositionBuilderAtEnd(cg->b, done);
 }
 
+/*
+ * An event sent once in a while (a full map, a failed helper): the kernel's own wake-up rule,
+ * which wakes the reader when the ring was empty; when it was not, the reader is polling or
+ * about to be woken for what is there (submit_flags).  Fewer instructions in every probe.
+ */
+void cg_event_end_rare(struct cg *cg, LLVMValueRef rec, LLVMBasicBlockRef done)
+{
+	LLVMValueRef rargs[2] = { rec, irb_const(cg, 0) };
+
+	irb_helper_call(cg, BPF_FUNC_ringbuf_submit, cg->vd, rargs, 2);
+	LLVMBuildBr(cg->b, done);
+	LLVMPositionBuilderAtEnd(cg->b, done);
+}
+
 /* The event of call site id (a fmt naming the helper) carrying helper return r. */
 static void helper_error_event(struct cg *cg, int id, LLVMValueRef r)
 {
@@ -330,7 +344,7 @@ static void helper_error_event(struct cg *cg, int id, LLVMValueRef r)
 	LLVMValueRef rec = cg_event_begin(cg, EV_HELPER_ERROR, id, 8, &evdone);
 
 	irb_store(cg, irb_gep(cg, rec, (uint32_t)sizeof(struct event_hdr)), r, 8);
-	cg_event_end(cg, rec, evdone);
+	cg_event_end_rare(cg, rec, evdone);
 }
 
 static void helper_error_if_negative(struct cg *cg, int id, LLVMValueRef r)

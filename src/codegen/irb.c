@@ -86,7 +86,7 @@ static void irb_report_full(struct cg *cg, LLVMValueRef r, int id)
 	/* not atomic: two CPUs may both report, which costs a duplicate line, not a loss */
 	irb_store(cg, p, irb_const(cg, 1), 8);
 	rec = cg_event_begin(cg, EV_MAP_FULL, id, 0, &evdone);
-	cg_event_end(cg, rec, evdone);
+	cg_event_end_rare(cg, rec, evdone);
 	LLVMBuildBr(cg->b, done);
 	LLVMPositionBuilderAtEnd(cg->b, done);
 }

@@ -490,9 +490,13 @@ static int uprobe_expand(struct attach_point *ap, struct probe_targets *ts)
 	}
 	err = expand_path(ap, ts, path, false);
 out:
-	/* one program and one multi-link per binary: attaching and detaching stay fast, even for
-	 * hundreds of functions (one perf event each costs ~100 ms to detach) */
-	ts->shared_program = ts->n >= 1 && probe_uprobe_multi;
+	/*
+	 * Several functions: one program and one multi-link per binary, so attaching and
+	 * detaching stay fast even for thousands (a perf-event uprobe costs ~45 ms to detach).
+	 * One function: a perf-event uprobe, which runs the same program 30 to 70 ns faster per
+	 * hit here than the multi-link does (bench/bench.py's kernel rows, 2 December 2026).
+	 */
+	ts->shared_program = ts->n > 1 && probe_uprobe_multi;
 	return err;
 }
 
@@ -585,17 +589,27 @@ static const char **predict_refusals(const struct probe_targets *ts, const char 
 	return why;
 }
 
-/* A uprobe the kernel would emulate wrongly (uprobe_insn.c): why, or NULL when it is safe. */
-static const char *target_hazard(const struct probe_target *t)
+/*
+ * A uprobe the kernel would emulate wrongly (uprobe_insn.c): why, or NULL when it is safe;
+ * *refusal: why the kernel would refuse it, or NULL.
+ */
+static const char *target_hazard(const struct probe_target *t, const char **refusal)
 {
 	int fd = open(t->path, O_RDONLY | O_CLOEXEC);
-	const char *refusal = NULL, *hazard = NULL;
+	const char *hazard = NULL;
 
+	*refusal = NULL;
 	if (fd >= 0) {
-		judge_insn(fd, t->offset, &refusal, &hazard);
+		judge_insn(fd, t->offset, refusal, &hazard);
 		close(fd);
 	}
 	return hazard;
+}
+
+/* A target at a function's entry (not func+N, not an address): "its first instruction". */
+static bool at_entry(const struct probe_target *t)
+{
+	return t->func && !strchr(t->func, '+') && strncmp(t->func, "0x", 2) != 0;
 }
 
 /*
@@ -671,7 +685,7 @@ static int uprobe_attach(struct attach_point *ap, const struct probe_targets *ts
 {
 	LIBBPF_OPTS(bpf_uprobe_opts, opts);
 	struct bpf_link *link;
-	const char *why;
+	const char *why, *refusal;
 
 	if (!t) {
 		/* one multi-link per binary: the targets of one binary are contiguous */
@@ -690,10 +704,15 @@ static int uprobe_attach(struct attach_point *ap, const struct probe_targets *ts
 		}
 		return 0;
 	}
-	if ((why = target_hazard(t))) {
-		diag_error(NULL, "refusing to attach %s: its instruction at offset 0x%llx of %s is %s "
-			   "and would never run, so the traced program would compute wrong results",
-			   t->name, (unsigned long long)t->offset, t->path, why);
+	if ((why = target_hazard(t, &refusal))) {
+		if (at_entry(t))
+			diag_error(NULL, "refusing to attach %s: its first instruction is %s and would "
+				   "never run, so the traced program would compute wrong results",
+				   t->name, why);
+		else
+			diag_error(NULL, "refusing to attach %s: its instruction at offset 0x%llx of %s "
+				   "is %s and would never run, so the traced program would compute "
+				   "wrong results", t->name, (unsigned long long)t->offset, t->path, why);
 		return -EINVAL;
 	}
 	opts.retprobe = ap->ops->is_return;
@@ -703,9 +722,17 @@ static int uprobe_attach(struct attach_point *ap, const struct probe_targets *ts
 	if (!link) {
 		int err = -errno;
 
-		diag_error(NULL, "failed to attach %s %s:%s (offset 0x%llx): %s", ap->ops->name,
-			   t->path, t->func ? t->func : "?", (unsigned long long)t->offset,
-			   strerror(-err));
+		if (err == -KERNEL_ENOTSUPP)
+			diag_error(NULL, "failed to attach %s: the kernel refuses a uprobe on %s (%s)",
+				   t->name, at_entry(t) ? "its first instruction" : "that instruction",
+				   refusal ? refusal : "not supported");
+		else if (err == -ESRCH && probe_pid)
+			diag_error(NULL, "failed to attach %s: process %d exited while sonde was "
+				   "attaching", t->name, probe_pid);
+		else
+			diag_error(NULL, "failed to attach %s %s:%s (offset 0x%llx): %s", ap->ops->name,
+				   t->path, t->func ? t->func : "?", (unsigned long long)t->offset,
+				   strerror(-err));
 		return err;
 	}
 	attach_set_add_link(set, link);
