@@ -556,7 +556,7 @@ int session_poll(struct session *ss)
 		 */
 		if (small && !session_stop && !ss->exited)
 			nanosleep(&(struct timespec){ .tv_nsec = GATHER_NS }, NULL);
-		/* the rest costs system calls: a few times a second is soon enough, not per batch */
+		/* the rest costs system calls: every 10 ms is soon enough, not every batch */
 		if (now_ns() - last_checks >= CHECK_INTERVAL_NS) {
 			last_checks = now_ns();
 			session_report_lost(ss);
