@@ -29,7 +29,7 @@ static const struct {
 	int nr;
 	const char *name;
 } syscalls[] = {
-#include "syscalls.inc"
+#include "src/builtins/syscalls.inc"	/* generated in the build tree (src/compiler.am) */
 };
 
 static struct type *c_syscall_name(struct sema *se, struct node *n)
