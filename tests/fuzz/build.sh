@@ -50,8 +50,9 @@ cflags="-std=gnu11 -g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-omit-
 	$(pkg-config --cflags libbpf libelf libdw) -I$($LLVM_CONFIG --includedir)"
 
 # syscall_name()'s table, generated from the UAPI header as src/compiler.am does (found through -I$out)
+mkdir -p "$out/src/builtins"
 echo '#include <asm/unistd.h>' | "$CC" -E -dM -x c - |
-	sed -n 's/^#define __NR_\([a-z0-9_]*\) \([0-9][0-9]*\)$/{ \2, "\1" },/p' | sort -n -k2 >"$out/syscalls.inc"
+	sed -n 's/^#define __NR_\([a-z0-9_]*\) \([0-9][0-9]*\)$/{ \2, "\1" },/p' | sort -n -k2 >"$out/src/builtins/syscalls.inc"
 
 # the stack walker's bitcode, embedded as the build does (runtime/unwind.am)
 mkdir -p "$out/bpf"
