@@ -149,8 +149,12 @@ static struct map_entry *find_entry(struct map_snapshot *snap, size_t *cap, cons
 	slot = slot_of(ix, key);
 	if (*slot)
 		return &snap->entries[*slot - 1];
-	xgrow((void **)&snap->entries, cap, snap->n + 1, sizeof(*snap->entries));
-	ix->keys = xrealloc(ix->keys, *cap * sizeof(*ix->keys));
+	if (snap->n + 1 > *cap) {
+		/* the keys grow with the entries, not at every insert (a realloc to the same
+		 * size copies the array under ASan: quadratic in the map's size) */
+		xgrow((void **)&snap->entries, cap, snap->n + 1, sizeof(*snap->entries));
+		ix->keys = xrealloc(ix->keys, *cap * sizeof(*ix->keys));
+	}
 	ix->keys[snap->n] = xmalloc(ix->ksize ? ix->ksize : 1);
 	memcpy(ix->keys[snap->n], key, ix->ksize);
 	*slot = snap->n + 1;
