@@ -179,6 +179,31 @@ static void add_library(struct unwind *uw, const char *name, int pid)
 	}
 }
 
+/*
+ * One line of /proc/PID/maps: true for an executable mapping of a file, with the file's key,
+ * the mapping's range and *path at its path (the rest of the line).
+ */
+static bool exec_mapping(char *line, struct ustk_file_key *k, uint64_t *start, uint64_t *end,
+			 char **path)
+{
+	uint64_t pgoff;
+	unsigned int maj, min;
+	unsigned long ino;
+	char perms[8];
+	int consumed = 0;
+
+	if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %7s %" SCNx64 " %x:%x %lu %n", start, end,
+		   perms, &pgoff, &maj, &min, &ino, &consumed) < 7 || !consumed)
+		return false;
+	if (perms[2] != 'x' || !ino)
+		return false;
+	memset(k, 0, sizeof(*k));
+	k->ino = ino;
+	k->dev = kernel_dev(maj, min);
+	*path = line + consumed;
+	return true;
+}
+
 /* The executable file mappings of pid, each compiled once (by the maps' own device and inode). */
 static void add_process(struct unwind *uw, int pid, long long deadline, bool compile)
 {
@@ -191,29 +216,20 @@ static void add_process(struct unwind *uw, int pid, long long deadline, bool com
 	}
 	free(mpath);
 	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		uint64_t start, end, pgoff;
-		unsigned int maj, min;
-		unsigned long ino;
-		char perms[8];
-		int consumed = 0;
-		struct ustk_file_key k = { 0 };
+		uint64_t start, end;
+		struct ustk_file_key k;
 		struct stat st;
-		char *file;
+		char *file, *mapped;
 
 		if (deadline && now_ns() > deadline)
 			break;
-		if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %7s %" SCNx64 " %x:%x %lu %n", &start, &end,
-			   perms, &pgoff, &maj, &min, &ino, &consumed) < 7 || !consumed)
+		if (!exec_mapping(line, &k, &start, &end, &mapped) || *mapped != '/')
 			continue;
-		if (perms[2] != 'x' || !ino || line[consumed] != '/')
-			continue;
-		k.ino = ino;
-		k.dev = kernel_dev(maj, min);
 		if (have_table(uw, &k) || have_name(uw, &k))
 			continue;
 		/* the path as mapped when it is still that file, else the mapping itself */
-		if (stat(line + consumed, &st) == 0 && st.st_ino == ino)
-			file = xstrdup(line + consumed);
+		if (stat(mapped, &st) == 0 && st.st_ino == k.ino)
+			file = xstrdup(mapped);
 		else
 			file = xasprintf("/proc/%d/map_files/%" PRIx64 "-%" PRIx64, pid, start, end);
 		if (compile)
@@ -378,17 +394,14 @@ static struct ustk_file_key *mapped_files(size_t *n)
 		}
 		free(mpath);
 		for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-			unsigned int maj, min;
-			unsigned long ino;
-			char perms[8];
+			struct ustk_file_key k;
+			uint64_t start, end;
+			char *path;
 
-			if (sscanf(line, "%*x-%*x %7s %*x %x:%x %lu", perms,
-				   &maj, &min, &ino) != 4 || perms[2] != 'x' || !ino)
+			if (!exec_mapping(line, &k, &start, &end, &path))
 				continue;
 			xgrow((void **)&v, &cap, *n + 1, sizeof(*v));
-			memset(&v[*n], 0, sizeof(v[*n]));
-			v[*n].ino = ino;
-			v[(*n)++].dev = kernel_dev(maj, min);
+			v[(*n)++] = k;
 		}
 		free(buf);
 	}
