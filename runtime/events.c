@@ -387,16 +387,18 @@ static int on_event(void *ctx, void *data, size_t size)
 
 static int ensure_rb(struct session *ss)
 {
+	struct bpf_map *map;
 	int fd;
 
 	if (ss->rb)
 		return 0;
-	fd = bpf_object__find_map_fd_by_name(ss->obj, "sonde_events");
+	map = bpf_object__find_map_by_name(ss->obj, MAP_RINGBUF);
+	fd = map ? bpf_map__fd(map) : -ENOENT;
 	if (fd < 0) {
 		diag_error(NULL, "internal error: the ring buffer map is missing from the object");
 		return -ENOENT;
 	}
-	ss->rb_bytes = bpf_map__max_entries(bpf_object__find_map_by_name(ss->obj, "sonde_events"));
+	ss->rb_bytes = bpf_map__max_entries(map);
 	ss->rb = ring_buffer__new(fd, on_event, ss, NULL);
 	if (!ss->rb) {
 		int err = -errno;
