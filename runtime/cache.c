@@ -73,6 +73,21 @@ int cache_open(const char *file, size_t max, size_t *size)
 	return fd;
 }
 
+int cache_read_header(int fd, char *head, size_t cap, size_t *hlen)
+{
+	ssize_t got = pread(fd, head, cap - 1, 0);
+	char *nl;
+
+	if (got <= 0)
+		return -EINVAL;
+	head[got] = '\0';
+	nl = strchr(head, '\n');
+	if (!nl)
+		return -EINVAL;
+	*hlen = (size_t)(nl - head) + 1;
+	return 0;
+}
+
 int cache_write(char *dir, const char *file, const struct cache_part *parts, size_t nparts)
 {
 	char *tmp = xasprintf("%s.%d.tmp", file, (int)getpid());

@@ -17,6 +17,9 @@ int cache_mkdir(char *dir);
 /* An fd on file, if it is a regular file of the user's, not writable by others, at most max
  * bytes (its size in *size); else -errno. */
 int cache_open(const char *file, size_t max, size_t *size);
+/* The entry's first line, its newline included, into head (NUL-terminated): its length in
+ * *hlen; -EINVAL when the file does not start with a line shorter than cap. */
+int cache_read_header(int fd, char *head, size_t cap, size_t *hlen);
 
 struct cache_part {
 	const void *data;

@@ -60,25 +60,18 @@ static char *header_prefix(const struct stat *st)
 
 static int read_entry(const char *file, const char *prefix, struct ustk_row **rows, size_t *n)
 {
-	char head[512], *nl;
+	char head[512];
 	size_t fsize, plen = strlen(prefix), hlen, count;
 	uint64_t sum;
 	struct ustk_row *v = NULL;
-	ssize_t got;
 	int fd = cache_open(file, (size_t)CFI_MAX_ROWS * sizeof(**rows) + sizeof(head), &fsize);
 	int err = -EINVAL;
 
 	if (fd < 0)
 		return fd;
-	got = pread(fd, head, sizeof(head) - 1, 0);
-	if (got <= 0)
-		goto out;
-	head[got] = '\0';
-	nl = strchr(head, '\n');
-	if (!nl || strncmp(head, prefix, plen) != 0 ||
+	if (cache_read_header(fd, head, sizeof(head), &hlen) || strncmp(head, prefix, plen) != 0 ||
 	    sscanf(head + plen, "%zu %" SCNx64, &count, &sum) != 2)
 		goto out;
-	hlen = (size_t)(nl - head) + 1;
 	if (!count || count > CFI_MAX_ROWS || hlen + count * sizeof(*v) != fsize)
 		goto out;
 	v = xmalloc(count * sizeof(*v));

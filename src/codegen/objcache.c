@@ -137,23 +137,17 @@ static void sum_of(const void *obj, size_t size, uint64_t sum[2])
 /* The object in oc->file, if that file is whole and is the one for oc->key. */
 static int read_entry(const struct objcache *oc, void **obj, size_t *size)
 {
-	char head[160], *want = NULL, *nl;
+	char head[160], *want = NULL;
 	uint64_t sum[2];
 	size_t fsize, hlen, osize;
 	void *buf = NULL;
-	ssize_t got;
 	int fd = cache_open(oc->file, OBJ_MAX, &fsize), err = -ENOENT;
 
 	if (fd < 0)
 		return fd;
-	got = pread(fd, head, sizeof(head) - 1, 0);
-	if (got <= 0)
+	if (cache_read_header(fd, head, sizeof(head), &hlen) ||
+	    sscanf(head, OBJ_MAGIC " %*32s %zu", &osize) != 1)
 		goto out;
-	head[got] = '\0';
-	nl = strchr(head, '\n');
-	if (!nl || sscanf(head, OBJ_MAGIC " %*32s %zu", &osize) != 1)
-		goto out;
-	hlen = (size_t)(nl - head) + 1;
 	if (osize == 0 || hlen + osize != fsize)
 		goto out;
 	buf = xmalloc(osize);
