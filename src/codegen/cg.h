@@ -82,6 +82,8 @@ LLVMValueRef cg_event_begin(struct cg *cg, enum event_kind kind, int id, uint32_
 void cg_event_end(struct cg *cg, LLVMValueRef rec, LLVMBasicBlockRef done);
 /* The same for an event sent once in a while (a full map, a failed helper). */
 void cg_event_end_rare(struct cg *cg, LLVMValueRef rec, LLVMBasicBlockRef done);
+/* The same for an event someone waits for: the reader is woken at once. */
+void cg_event_end_urgent(struct cg *cg, LLVMValueRef rec, LLVMBasicBlockRef done);
 /* -k: when helper return r (i64) of call site n is negative, send it to be warned about. */
 void cg_helper_error(struct cg *cg, struct node *n, LLVMValueRef r);
 /*

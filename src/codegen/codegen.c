@@ -314,13 +314,18 @@ static LLVMValueRef submit_flags(struct cg *cg)
 	return flags;
 }
 
-void cg_event_end(struct cg *cg, LLVMValueRef rec, LLVMBasicBlockRef done)
+static void submit(struct cg *cg, LLVMValueRef rec, LLVMValueRef flags, LLVMBasicBlockRef done)
 {
-	LLVMValueRef rargs[2] = { rec, submit_flags(cg) };
+	LLVMValueRef rargs[2] = { rec, flags };
 
 	irb_helper_call(cg, BPF_FUNC_ringbuf_submit, cg->vd, rargs, 2);
 	LLVMBuildBr(cg->b, done);
 	LLVMPositionBuilderAtEnd(cg->b, done);
+}
+
+void cg_event_end(struct cg *cg, LLVMValueRef rec, LLVMBasicBlockRef done)
+{
+	submit(cg, rec, submit_flags(cg), done);
 }
 
 /*
@@ -330,11 +335,12 @@ void cg_event_end(struct cg *cg, LLVMValueRef rec, LLVMBasicBlockRef done)
  */
 void cg_event_end_rare(struct cg *cg, LLVMValueRef rec, LLVMBasicBlockRef done)
 {
-	LLVMValueRef rargs[2] = { rec, irb_const(cg, 0) };
+	submit(cg, rec, irb_const(cg, 0), done);
+}
 
-	irb_helper_call(cg, BPF_FUNC_ringbuf_submit, cg->vd, rargs, 2);
-	LLVMBuildBr(cg->b, done);
-	LLVMPositionBuilderAtEnd(cg->b, done);
+void cg_event_end_urgent(struct cg *cg, LLVMValueRef rec, LLVMBasicBlockRef done)
+{
+	submit(cg, rec, irb_const(cg, BPF_RB_FORCE_WAKEUP), done);
 }
 
 /* The event of call site id (a fmt naming the helper) carrying helper return r. */

@@ -424,7 +424,7 @@ static void watch_emit_setup(struct cg *cg, const struct prog_info *pi)
 	const struct watch_ap *w = wap(pi->ap);
 	int pid = cg->s->opts.pid ? cg->s->opts.pid : cg->s->opts.cpid;
 	LLVMBasicBlockRef mine = irb_block(cg, "watch.target"), done;
-	LLVMValueRef tgid, addr, rec, sig, rargs[2];
+	LLVMValueRef tgid, addr, rec, sig;
 
 	/* never another process running the same binary: it would be stopped for nothing */
 	tgid = LLVMBuildLShr(cg->b, pidns_pid_tgid(cg), irb_const(cg, 32), "");
@@ -446,11 +446,7 @@ static void watch_emit_setup(struct cg *cg, const struct prog_info *pi)
 		return;
 	}
 	/* the process waits for this report: wake the reader now, never at its next timeout */
-	rargs[0] = rec;
-	rargs[1] = irb_const(cg, BPF_RB_FORCE_WAKEUP);
-	irb_helper_call(cg, BPF_FUNC_ringbuf_submit, cg->vd, rargs, 2);
-	LLVMBuildBr(cg->b, done);
-	LLVMPositionBuilderAtEnd(cg->b, done);
+	cg_event_end_urgent(cg, rec, done);
 }
 
 /* The setup program's attach: a uprobe on the function (the target's offset in its binary). */
