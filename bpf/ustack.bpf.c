@@ -133,6 +133,7 @@ struct walk {
 	unsigned long long ip, sp, bp, hash, seq;
 	unsigned long long tramp;	/* the uretprobe trampoline's address, 0 when none */
 	unsigned long long ri;		/* the next return instance (kernel address) */
+	unsigned long long tail_end;	/* keep_tail: the end of the stack's mapping */
 	unsigned int limit, mode;
 };
 
@@ -222,26 +223,50 @@ static void fix_return(struct walk *w)
 	w->ri = read_kernel(&ri->next);
 }
 
+/*
+ * The binary search is a bpf_loop callback rather than a bounded loop: the verifier checks a
+ * callback once, where it walked a 26-step loop step by step in every program that takes a
+ * stack (two thirds of a ustack script's load time).  The kernel inlines bpf_loop, so a step
+ * costs a direct call.
+ */
+struct search {
+	unsigned long long off;
+	unsigned int lo, hi;
+	int bad;
+};
+
+static long search_cb(unsigned int i, struct search *s)
+{
+	const struct ustk_row *r;
+	unsigned int mid;
+
+	if (s->hi - s->lo <= 1)
+		return 1;
+	mid = s->lo + (s->hi - s->lo) / 2;
+	r = bpf_map_lookup_elem(&sonde_uw_rows, &mid);
+	if (!r) {
+		s->bad = 1;
+		return 1;
+	}
+	if (r->pc <= s->off)
+		s->lo = mid;
+	else
+		s->hi = mid;
+	return 0;
+}
+
 /* The row that covers file offset off, or NULL. */
 static const struct ustk_row *find_row(const struct ustk_file *uf, unsigned long long off)
 {
-	unsigned int lo = uf->start, hi = uf->start + uf->len, i;
+	struct search s = { .off = off, .lo = uf->start, .hi = uf->start + uf->len };
 	const struct ustk_row *r;
 
 	if (!uf->len)
 		return NULL;
-	for (i = 0; i < SEARCH_STEPS && hi - lo > 1; i++) {
-		unsigned int mid = lo + (hi - lo) / 2;
-
-		r = bpf_map_lookup_elem(&sonde_uw_rows, &mid);
-		if (!r)
-			return NULL;
-		if (r->pc <= off)
-			lo = mid;
-		else
-			hi = mid;
-	}
-	r = bpf_map_lookup_elem(&sonde_uw_rows, &lo);
+	bpf_loop(SEARCH_STEPS, search_cb, &s, 0);
+	if (s.bad)
+		return NULL;
+	r = bpf_map_lookup_elem(&sonde_uw_rows, &s.lo);
 	if (!r || r->pc > off)
 		return NULL;
 	return r;
@@ -318,43 +343,71 @@ static const struct ustk_file *file_of(struct vma_info *vi, unsigned int pid)
 }
 
 /*
+ * keep_tail's loops, as bpf_loop callbacks for the same reason as search_cb.  A callback's
+ * context must be on the stack, so they look the walk up themselves.
+ */
+static long ret_cb(unsigned int i, void *unused)
+{
+	unsigned int zero = 0;
+	struct walk *w = bpf_map_lookup_elem(&sonde_uw_scratch, &zero);
+	unsigned long long k = i;
+	struct return_instance *ri;
+
+	asm volatile("" : "+r"(k));	/* one 64-bit index, tested as used (see page_cb) */
+	if (!w || !w->ri || k >= USTK_TAIL_RETS)
+		return 1;
+	ri = (struct return_instance *)w->ri;
+	w->tail.rets[k] = read_kernel(&ri->orig_ret_vaddr);
+	w->tail.nrets = k + 1;
+	w->ri = read_kernel(&ri->next);
+	return 0;
+}
+
+/*
+ * Page by page: the top of a stack is not all present (the random gap the kernel leaves above
+ * the first frame), and one read that touches a missing page fails whole.
+ */
+static long page_cb(unsigned int i, void *unused)
+{
+	unsigned int zero = 0;
+	struct walk *w = bpf_map_lookup_elem(&sonde_uw_scratch, &zero);
+	unsigned long long k = i, addr;
+
+	/*
+	 * One 64-bit index, tested as it is used: the compiler tested one zero-extended copy of i
+	 * and scaled another, which left the verifier without a bound on the offset.
+	 */
+	asm volatile("" : "+r"(k));
+	if (!w || k >= USTK_TAIL_PAGES)
+		return 1;
+	addr = w->tail.base + k * 4096;
+	if (addr >= w->tail_end ||
+	    bpf_probe_read_user(w->tail.data + k * 4096, 4096, (const void *)addr))
+		return 1;
+	w->tail.len += 4096;
+	return 0;
+}
+
+/*
  * The current frame's file has no table yet: keep its registers and the stack above them, so
  * the runtime can finish the walk, and stop here.
  */
 static long keep_tail(struct walk *w)
 {
 	struct vma_info vi = {};
-	unsigned long long base = w->sp & ~4095ULL;
-	unsigned int i;
 
 	if (bpf_find_vma(bpf_get_current_task_btf(), w->sp, vma_cb, &vi, 0))
 		return 1;
 	w->tail.ip = w->ip;
 	w->tail.sp = w->sp;
 	w->tail.bp = w->bp;
-	w->tail.base = base;
+	w->tail.base = w->sp & ~4095ULL;
 	w->tail.len = 0;
 	w->tail.tramp = w->tramp;
 	w->tail.nrets = 0;
-	for (i = 0; i < USTK_TAIL_RETS && w->ri; i++) {
-		struct return_instance *ri = (struct return_instance *)w->ri;
-
-		w->tail.rets[i] = read_kernel(&ri->orig_ret_vaddr);
-		w->tail.nrets = i + 1;
-		w->ri = read_kernel(&ri->next);
-	}
-	/*
-	 * Page by page: the top of a stack is not all present (the random gap the kernel leaves
-	 * above the first frame), and one read that touches a missing page fails whole.
-	 */
-	for (i = 0; i < USTK_TAIL_PAGES; i++) {
-		unsigned long long addr = base + i * 4096ULL;
-
-		if (addr >= vi.end ||
-		    bpf_probe_read_user(w->tail.data + i * 4096, 4096, (const void *)addr))
-			break;
-		w->tail.len += 4096;
-	}
+	w->tail_end = vi.end;
+	bpf_loop(USTK_TAIL_RETS, ret_cb, NULL, 0);
+	bpf_loop(USTK_TAIL_PAGES, page_cb, NULL, 0);
 	if (w->tail.len)
 		w->st.flags |= USTK_STACK_TAIL;
 	return 1;
