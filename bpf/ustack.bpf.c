@@ -86,6 +86,7 @@ struct task_struct {
 #define VM_EXEC 0x4UL
 #define PAGE_SHIFT 12
 #define SEARCH_STEPS 26		/* binary search over up to 2^26 rows */
+#define USTK_HINTS 256		/* find_row's hints, a power of two */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -134,6 +135,7 @@ struct walk {
 	unsigned long long tramp;	/* the uretprobe trampoline's address, 0 when none */
 	unsigned long long ri;		/* the next return instance (kernel address) */
 	unsigned long long tail_end;	/* keep_tail: the end of the stack's mapping */
+	unsigned int hint[USTK_HINTS];	/* find_row: rows recent searches found */
 	unsigned int limit, mode;
 };
 
@@ -255,20 +257,52 @@ static long search_cb(unsigned int i, struct search *s)
 	return 0;
 }
 
-/* The row that covers file offset off, or NULL. */
-static const struct ustk_row *find_row(const struct ustk_file *uf, unsigned long long off)
+/* The row at index i when it covers off, i being in [lo, hi): the answer the search would give. */
+static const struct ustk_row *row_covers(unsigned int i, unsigned int lo, unsigned int hi,
+					 unsigned long long off)
+{
+	const struct ustk_row *r, *next;
+	unsigned int j = i + 1;
+
+	if (i < lo || i >= hi)
+		return NULL;
+	r = bpf_map_lookup_elem(&sonde_uw_rows, &i);
+	if (!r || r->pc > off)
+		return NULL;
+	if (j == hi)
+		return r;
+	next = bpf_map_lookup_elem(&sonde_uw_rows, &j);
+	return next && next->pc > off ? r : NULL;
+}
+
+/*
+ * The row that covers file offset off, or NULL.  A per-CPU table of hints remembers where
+ * recent searches ended: the same return addresses come back stack after stack, and a hint
+ * that still covers off (checked against the rows, so a reclaimed table cannot mislead it)
+ * saves the search.
+ */
+static const struct ustk_row *find_row(struct walk *w, const struct ustk_file *uf,
+				       unsigned long long off)
 {
 	struct search s = { .off = off, .lo = uf->start, .hi = uf->start + uf->len };
+	unsigned long long h = (off ^ (off >> 9) ^ uf->start) & (USTK_HINTS - 1);
 	const struct ustk_row *r;
 
 	if (!uf->len)
 		return NULL;
+	asm volatile("" : "+r"(h));	/* one 64-bit index, tested as used (see page_cb) */
+	if (h >= USTK_HINTS)
+		return NULL;
+	r = row_covers(w->hint[h], s.lo, s.hi, off);
+	if (r)
+		return r;
 	bpf_loop(SEARCH_STEPS, search_cb, &s, 0);
 	if (s.bad)
 		return NULL;
 	r = bpf_map_lookup_elem(&sonde_uw_rows, &s.lo);
 	if (!r || r->pc > off)
 		return NULL;
+	w->hint[h] = s.lo;
 	return r;
 }
 
@@ -446,7 +480,7 @@ static long frame_cb(unsigned int i, void *unused)
 		uf = file_of(&vi, bpf_get_current_pid_tgid() >> 32);
 		/* a return address points after the call: look the call itself up */
 		if (uf && uf->state == USTK_FILE_READY)
-			r = find_row(uf, n ? f->off - 1 : f->off);
+			r = find_row(w, uf, n ? f->off - 1 : f->off);
 		else if ((!uf || uf->state == USTK_FILE_PENDING) &&
 			 (w->mode & 3) == USTK_MODE_DWARF)
 			return keep_tail(w);
