@@ -134,7 +134,6 @@ struct walk {
 	unsigned long long ip, sp, bp, hash, seq;
 	unsigned long long tramp;	/* the uretprobe trampoline's address, 0 when none */
 	unsigned long long ri;		/* the next return instance (kernel address) */
-	unsigned long long tail_end;	/* keep_tail: the end of the stack's mapping */
 	unsigned int hint[USTK_HINTS];	/* find_row: rows recent searches found */
 	unsigned int limit, mode;
 };
@@ -145,6 +144,25 @@ struct {
 	__type(value, struct walk);
 	__uint(max_entries, 1);
 } sonde_uw_scratch SEC(".maps");
+
+/* The walk's state; the callbacks look it up too, as a bpf_loop context must be on the stack. */
+static struct walk *walk_state(void)
+{
+	unsigned int zero = 0;
+
+	return bpf_map_lookup_elem(&sonde_uw_scratch, &zero);
+}
+
+/*
+ * i as one 64-bit value the compiler knows nothing of, for an index that is tested and then
+ * used: it tested one zero-extended copy of a 32-bit index and scaled another, which left the
+ * verifier without a bound on the offset.
+ */
+static __attribute__((always_inline)) unsigned long long opaque_index(unsigned long long i)
+{
+	asm volatile("" : "+r"(i));
+	return i;
+}
 
 struct vma_info {
 	unsigned long long start, end, pgoff, ino, flags;
@@ -285,24 +303,24 @@ static const struct ustk_row *find_row(struct walk *w, const struct ustk_file *u
 				       unsigned long long off)
 {
 	struct search s = { .off = off, .lo = uf->start, .hi = uf->start + uf->len };
-	unsigned long long h = (off ^ (off >> 9) ^ uf->start) & (USTK_HINTS - 1);
+	unsigned int start = s.lo, end = s.hi;
+	unsigned long long h;
 	const struct ustk_row *r;
 
 	if (!uf->len)
 		return NULL;
-	asm volatile("" : "+r"(h));	/* one 64-bit index, tested as used (see page_cb) */
+	h = opaque_index((off ^ (off >> 9) ^ start) & (USTK_HINTS - 1));
 	if (h >= USTK_HINTS)
 		return NULL;
-	r = row_covers(w->hint[h], s.lo, s.hi, off);
+	r = row_covers(w->hint[h], start, end, off);
 	if (r)
 		return r;
 	bpf_loop(SEARCH_STEPS, search_cb, &s, 0);
 	if (s.bad)
 		return NULL;
-	r = bpf_map_lookup_elem(&sonde_uw_rows, &s.lo);
-	if (!r || r->pc > off)
-		return NULL;
-	w->hint[h] = s.lo;
+	r = row_covers(s.lo, start, end, off);
+	if (r)
+		w->hint[h] = s.lo;
 	return r;
 }
 
@@ -376,18 +394,13 @@ static const struct ustk_file *file_of(struct vma_info *vi, unsigned int pid)
 	return NULL;
 }
 
-/*
- * keep_tail's loops, as bpf_loop callbacks for the same reason as search_cb.  A callback's
- * context must be on the stack, so they look the walk up themselves.
- */
+/* keep_tail's loops, as bpf_loop callbacks for the same reason as search_cb */
 static long ret_cb(unsigned int i, void *unused)
 {
-	unsigned int zero = 0;
-	struct walk *w = bpf_map_lookup_elem(&sonde_uw_scratch, &zero);
-	unsigned long long k = i;
+	struct walk *w = walk_state();
+	unsigned long long k = opaque_index(i);
 	struct return_instance *ri;
 
-	asm volatile("" : "+r"(k));	/* one 64-bit index, tested as used (see page_cb) */
 	if (!w || !w->ri || k >= USTK_TAIL_RETS)
 		return 1;
 	ri = (struct return_instance *)w->ri;
@@ -401,21 +414,15 @@ static long ret_cb(unsigned int i, void *unused)
  * Page by page: the top of a stack is not all present (the random gap the kernel leaves above
  * the first frame), and one read that touches a missing page fails whole.
  */
-static long page_cb(unsigned int i, void *unused)
+static long page_cb(unsigned int i, struct vma_info *stack)
 {
-	unsigned int zero = 0;
-	struct walk *w = bpf_map_lookup_elem(&sonde_uw_scratch, &zero);
-	unsigned long long k = i, addr;
+	struct walk *w = walk_state();
+	unsigned long long k = opaque_index(i), addr;
 
-	/*
-	 * One 64-bit index, tested as it is used: the compiler tested one zero-extended copy of i
-	 * and scaled another, which left the verifier without a bound on the offset.
-	 */
-	asm volatile("" : "+r"(k));
 	if (!w || k >= USTK_TAIL_PAGES)
 		return 1;
 	addr = w->tail.base + k * 4096;
-	if (addr >= w->tail_end ||
+	if (addr >= stack->end ||
 	    bpf_probe_read_user(w->tail.data + k * 4096, 4096, (const void *)addr))
 		return 1;
 	w->tail.len += 4096;
@@ -439,9 +446,8 @@ static long keep_tail(struct walk *w)
 	w->tail.len = 0;
 	w->tail.tramp = w->tramp;
 	w->tail.nrets = 0;
-	w->tail_end = vi.end;
 	bpf_loop(USTK_TAIL_RETS, ret_cb, NULL, 0);
-	bpf_loop(USTK_TAIL_PAGES, page_cb, NULL, 0);
+	bpf_loop(USTK_TAIL_PAGES, page_cb, &vi, 0);
 	if (w->tail.len)
 		w->st.flags |= USTK_STACK_TAIL;
 	return 1;
@@ -449,15 +455,14 @@ static long keep_tail(struct walk *w)
 
 static long frame_cb(unsigned int i, void *unused)
 {
-	unsigned int zero = 0, n;
+	struct walk *w = walk_state();
 	struct vma_info vi = {};
 	const struct ustk_file *uf;
 	const struct ustk_row *r = NULL;
 	struct ustk_frame *f;
-	struct walk *w;
+	unsigned int n;
 	int step;
 
-	w = bpf_map_lookup_elem(&sonde_uw_scratch, &zero);
 	if (!w)
 		return 1;
 	n = w->st.nr;
@@ -508,11 +513,9 @@ static long frame_cb(unsigned int i, void *unused)
 __attribute__((noinline)) unsigned long long sonde_ustack_capture(unsigned int mode,
 								  unsigned int limit)
 {
-	unsigned int zero = 0;
+	struct walk *w = walk_state();
 	struct pt_regs *regs;
-	struct walk *w;
 
-	w = bpf_map_lookup_elem(&sonde_uw_scratch, &zero);
 	if (!w)
 		return 0;
 	regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
