@@ -125,6 +125,23 @@ static int list_dirs(const char *dir, const char *glob, char ***out, size_t *n)
 
 	if (!d)
 		return -errno;
+	/*
+	 * A plain name needs no listing: syscalls/ alone has ~700 entries, and listing tracefs
+	 * directories is not cheap.
+	 */
+	if (glob && !has_wildcard(glob) && glob[0] != '.' && !strchr(glob, '/')) {
+		char *p = xasprintf("%s/%s", dir, glob);
+
+		if (is_dir(p)) {
+			names = xmalloc(sizeof(*names));
+			names[cnt++] = xstrdup(glob);
+		}
+		free(p);
+		closedir(d);
+		*out = names;
+		*n = cnt;
+		return 0;
+	}
 	while ((de = readdir(d))) {
 		bool isdir;
 

@@ -61,6 +61,22 @@ struct options {
 /* -d stages */
 enum { DUMP_AST = 1, DUMP_IR = 2, DUMP_ASM = 4 };
 
+/*
+ * The ring buffer of a script that prints from its probes: room for what the producers on each
+ * CPU write while the reader is kept off its CPU (two producers on two CPUs at full speed, two
+ * million lines a second, lose nothing in 1 MiB per CPU).  The kernel allocates, zeroes and maps
+ * it at every start, ~0.35 ms per MiB, so it is not made larger than that.
+ */
+static uint32_t print_ringbuf_pages(void)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_CONF);
+	uint32_t pages = 256;
+
+	while (pages < 4096 && pages < 256 * (cpus > 0 ? (uint32_t)cpus : 1))
+		pages <<= 1;
+	return pages;
+}
+
 static void usage(FILE *f)
 {
 	fputs("USAGE:\n"
@@ -100,7 +116,8 @@ static void usage(FILE *f)
 	      "ENVIRONMENT:\n"
 	      "    BPFTRACE_STRLEN           [default: 64] bytes on BPF stack per str()\n"
 	      "    BPFTRACE_MAP_KEYS_MAX     [default: 4096] max keys in a map\n"
-	      "    BPFTRACE_PERF_RB_PAGES    [default: 1024 if the script prints, else 64] pages of the event ring buffer\n"
+	      "    BPFTRACE_PERF_RB_PAGES    [default: 256 per CPU if the script prints, else 64]\n"
+	      "                              pages of the event ring buffer\n"
 	      "    BPFTRACE_MAX_STACK        [default: 127] frames per stack\n"
 	      "    BPFTRACE_NO_CPP_DEMANGLE  [default: 0] disable C++ symbol demangling\n"
 	      "    (each also accepted with the SONDE_ prefix)\n"
@@ -549,9 +566,8 @@ static int run(struct options *o, struct script *s)
 	}
 	if (check_flame_maps(o, s))
 		return 1;
-	/* a script that prints from its probes gets room for bursts of a million events a
-	 * second (4 MiB: ~100 ms of them); one that only fills maps needs little */
-	copts.ringbuf_pages = (uint32_t)env_u64("PERF_RB_PAGES", s->nfmts ? 1024 : 64, 1, 1u << 20);
+	copts.ringbuf_pages = (uint32_t)env_u64("PERF_RB_PAGES", s->nfmts ? print_ringbuf_pages() : 64,
+						1, 1u << 20);
 	if (copts.ringbuf_pages & (copts.ringbuf_pages - 1)) {
 		diag_error(NULL, "BPFTRACE_PERF_RB_PAGES must be a power of two");
 		return 1;
