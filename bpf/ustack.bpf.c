@@ -20,6 +20,7 @@
  * the address: the file, not the process, identifies it, and it symbolizes after exit.
  */
 #include <linux/bpf.h>
+#include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
 
 #include "ustack.h"
@@ -45,6 +46,16 @@ struct vm_area_struct {
 	unsigned long vm_pgoff;
 	struct file *vm_file;
 } __attribute__((preserve_access_index));
+
+/* the task's mappings in address order (kfuncs, 6.7 on) */
+struct bpf_iter_task_vma {
+	unsigned long long opaque[1];
+} __attribute__((aligned(8)));
+
+extern int bpf_iter_task_vma_new(struct bpf_iter_task_vma *it, struct task_struct *task,
+				 unsigned long long addr) __ksym __weak;
+extern struct vm_area_struct *bpf_iter_task_vma_next(struct bpf_iter_task_vma *it) __ksym __weak;
+extern void bpf_iter_task_vma_destroy(struct bpf_iter_task_vma *it) __ksym __weak;
 
 struct pt_regs {
 	unsigned long bp;
@@ -74,8 +85,14 @@ struct uprobes_state {
 	struct xol_area *xol_area;
 } __attribute__((preserve_access_index));
 
+/* begun (odd) and ended (even) by every change to the mappings (CONFIG_PER_VMA_LOCK) */
+struct seqcount {
+	unsigned int sequence;
+} __attribute__((preserve_access_index));
+
 struct mm_struct {
 	struct uprobes_state uprobes_state;
+	struct seqcount mm_lock_seq;
 } __attribute__((preserve_access_index));
 
 struct task_struct {
@@ -85,6 +102,7 @@ struct task_struct {
 
 #define VM_EXEC 0x4UL
 #define PAGE_SHIFT 12
+#define USER_END 0x7ffffffff000ULL	/* x86-64 TASK_SIZE_MAX: no user mapping at or above */
 #define SEARCH_STEPS 26		/* binary search over up to 2^26 rows */
 #define USTK_HINTS 256		/* find_row's hints, a power of two */
 
@@ -127,6 +145,13 @@ struct {
 	__uint(max_entries, 65536);
 } sonde_uw_req SEC(".maps");
 
+struct vma_info {
+	unsigned long long start, end, pgoff, ino, flags;
+	unsigned int dev;
+};
+
+#define USTK_VMAS 4		/* mappings a walk remembers, a power of two */
+
 /* the walk's state: too large for the 512-byte stack */
 struct walk {
 	struct ustk_stack st;
@@ -135,6 +160,10 @@ struct walk {
 	unsigned long long tramp;	/* the uretprobe trampoline's address, 0 when none */
 	unsigned long long ri;		/* the next return instance (kernel address) */
 	unsigned int hint[USTK_HINTS];	/* find_row: rows recent searches found */
+	struct vma_info vma[USTK_VMAS];	/* vma_of: mappings met, valid while vma_mm and */
+	unsigned long long vma_mm;	/* vma_seq are the task's mm and its mm_lock_seq */
+	unsigned long long vma_low;	/* nothing is mapped below it */
+	unsigned int vma_seq, vma_tgid, nvma, vma_next;
 	unsigned int limit, mode;
 };
 
@@ -163,11 +192,6 @@ static __attribute__((always_inline)) unsigned long long opaque_index(unsigned l
 	asm volatile("" : "+r"(i));
 	return i;
 }
-
-struct vma_info {
-	unsigned long long start, end, pgoff, ino, flags;
-	unsigned int dev;
-};
 
 static long vma_cb(struct task_struct *task, struct vm_area_struct *vma, struct vma_info *vi)
 {
@@ -206,14 +230,63 @@ static unsigned long long read_kernel(const void *addr)
 	return v;
 }
 
-/* The trampoline address and the first return instance of the current task. */
-static void uretprobe_state(struct walk *w)
+/*
+ * The start of the task's first mapping, 0 when unknown.  A frame-pointer walk through code
+ * built without frame pointers ends at a "return address" that is some integer; most are below
+ * every mapping, and the walk rejects them without asking for the mmap lock.
+ */
+static unsigned long long lowest_mapping(void)
+{
+	struct bpf_iter_task_vma it;
+	struct vm_area_struct *v;
+	unsigned long long low = 0;
+
+	if (!bpf_iter_task_vma_new)	/* resolved to 0 on a kernel without it */
+		return 0;
+	bpf_iter_task_vma_new(&it, bpf_get_current_task_btf(), 0);
+	v = bpf_iter_task_vma_next(&it);
+	if (v)
+		low = v->vm_start;
+	bpf_iter_task_vma_destroy(&it);
+	return low;
+}
+
+/*
+ * The mappings remembered from earlier walks still hold when the task is the same process with
+ * the same mm and nothing changed its mappings since: the kernel begins (odd) and ends (even)
+ * mm_lock_seq around every change.  A kernel without it (no CONFIG_PER_VMA_LOCK, or before
+ * 6.12) remembers them for one walk only.
+ */
+static void vma_keep(struct walk *w, struct mm_struct *mm)
+{
+	unsigned int tgid = bpf_get_current_pid_tgid() >> 32, seq = 1;
+
+	if (mm && bpf_core_field_exists(mm->mm_lock_seq.sequence) &&
+	    bpf_probe_read_kernel(&seq, sizeof(seq), &mm->mm_lock_seq.sequence))
+		seq = 1;
+	if ((seq & 1) || w->vma_mm != (unsigned long long)mm || w->vma_seq != seq ||
+	    w->vma_tgid != tgid) {
+		w->nvma = 0;
+		w->vma_next = 0;
+		w->vma_mm = (unsigned long long)mm;
+		w->vma_seq = seq;
+		w->vma_tgid = tgid;
+		w->vma_low = (seq & 1) ? 0 : lowest_mapping();
+	}
+}
+
+/*
+ * The current task's state a walk needs: whether its remembered mappings hold, the uretprobe
+ * trampoline's address and the first pending return instance.
+ */
+static void task_state(struct walk *w)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	struct uprobe_task *ut = (struct uprobe_task *)read_kernel(&task->utask);
 	struct mm_struct *mm = (struct mm_struct *)read_kernel(&task->mm);
+	struct uprobe_task *ut = (struct uprobe_task *)read_kernel(&task->utask);
 	struct xol_area *xa = NULL;
 
+	vma_keep(w, mm);
 	w->tramp = 0;
 	w->ri = 0;
 	if (!ut || !mm)
@@ -329,10 +402,17 @@ static int fp_step(struct walk *w)
 {
 	unsigned long long bp = w->bp;
 
+	unsigned long long fr[2];
+
 	if (!bp || bp < w->sp || (bp & 7))
 		return -1;
-	w->ip = read_user(bp + 8);
-	w->bp = read_user(bp);
+	/* the saved rbp and the return address above it, in one read */
+	if (bpf_probe_read_user(fr, sizeof(fr), (const void *)bp)) {
+		fr[0] = read_user(bp);
+		fr[1] = read_user(bp + 8);
+	}
+	w->bp = fr[0];
+	w->ip = fr[1];
 	w->sp = bp + 16;
 	return 0;
 }
@@ -363,6 +443,55 @@ static int cfi_step(struct walk *w, const struct ustk_row *r)
 		w->bp = read_user(cfa + (long long)r->rbp_off);
 	w->ip = read_user(cfa - 8);
 	w->sp = cfa;
+	return 0;
+}
+
+/* vma_of's search of the remembered mappings, a bpf_loop callback for the verifier's sake */
+struct vma_search {
+	unsigned long long ip;
+	long long hit;
+};
+
+static long vma_search_cb(unsigned int i, struct vma_search *vs)
+{
+	struct walk *w = walk_state();
+	unsigned long long k = opaque_index(i);
+
+	if (!w || k >= USTK_VMAS || k >= w->nvma)
+		return 1;
+	if (w->vma[k].start <= vs->ip && vs->ip < w->vma[k].end) {
+		vs->hit = (long long)k;
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * The mapping of ip into vi: -1 when there is none.  A stack goes back and forth between a few
+ * files (the program, libc, libstdc++), and the same stacks come back: the walker remembers
+ * the mappings it met and asks the kernel (bpf_find_vma: the mmap lock and a tree walk) only
+ * for a new one.
+ */
+static int vma_of(struct walk *w, unsigned long long ip, struct vma_info *vi)
+{
+	struct vma_search vs = { .ip = ip, .hit = -1 };
+	unsigned long long k;
+
+	bpf_loop(USTK_VMAS, vma_search_cb, &vs, 0);
+	k = opaque_index((unsigned long long)vs.hit);
+	if (k < USTK_VMAS) {
+		*vi = w->vma[k];
+		return 0;
+	}
+	if (ip < w->vma_low || ip >= USER_END ||
+	    bpf_find_vma(bpf_get_current_task_btf(), ip, vma_cb, vi, 0))
+		return -1;
+	/* replaced round robin once all are in use */
+	k = opaque_index(w->vma_next++ & (USTK_VMAS - 1));
+	if (k < USTK_VMAS)
+		w->vma[k] = *vi;
+	if (w->nvma < USTK_VMAS)
+		w->nvma++;
 	return 0;
 }
 
@@ -470,7 +599,7 @@ static long frame_cb(unsigned int i, void *unused)
 		fix_return(w);
 	if (n >= USTK_MAX_FRAMES || n >= w->limit || !w->ip)
 		return 1;
-	if (bpf_find_vma(bpf_get_current_task_btf(), w->ip, vma_cb, &vi, 0) || !(vi.flags & VM_EXEC))
+	if (vma_of(w, w->ip, &vi) || !(vi.flags & VM_EXEC))
 		return 1;
 	f = &w->st.f[n];
 	f->ip = w->ip;
@@ -527,7 +656,7 @@ __attribute__((noinline)) unsigned long long sonde_ustack_capture(unsigned int m
 	w->mode = mode;
 	w->limit = limit;
 	w->hash = USTK_HASH_SEED;
-	uretprobe_state(w);
+	task_state(w);
 	w->st.nr = 0;
 	w->st.limit = limit;
 	w->st.flags = 0;
@@ -544,7 +673,8 @@ __attribute__((noinline)) unsigned long long sonde_ustack_capture(unsigned int m
 	}
 	if (!w->hash)
 		w->hash = 1;
-	/* same key, same frames: an existing entry stays as it is */
-	bpf_map_update_elem(&sonde_uw_stacks, &w->hash, &w->st, BPF_NOEXIST);
+	/* same key, same frames: an existing entry stays as it is (looked up without a lock) */
+	if (!bpf_map_lookup_elem(&sonde_uw_stacks, &w->hash))
+		bpf_map_update_elem(&sonde_uw_stacks, &w->hash, &w->st, BPF_NOEXIST);
 	return w->hash;
 }
