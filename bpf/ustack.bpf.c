@@ -47,15 +47,41 @@ struct vm_area_struct {
 	struct file *vm_file;
 } __attribute__((preserve_access_index));
 
-/* the task's mappings in address order (kfuncs, 6.7 on) */
+/*
+ * The task's mappings in address order: the bpf_iter_task_vma kfuncs (6.7 on), called through
+ * placeholder helper numbers the runtime resolves (USTK_KFUNC_*, bpf/ustack.h).  A call clobbers
+ * r0-r5; inputs are therefore in r6-r9.
+ */
 struct bpf_iter_task_vma {
 	unsigned long long opaque[1];
 } __attribute__((aligned(8)));
 
-extern int bpf_iter_task_vma_new(struct bpf_iter_task_vma *it, struct task_struct *task,
-				 unsigned long long addr) __ksym __weak;
-extern struct vm_area_struct *bpf_iter_task_vma_next(struct bpf_iter_task_vma *it) __ksym __weak;
-extern void bpf_iter_task_vma_destroy(struct bpf_iter_task_vma *it) __ksym __weak;
+#define KFUNC_CLOBBERS "r0", "r1", "r2", "r3", "r4", "r5", "memory"
+#define STR(x) STR_(x)
+#define STR_(x) #x
+
+static __attribute__((always_inline)) void iter_vma_new(struct bpf_iter_task_vma *it,
+							 struct task_struct *task)
+{
+	asm volatile("r1 = %[it]; r2 = %[task]; r3 = 0; call " STR(USTK_KFUNC_ITER_VMA_NEW)
+		     : : [it] "r"(it), [task] "r"(task) : KFUNC_CLOBBERS);
+}
+
+static __attribute__((always_inline)) struct vm_area_struct *
+iter_vma_next(struct bpf_iter_task_vma *it)
+{
+	struct vm_area_struct *v;
+
+	asm volatile("r1 = %[it]; call " STR(USTK_KFUNC_ITER_VMA_NEXT) "; %[v] = r0"
+		     : [v] "=r"(v) : [it] "r"(it) : KFUNC_CLOBBERS);
+	return v;
+}
+
+static __attribute__((always_inline)) void iter_vma_destroy(struct bpf_iter_task_vma *it)
+{
+	asm volatile("r1 = %[it]; call " STR(USTK_KFUNC_ITER_VMA_DESTROY)
+		     : : [it] "r"(it) : KFUNC_CLOBBERS);
+}
 
 struct pt_regs {
 	unsigned long bp;
@@ -233,7 +259,8 @@ static unsigned long long read_kernel(const void *addr)
 /*
  * The start of the task's first mapping, 0 when unknown.  A frame-pointer walk through code
  * built without frame pointers ends at a "return address" that is some integer; most are below
- * every mapping, and the walk rejects them without asking for the mmap lock.
+ * every mapping, and the walk rejects them without asking for the mmap lock.  On a kernel
+ * without the iterator, the calls are "r0 = 0": no mapping, 0.
  */
 static unsigned long long lowest_mapping(void)
 {
@@ -241,13 +268,11 @@ static unsigned long long lowest_mapping(void)
 	struct vm_area_struct *v;
 	unsigned long long low = 0;
 
-	if (!bpf_iter_task_vma_new)	/* resolved to 0 on a kernel without it */
-		return 0;
-	bpf_iter_task_vma_new(&it, bpf_get_current_task_btf(), 0);
-	v = bpf_iter_task_vma_next(&it);
+	iter_vma_new(&it, bpf_get_current_task_btf());
+	v = iter_vma_next(&it);
 	if (v)
 		low = v->vm_start;
-	bpf_iter_task_vma_destroy(&it);
+	iter_vma_destroy(&it);
 	return low;
 }
 

@@ -17,6 +17,20 @@
 #define USTK_MAP_TAILS "sonde_uw_tails"
 #define USTK_FN_CAPTURE "sonde_ustack_capture"
 
+/*
+ * Kernel functions the walker calls, emitted as helper calls with these placeholder numbers
+ * and turned into kfunc calls by the runtime (btf_kfuncs_resolve, runtime/btf_core.c) with
+ * the kernel's BTF ids, or into "r0 = 0" on a kernel without the function.  libbpf would
+ * resolve extern kfuncs by reading the kernel's whole BTF a second time.
+ * (Literal numbers: they are spliced into the inline asm.)
+ */
+#define USTK_KFUNC_BASE 0x7ff51000
+#define USTK_KFUNC_ITER_VMA_NEW 0x7ff51001	/* bpf_iter_task_vma_new */
+#define USTK_KFUNC_ITER_VMA_NEXT 0x7ff51002	/* bpf_iter_task_vma_next */
+#define USTK_KFUNC_ITER_VMA_DESTROY 0x7ff51003	/* bpf_iter_task_vma_destroy */
+#define USTK_KFUNC_NAMES { NULL, "bpf_iter_task_vma_new", "bpf_iter_task_vma_next", \
+			   "bpf_iter_task_vma_destroy" }
+
 /* capture modes (the "mode" argument) */
 #define USTK_MODE_FP 0		/* frame pointers; CFI only for the innermost frame */
 #define USTK_MODE_DWARF 1	/* call-frame information everywhere, frame pointers as fallback */

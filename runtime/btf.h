@@ -31,6 +31,13 @@ int btf_core_fill(const struct btf *local, const void *obj, size_t size);
 void btf_core_cleanup(void);
 
 /*
+ * A copy of the ELF object (obj, size) whose placeholder kfunc calls (USTK_KFUNC_*,
+ * bpf/ustack.h) are resolved against the kernel's BTF; NULL when it has none, to be loaded as
+ * it is.  The caller frees the copy after bpf_object__open_mem().
+ */
+void *btf_kfuncs_resolve(const void *obj, size_t size);
+
+/*
  * The kernel struct (or union) NAME as a record: members at their byte offsets, bitfields with
  * bit_offset/bit_width (read (bit_offset + bit_width + 7) / 8 bytes at offset), anonymous
  * members with a NULL name, arrays of char as strings.  Records are shared and cached by BTF

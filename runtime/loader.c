@@ -152,13 +152,17 @@ int session_load(struct session *ss, const void *obj, size_t size)
 	LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = "sonde");
 	struct compiled_script *cs = ss->cs;
 	struct bpf_program *prog;
+	void *patched;
 	size_t i;
 	int err;
 
 	libbpf_set_print(libbpf_print);
 	/* CO-RE relocations against the kernel types they use (btf_core.c), not all of them */
 	opts.btf_custom_path = btf_core_path();
-	ss->obj = bpf_object__open_mem(obj, size, &opts);
+	/* the stack walker's kernel functions, resolved here rather than by libbpf */
+	patched = btf_kfuncs_resolve(obj, size);
+	ss->obj = bpf_object__open_mem(patched ? patched : obj, size, &opts);
+	free(patched);
 	if (!ss->obj) {
 		err = -errno;
 		diag_error(NULL, "failed to open the BPF object: %s", strerror(-err));

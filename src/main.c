@@ -502,12 +502,19 @@ static int inspect(struct options *o, struct script *s, struct codegen_opts *cop
 	if (err)
 		goto out;
 	if (o->emit_elf) {
+		/* with the walker's kfunc calls resolved: loadable as it is, on this kernel */
+		void *resolved = btf_kfuncs_resolve(obj, objsize);
+		size_t n;
+
 		elf = fopen(o->emit_elf, "we");
 		if (!elf) {
 			diag_error(NULL, "failed to open %s: %s", o->emit_elf, strerror(errno));
+			free(resolved);
 			goto out;
 		}
-		if (fwrite(obj, 1, objsize, elf) != objsize) {
+		n = fwrite(resolved ? resolved : obj, 1, objsize, elf);
+		free(resolved);
+		if (n != objsize) {
 			diag_error(NULL, "failed to write %s: %s", o->emit_elf, strerror(errno));
 			fclose(elf);
 			goto out;

@@ -174,6 +174,7 @@ static int emit(struct cg *cg, const struct codegen_opts *opts, void **obj, size
 	LLVMInitializeBPFTarget();
 	LLVMInitializeBPFTargetMC();
 	LLVMInitializeBPFAsmPrinter();
+	LLVMInitializeBPFAsmParser();	/* the stack walker's inline asm (its kfunc calls) */
 	if (LLVMGetTargetFromTriple("bpf-pc-linux", &target, &err)) {
 		diag_error(NULL, "LLVM has no BPF target: %s", err);
 		LLVMDisposeMessage(err);
