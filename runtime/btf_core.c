@@ -438,13 +438,14 @@ void *btf_kfuncs_resolve(const void *obj, size_t size)
 {
 	int32_t ids[NKFUNCS];
 	bool found = false;
-	void *copy;
+	void *copy = xmalloc(size);	/* aligned for the instructions, unlike obj may be */
 
-	if (for_each_text((void *)obj, size, find_placeholder, &found) || !found)
-		return NULL;
-	kfunc_ids(ids);
-	copy = xmalloc(size);
 	memcpy(copy, obj, size);
+	if (for_each_text(copy, size, find_placeholder, &found) || !found) {
+		free(copy);
+		return NULL;
+	}
+	kfunc_ids(ids);
 	for_each_text(copy, size, patch_placeholders, ids);
 	return copy;
 }
