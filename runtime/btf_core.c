@@ -17,6 +17,9 @@
  * The file is a memfd whose path is given to bpf_object__open_mem(); it is filled after the
  * open, from the object's BTF, and read by bpf_object__load().  An object without CO-RE
  * relocations (no user stacks) leaves it empty and the kernel's BTF unread.
+ *
+ * The walker's kfunc calls are resolved here too (btf_kfuncs_resolve, at the end), for the
+ * same reason.
  */
 #include "runtime/btf.h"
 
