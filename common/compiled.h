@@ -117,6 +117,7 @@ struct compiled_prog {
 	enum compiled_run run;
 	struct loc loc;		/* the probe in the script (a verifier rejection points here) */
 	char *binary;		/* the user binary it probes (its stacks symbolize), or NULL */
+	bool ustack;		/* it calls the user-stack walker (verified again in each program) */
 	/* Attach the loaded program (bpf), adding what it creates to set; 0 or -errno
 	 * (reported).  NULL for BEGIN/END. */
 	int (*attach)(const struct compiled_prog *cp, struct attach_set *set);

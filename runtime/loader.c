@@ -8,7 +8,10 @@
 #include "runtime/session.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,17 +30,21 @@
 /* libbpf's messages (and the verifier log) are kept for the error report and -v. */
 static struct strbuf libbpf_log;
 
+static pthread_mutex_t libbpf_log_lock = PTHREAD_MUTEX_INITIALIZER;	/* load_parts' threads */
+
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	va_list ap2;
 
 	if (level == LIBBPF_DEBUG && diag_verbose_level() < 2)
 		return 0;
+	pthread_mutex_lock(&libbpf_log_lock);
 	va_copy(ap2, ap);
 	sb_vprintf(&libbpf_log, fmt, ap2);
 	va_end(ap2);
 	if (diag_verbose_level())
 		vfprintf(stderr, fmt, ap);
+	pthread_mutex_unlock(&libbpf_log_lock);
 	return 0;
 }
 
@@ -147,31 +154,20 @@ static int missing_map(const char *name, int err)
 	return err < 0 ? err : -ENOENT;
 }
 
-int session_load(struct session *ss, const void *obj, size_t size)
+/*
+ * Give each program of obj its type; load only those of part (all when part < 0), with
+ * parts[i] saying which part program i belongs to.  cp->bpf is set for the programs obj loads.
+ */
+static int set_programs(struct bpf_object *obj, struct compiled_script *cs, int part,
+			const int *parts)
 {
-	LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = "sonde");
-	struct compiled_script *cs = ss->cs;
-	struct bpf_program *prog;
-	void *patched;
 	size_t i;
-	int err;
 
-	libbpf_set_print(libbpf_print);
-	/* CO-RE relocations against the kernel types they use (btf_core.c), not all of them */
-	opts.btf_custom_path = btf_core_path();
-	/* the stack walker's kernel functions, resolved here rather than by libbpf */
-	patched = btf_kfuncs_resolve(obj, size);
-	ss->obj = bpf_object__open_mem(patched ? patched : obj, size, &opts);
-	free(patched);
-	if (!ss->obj) {
-		err = -errno;
-		diag_error(NULL, "failed to open the BPF object: %s", strerror(-err));
-		return err;
-	}
 	for (i = 0; i < cs->nprogs; i++) {
 		struct compiled_prog *cp = &cs->progs[i];
+		struct bpf_program *prog = bpf_object__find_program_by_name(obj, cp->name);
+		bool mine = part < 0 || parts[i] == part;
 
-		prog = bpf_object__find_program_by_name(ss->obj, cp->name);
 		if (!prog || strcmp(bpf_program__section_name(prog), cp->section) != 0) {
 			diag_error(NULL, "internal error: program %s (section %s) missing from the object",
 				   cp->name, cp->section);
@@ -180,8 +176,143 @@ int session_load(struct session *ss, const void *obj, size_t size)
 		bpf_program__set_type(prog, (enum bpf_prog_type)cp->prog_type);
 		if (cp->attach_type >= 0)
 			bpf_program__set_expected_attach_type(prog, (enum bpf_attach_type)cp->attach_type);
-		cp->bpf = prog;
+		bpf_program__set_autoload(prog, mine);
+		if (mine)
+			cp->bpf = prog;
 	}
+	return 0;
+}
+
+/*
+ * The verifier checks the user-stack walker (a global function) once in every program that
+ * calls it, about 6 ms each.  With two or more such programs and more than one CPU, they are
+ * verified in parallel: the session's object creates the maps and loads no program, and each
+ * part, a second open of the same ELF that reuses every map, loads its share of the programs on
+ * a thread of its own.  The number of parts, 0 for one object loading everything; parts[i]
+ * says which part loads program i, balanced by the walker's cost.
+ */
+static int plan_parts(const struct compiled_script *cs, int *parts)
+{
+	int ncpus = (int)sysconf(_SC_NPROCESSORS_ONLN), nparts, k, best;
+	long cost[SESSION_MAX_PARTS] = { 0 };
+	size_t i, nwalk = 0;
+	const char *e = getenv("SONDE_PARALLEL_LOAD");
+
+	for (i = 0; i < cs->nprogs; i++)
+		nwalk += cs->progs[i].ustack;
+	if (nwalk < 2 || ncpus < 2 || (e && strcmp(e, "0") == 0))
+		return 0;
+	nparts = ncpus < (int)nwalk ? ncpus : (int)nwalk;
+	if (nparts > SESSION_MAX_PARTS)
+		nparts = SESSION_MAX_PARTS;
+	/* the walkers first, then the rest, each to the part with the least so far */
+	for (int pass = 1; pass >= 0; pass--)
+		for (i = 0; i < cs->nprogs; i++) {
+			if (cs->progs[i].ustack != pass)
+				continue;
+			for (best = 0, k = 1; k < nparts; k++)
+				if (cost[k] < cost[best])
+					best = k;
+			parts[i] = best;
+			cost[best] += pass ? 20 : 1;
+		}
+	return nparts;
+}
+
+static void *load_part(void *arg)
+{
+	struct bpf_object *obj = arg;
+
+	return (void *)(intptr_t)bpf_object__load(obj);
+}
+
+/* Every map of part reuses the session object's map of the same name. */
+static int reuse_maps(struct bpf_object *part, struct bpf_object *obj)
+{
+	struct bpf_map *m;
+	int err;
+
+	bpf_object__for_each_map(m, part) {
+		int fd = bpf_object__find_map_fd_by_name(obj, bpf_map__name(m));
+
+		if (fd < 0 || (err = bpf_map__reuse_fd(m, fd))) {
+			diag_error(NULL, "internal error: map %s cannot be shared between loads: %s",
+				   bpf_map__name(m), strerror(fd < 0 ? ENOENT : -err));
+			return fd < 0 ? -ENOENT : err;
+		}
+	}
+	return 0;
+}
+
+/* Load the parts (maps created by the session's object already), in parallel. */
+static int load_parts(struct session *ss)
+{
+	pthread_t th[SESSION_MAX_PARTS];
+	bool started[SESSION_MAX_PARTS] = { false };
+	int err = 0, k;
+
+	for (k = 0; k < ss->nparts && !err; k++)
+		err = reuse_maps(ss->parts[k], ss->obj);
+	if (err)
+		return err;
+	for (k = 1; k < ss->nparts; k++)
+		started[k] = pthread_create(&th[k], NULL, load_part, ss->parts[k]) == 0;
+	err = (int)(intptr_t)load_part(ss->parts[0]);
+	for (k = 1; k < ss->nparts; k++) {
+		void *ret;
+		int e;
+
+		if (started[k])
+			pthread_join(th[k], &ret);
+		e = started[k] ? (int)(intptr_t)ret : (int)(intptr_t)load_part(ss->parts[k]);
+		if (!err)
+			err = e;
+	}
+	return err;
+}
+
+int session_load(struct session *ss, const void *obj, size_t size)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, opts, .object_name = "sonde");
+	struct compiled_script *cs = ss->cs;
+	int *parts = xcalloc(cs->nprogs ? cs->nprogs : 1, sizeof(*parts));
+	void *patched;
+	size_t i;
+	int err, k;
+
+	libbpf_set_print(libbpf_print);
+	/* CO-RE relocations against the kernel types they use (btf_core.c), not all of them */
+	opts.btf_custom_path = btf_core_path();
+	/* the stack walker's kernel functions, resolved here rather than by libbpf */
+	patched = btf_kfuncs_resolve(obj, size);
+	ss->obj = bpf_object__open_mem(patched ? patched : obj, size, &opts);
+	ss->nparts = ss->obj ? plan_parts(cs, parts) : 0;
+	for (k = 0; k < ss->nparts && ss->obj; k++) {
+		ss->parts[k] = bpf_object__open_mem(patched ? patched : obj, size, &opts);
+		if (!ss->parts[k])
+			ss->nparts = k;	/* fewer parts; the session's object loads the rest */
+	}
+	free(patched);
+	if (!ss->obj) {
+		err = -errno;
+		diag_error(NULL, "failed to open the BPF object: %s", strerror(-err));
+		free(parts);
+		return err;
+	}
+	if (ss->nparts == 1) {
+		bpf_object__close(ss->parts[0]);
+		ss->nparts = 0;
+	}
+	for (i = 0; i < cs->nprogs && ss->nparts; i++)
+		if (parts[i] >= ss->nparts)
+			parts[i] = 0;
+	/* with parts, the session's object loads no program: it creates the maps */
+	err = set_programs(ss->obj, cs, ss->nparts ? INT_MAX : -1, parts);
+	for (k = 0; k < ss->nparts && !err; k++)
+		err = set_programs(ss->parts[k], cs, k, parts);
+	free(parts);
+	if (err)
+		return err;
 	if (!ss->usyms)
 		ss->usyms = usyms_new();
 	err = unwind_setup(ss);
@@ -193,7 +324,12 @@ int session_load(struct session *ss, const void *obj, size_t size)
 			   strerror(-err));
 		return err;
 	}
+	if (ss->nparts)
+		diag_verbose("loading %zu programs in %d parts in parallel (each program that takes "
+			     "user stacks verifies the stack walker)\n", cs->nprogs, ss->nparts);
 	err = bpf_object__load(ss->obj);
+	if (!err && ss->nparts)
+		err = load_parts(ss);
 	if (err) {
 		if (err == -EPERM)
 			diag_error(NULL, "failed to load BPF programs: %s (sonde needs root, or "
@@ -306,6 +442,8 @@ void session_close(struct session *ss)
 	if (ss->rb)
 		ring_buffer__free(ss->rb);
 	ss->rb = NULL;
+	while (ss->nparts > 0)
+		bpf_object__close(ss->parts[--ss->nparts]);
 	if (ss->obj)
 		bpf_object__close(ss->obj);
 	ss->obj = NULL;

@@ -20,10 +20,16 @@ struct ring_buffer;
 struct unwind;
 struct usyms;
 
+#define SESSION_MAX_PARTS 8
+
 struct session {
 	struct compiled_script *cs;	/* the compiler's description of the object */
 	struct output *out;
 	struct bpf_object *obj;
+	/* loader.c: second opens of the object that load the programs in parallel, sharing obj's
+	 * maps; nparts 0 when obj loads them itself */
+	struct bpf_object *parts[SESSION_MAX_PARTS];
+	int nparts;
 	struct ring_buffer *rb;
 	struct attach_set links;
 	struct usyms *usyms;

@@ -108,6 +108,7 @@ struct probe {
 	struct record *args;	/* tracepoint args record of the first target */
 	struct record **all_args;	/* every target's args record (wildcards, lists) */
 	size_t nall_args, capall_args;
+	bool uses_ustack;	/* sema: the probe walks user stacks (its programs call the walker) */
 };
 
 /*

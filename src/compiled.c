@@ -54,6 +54,7 @@ void compiled_fill(struct compiled_script *cs, struct script *s)
 		cp->attach_type = pi->target == SIZE_MAX ? ops->shared_attach_type : -1;
 		cp->run = ops->run;
 		cp->loc = pi->probe->loc;
+		cp->ustack = pi->probe->uses_ustack;
 		if (ts && ts->n && ts->v[0].path && ops->ctx == CTX_PT_REGS && ops->as == AS_USER)
 			cp->binary = xstrdup(ts->v[0].path);
 		if (ops->run == COMPILED_ATTACH) {

@@ -210,6 +210,8 @@ static struct type *stack_type(struct sema *se, struct node *n, bool user)
 	}
 	if (user) {
 		se->s->uses_ustack = true;
+		if (se->probe)
+			se->probe->uses_ustack = true;
 		if (t->stack_unwind == STACK_UNWIND_DWARF)
 			se->s->uses_dwarf_ustack = true;
 	} else
