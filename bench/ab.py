@@ -14,7 +14,6 @@ Compare two builds of sonde, or sonde and bpftrace:
 """
 import argparse
 import os
-import shutil
 import statistics
 import sys
 
@@ -29,20 +28,13 @@ def main():
     ap.add_argument("prog")
     ap.add_argument("tracers", nargs="+")
     a = ap.parse_args()
-    if os.geteuid() != 0:
-        sys.exit("ab.py: needs root (BPF)")
-    stats = open("/proc/sys/kernel/bpf_stats_enabled").read().strip()
     res = {t: [] for t in a.tracers}
-    try:
-        open("/proc/sys/kernel/bpf_stats_enabled", "w").write("1")
+    with bench.bpf_stats("bench/ab.py"):
         spin = bench.build_spinner()
         for _ in range(a.runs):
             for t in a.tracers:
                 r = bench.per_event([t, "-e", a.prog], spin, a.secs)
                 res[t].append((r["ns"], r["insns"]))
-    finally:
-        open("/proc/sys/kernel/bpf_stats_enabled", "w").write(stats)
-        shutil.rmtree(bench.BUILD, ignore_errors=True)
     for t in a.tracers:
         ns = [v[0] for v in res[t] if v[0]]
         insns = [v[1] for v in res[t] if v[1]]

@@ -11,6 +11,7 @@ says why ("fails: ..."), never a made-up number.  Benchmarks, not tests: nothing
 fails.  With --md the table is also written as Markdown with the date and the machine.
 """
 import argparse
+import contextlib
 import os
 import platform
 import re
@@ -186,6 +187,24 @@ def per_event(argv, spin, secs=2.0, count_lines=False):
         "cpu": ru.ru_utime + ru.ru_stime,
         "secs": secs,
     }
+
+
+STATS = "/proc/sys/kernel/bpf_stats_enabled"
+
+
+@contextlib.contextmanager
+def bpf_stats(tool):
+    """Root or exit; kernel.bpf_stats_enabled on for the block, then restored, and the
+    benchmark's build directory removed."""
+    if os.geteuid() != 0:
+        sys.exit("%s: needs root (BPF)" % tool)
+    saved = open(STATS).read().strip()
+    try:
+        open(STATS, "w").write("1")
+        yield
+    finally:
+        open(STATS, "w").write(saved)
+        shutil.rmtree(BUILD, ignore_errors=True)
 
 
 def median(xs):
@@ -468,19 +487,12 @@ def main():
     ap.add_argument("--md")
     ap.add_argument("--only", help="comma-separated rows: startup,first,envoy,kernel,delivery,two,wildcards")
     a = ap.parse_args()
-    if os.geteuid() != 0:
-        sys.exit("bench.py: needs root (BPF)")
-    stats = open("/proc/sys/kernel/bpf_stats_enabled").read().strip()
-    b = Bench(os.path.abspath(a.sonde), shutil.which("bpftrace"), a.runs)
-    rows = (a.only or "startup,first,envoy,kernel,delivery,two,wildcards").split(",")
-    try:
-        open("/proc/sys/kernel/bpf_stats_enabled", "w").write("1")
+    with bpf_stats("bench.py"):
+        b = Bench(os.path.abspath(a.sonde), shutil.which("bpftrace"), a.runs)
+        rows = (a.only or "startup,first,envoy,kernel,delivery,two,wildcards").split(",")
         for r in rows:
             {"startup": b.startup, "first": b.first_event, "envoy": b.envoy, "kernel": b.kernel_rows,
              "delivery": b.delivery, "two": b.two_producers, "wildcards": b.wildcards}[r]()
-    finally:
-        open("/proc/sys/kernel/bpf_stats_enabled", "w").write(stats)
-        shutil.rmtree(BUILD, ignore_errors=True)
     if a.md:
         b.markdown(a.md)
 

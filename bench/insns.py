@@ -41,16 +41,12 @@ def main():
     ap.add_argument("--secs", type=float, default=1.0)
     ap.add_argument("--md", help="also write the table as Markdown rows to this file")
     a = ap.parse_args()
-    if os.geteuid() != 0:
-        sys.exit("bench/insns.py: needs root (BPF)")
     tools = [("sonde", os.path.abspath(a.sonde))]
     if shutil.which("bpftrace"):
         tools.append(("bpftrace", shutil.which("bpftrace")))
-    stats = open("/proc/sys/kernel/bpf_stats_enabled").read().strip()
-    spin = bench.build_spinner()
     rows = []
-    try:
-        open("/proc/sys/kernel/bpf_stats_enabled", "w").write("1")
+    with bench.bpf_stats("bench/insns.py"):
+        spin = bench.build_spinner()
         hdr = "%-38s %12s %12s %10s %10s" % ("program", "sonde insns", "bpftrace", "sonde ns", "bpftrace")
         print(hdr)
         print("-" * len(hdr))
@@ -66,9 +62,6 @@ def main():
             rows.append(row)
             print("%-38s %12s %12s %10s %10s" % row)
             sys.stdout.flush()
-    finally:
-        open("/proc/sys/kernel/bpf_stats_enabled", "w").write(stats)
-        shutil.rmtree(bench.BUILD, ignore_errors=True)
     if a.md:
         with open(a.md, "w") as f:
             f.write("| program | sonde instructions | bpftrace 0.17 instructions | sonde ns/event "
