@@ -425,9 +425,7 @@ static const struct ustk_row *find_row(struct walk *w, const struct ustk_file *u
 /* One step by the frame-pointer chain: 0, or -1 when the chain ends. */
 static int fp_step(struct walk *w)
 {
-	unsigned long long bp = w->bp;
-
-	unsigned long long fr[2];
+	unsigned long long bp = w->bp, fr[2];
 
 	if (!bp || bp < w->sp || (bp & 7))
 		return -1;

@@ -154,9 +154,12 @@ static int missing_map(const char *name, int err)
 	return err < 0 ? err : -ENOENT;
 }
 
+#define PART_ALL (-1)		/* set_programs: obj loads every program */
+#define PART_NONE INT_MAX	/* set_programs: obj loads none (it creates the maps) */
+
 /*
- * Give each program of obj its type; load only those of part (all when part < 0), with
- * parts[i] saying which part program i belongs to.  cp->bpf is set for the programs obj loads.
+ * Give each program of obj its type; load only those of part (or all, or none), with parts[i]
+ * saying which part program i belongs to.  cp->bpf is set for the programs obj loads.
  */
 static int set_programs(struct bpf_object *obj, struct compiled_script *cs, int part,
 			const int *parts)
@@ -166,7 +169,7 @@ static int set_programs(struct bpf_object *obj, struct compiled_script *cs, int 
 	for (i = 0; i < cs->nprogs; i++) {
 		struct compiled_prog *cp = &cs->progs[i];
 		struct bpf_program *prog = bpf_object__find_program_by_name(obj, cp->name);
-		bool mine = part < 0 || parts[i] == part;
+		bool mine = part == PART_ALL || parts[i] == part;
 
 		if (!prog || strcmp(bpf_program__section_name(prog), cp->section) != 0) {
 			diag_error(NULL, "internal error: program %s (section %s) missing from the object",
@@ -307,7 +310,7 @@ int session_load(struct session *ss, const void *obj, size_t size)
 		if (parts[i] >= ss->nparts)
 			parts[i] = 0;
 	/* with parts, the session's object loads no program: it creates the maps */
-	err = set_programs(ss->obj, cs, ss->nparts ? INT_MAX : -1, parts);
+	err = set_programs(ss->obj, cs, ss->nparts ? PART_NONE : PART_ALL, parts);
 	for (k = 0; k < ss->nparts && !err; k++)
 		err = set_programs(ss->parts[k], cs, k, parts);
 	free(parts);
